@@ -1,0 +1,43 @@
+# The two entry points: `make run` (app on embedded defaults) and `make test`. Both set up from scratch.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT    ?= 8501
+
+.PHONY: run test bench setup setup-dev browser clean-data
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
+	$(PIP) install -q -r requirements-bench.txt
+	touch $@
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+# Debian's Chromium for the browser tests (never `playwright install`: no browser downloads here).
+browser:
+	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+
+run: setup
+	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
+
+test: setup-dev browser
+	$(PY) -m pytest
+
+bench: $(VENV)/.bench
+	$(PY) -m bench.storage
+	$(PY) -m bench.grid
+	$(PY) -m bench.forecast
+	$(PY) -m bench.pages
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,1 @@
+"""Energy Grid Load Optimizer: everything that is not UI."""

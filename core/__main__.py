@@ -1,0 +1,87 @@
+"""Command line: the same pipeline as the pages, for automation and checks.
+
+  python -m core submit "<code>" [--idempotency-key K]   → {"run_id": ..., "status": ...}
+  python -m core similar RUN_ID [--k 5] [--any-type]       → [{"run_id", "request_type", "region", "distance"}, ...]
+  python -m core flush-outbox                              → {"written": n, ...}
+  python -m core health                                    → the health snapshot
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from core.errors import InputError
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, default=str))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    submit = commands.add_parser("submit", help="submit one encoded request")
+    submit.add_argument("code")
+    submit.add_argument("--idempotency-key")
+    similar = commands.add_parser("similar", help="runs most similar to a stored run")
+    similar.add_argument("run_id")
+    similar.add_argument("--k", type=int, default=5)
+    similar.add_argument("--any-type", action="store_true", help="do not restrict to the same request type")
+    commands.add_parser("flush-outbox", help="write runs kept in the local outbox to the database")
+    commands.add_parser("health", help="print the health of every dependency")
+    seed = commands.add_parser("seed-demo", help="fill the database with realistic past runs")
+    seed.add_argument("--runs", type=int, default=200)
+    seed.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+    from core.services import build_services, health_snapshot
+
+    services = build_services()
+    try:
+        if args.command == "submit":
+            try:
+                outcome = services.submitter().submit(args.code, idempotency_key=args.idempotency_key)
+            except InputError as exc:
+                _print({"run_id": None, "status": "rejected", "error": str(exc)})
+                return 2
+            line = {"run_id": outcome.run_id, "status": outcome.status}
+            if outcome.error:
+                line["error"] = outcome.error
+            if not outcome.stored:
+                line["stored"] = "outbox"
+            if outcome.duplicate:
+                line["duplicate"] = True
+            _print(line)
+            return 0 if outcome.status == "completed" else 1
+        if args.command == "similar":
+            from core.similarity import similar_to_run
+
+            runs = similar_to_run(services.engine(), args.run_id, k=args.k, same_type=not args.any_type)
+            _print([{key: r.as_dict()[key] for key in ("run_id", "request_type", "region", "distance")}
+                    for r in runs])
+            return 0
+        if args.command == "flush-outbox":
+            from core.pipeline import flush_outbox
+
+            _print(flush_outbox(services.engine(), services.outbox))
+            return 0
+        if args.command == "health":
+            _print(health_snapshot(services))
+            return 0
+        if args.command == "seed-demo":
+            from core.seed_demo import seed_demo
+
+            _print(seed_demo(services, runs=args.runs, seed=args.seed))
+            return 0
+    finally:
+        services.close()
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Reading and writing runs and their embeddings."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from core.db.models import OptimizationEmbedding, OptimizationRun
+
+RUNS = OptimizationRun.__table__
+RUN_LIST_COLUMNS = (
+    OptimizationRun.id, OptimizationRun.created_at, OptimizationRun.request_type, OptimizationRun.region,
+    OptimizationRun.forecast_date, OptimizationRun.status, OptimizationRun.qnn_backend,
+    OptimizationRun.qnn_model_id, OptimizationRun.qnn_execution_time, OptimizationRun.round_trip_ms,
+    OptimizationRun.error_message,
+)
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    request_types: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    date_from: dt.date | None = None  # on created_at, inclusive
+    date_to: dt.date | None = None    # on created_at, inclusive
+
+    def apply(self, query: Any) -> Any:
+        if self.request_types:
+            query = query.where(OptimizationRun.request_type.in_(self.request_types))
+        if self.regions:
+            query = query.where(OptimizationRun.region.in_(self.regions))
+        if self.statuses:
+            query = query.where(OptimizationRun.status.in_(self.statuses))
+        if self.date_from:
+            query = query.where(OptimizationRun.created_at >= dt.datetime.combine(self.date_from, dt.time(),
+                                                                                  tzinfo=dt.UTC))
+        if self.date_to:
+            end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+            query = query.where(OptimizationRun.created_at < end)
+        return query
+
+
+def reserve_run(conn: Connection, row: dict[str, Any]) -> uuid.UUID | None:
+    """Insert a 'running' row; None when the idempotency key was already used."""
+    stmt = (insert(OptimizationRun).values(**row)
+            .on_conflict_do_nothing(index_elements=[OptimizationRun.idempotency_key])
+            .returning(OptimizationRun.id))
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def run_by_idempotency_key(conn: Connection, key: str) -> dict[str, Any] | None:
+    row = conn.execute(select(RUNS).where(RUNS.c.idempotency_key == key)).first()
+    return dict(row._mapping) if row else None
+
+
+def write_final_run(conn: Connection, row: dict[str, Any], embedding: dict[str, Any] | None) -> bool:
+    """Write a finished run by id, exactly once: completes a reserved row, or inserts it.
+
+    Returns False when the run was already final (e.g. an outbox record flushed twice).
+    """
+    final_fields = {k: v for k, v in row.items() if k not in ("id", "created_at")}
+    updated = conn.execute(
+        update(OptimizationRun)
+        .where(OptimizationRun.id == row["id"], OptimizationRun.status == "running")
+        .values(**final_fields)
+    ).rowcount
+    written = bool(updated)
+    if not updated:
+        inserted = conn.execute(
+            insert(OptimizationRun).values(**row).on_conflict_do_nothing().returning(OptimizationRun.id)
+        ).scalar_one_or_none()
+        written = inserted is not None
+    if written and embedding is not None:
+        conn.execute(insert(OptimizationEmbedding).values(optimization_run_id=row["id"], **embedding)
+                     .on_conflict_do_nothing())
+    return written
+
+
+def mark_interrupted_runs(engine: Engine, older_than: dt.timedelta, keep_ids: set[str] = frozenset()) -> int:
+    """Runs left 'running' by a process that died: give them a status and the reason."""
+    cutoff = dt.datetime.now(dt.UTC) - older_than
+    with engine.begin() as conn:
+        query = (update(OptimizationRun)
+                 .where(OptimizationRun.status == "running", OptimizationRun.created_at < cutoff)
+                 .values(status="failed", completed_at=func.now(),
+                         error_message="Interrupted: the dashboard stopped before the answer was stored."))
+        if keep_ids:
+            query = query.where(OptimizationRun.id.not_in([uuid.UUID(i) for i in keep_ids]))
+        return conn.execute(query).rowcount
+
+
+def get_run(engine: Engine, run_id: str | uuid.UUID) -> dict[str, Any] | None:
+    try:
+        key = uuid.UUID(str(run_id))
+    except ValueError:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(RUNS).where(RUNS.c.id == key)).first()
+        return dict(row._mapping) if row else None
+
+
+def list_runs(engine: Engine, filters: RunFilters, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of runs, newest first, and the total count under the filters."""
+    query = filters.apply(select(*RUN_LIST_COLUMNS))
+    query = query.order_by(OptimizationRun.created_at.desc(), OptimizationRun.id.desc())
+    query = query.limit(page_size).offset(max(page, 0) * page_size)
+    count_query = filters.apply(select(func.count()).select_from(OptimizationRun))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+        total = conn.execute(count_query).scalar_one()
+    return rows, int(total)
+
+
+def iter_runs(engine: Engine, filters: RunFilters, *, batch_size: int = 500) -> Iterator[dict[str, Any]]:
+    """Every run under the filters with payloads, streamed with a server-side cursor."""
+    query = filters.apply(select(RUNS)).order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+        for row in result:
+            yield dict(row._mapping)
+
+
+def distinct_regions(engine: Engine, limit: int = 500) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(OptimizationRun.region).distinct().order_by(OptimizationRun.region)
+                                 .limit(limit)).scalars())
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            "optimization_runs": conn.execute(select(func.count()).select_from(OptimizationRun)).scalar_one(),
+            "optimization_embeddings": conn.execute(
+                select(func.count()).select_from(OptimizationEmbedding)).scalar_one(),
+        }
+
+
+def server_versions(engine: Engine) -> dict[str, str | None]:
+    with engine.connect() as conn:
+        return {
+            "postgres": conn.execute(text("show server_version")).scalar_one(),
+            "pgvector": conn.execute(
+                text("select extversion from pg_extension where extname = 'vector'")).scalar_one_or_none(),
+        }

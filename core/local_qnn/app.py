@@ -1,0 +1,146 @@
+"""The local QNN-compatible service: the QNN HTTP contract answered by classical solvers on this CPU.
+
+It says so: `metrics.device_used` is "local-cpu" whatever `mode` was asked.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any, Literal
+
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.codec import decode_request
+from core.config import LOCAL_MODEL_ID
+from core.errors import InputError
+from core.limits import MAX_CODE_BYTES
+from core.local_qnn.request_log import RequestLog, RequestRecord
+from core.local_qnn.tasks import parse_task
+
+SERVICE_VERSION = "1.0.0"
+MAX_BODY_BYTES = MAX_CODE_BYTES + 4096
+
+
+class PredictRequest(BaseModel):
+    code: str = Field(..., min_length=1, max_length=MAX_CODE_BYTES, description="Key=Value pairs separated by '; '")
+    model_id: str | None = Field(None, max_length=200)
+    mode: Literal["quantum", "classical", "hybrid"] = "hybrid"
+    optimization_level: int = Field(1, ge=0, le=3)
+
+
+class IdempotencyCache:
+    """Answers a repeated Idempotency-Key with the first answer, so clients may safely resend a predict."""
+
+    def __init__(self, capacity: int = 512) -> None:
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
+def _error(status: int, error: str, reason: str, key: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": error, "reason": reason}
+    if key is not None:
+        body["key"] = key
+    return JSONResponse(status_code=status, content=body)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Local QNN-compatible service", version=SERVICE_VERSION,
+                  description="The QNN API contract, answered by classical solvers on the local CPU.")
+    log = RequestLog()
+    idempotency = IdempotencyCache()
+    app.state.request_log = log
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return _error(413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        location = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        return _error(422, "invalid_request", str(first.get("msg", "invalid request")), key=location)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return _error(500, "internal_error", f"{type(exc).__name__}: the local service failed unexpectedly")
+
+    @app.get("/api/v1/health/simple")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "service": "local-qnn", "version": SERVICE_VERSION,
+                "device": "local-cpu", "uptime_s": round(time.time() - log.started_at, 1)}
+
+    @app.post("/api/v1/predictions/predict", response_model=None)
+    def predict(body: PredictRequest,
+                idempotency_key: str | None = Header(None, max_length=200)) -> dict[str, Any] | JSONResponse:
+        if idempotency_key:
+            cached = idempotency.get(idempotency_key)
+            if cached is not None:
+                return cached
+        model_id = body.model_id or LOCAL_MODEL_ID
+        started = time.perf_counter()
+        task: str | None = None
+        try:
+            fields = decode_request(body.code)
+            task, engine, parsed = parse_task(fields)
+            result = engine.run(parsed)
+        except InputError as exc:
+            log.add(RequestRecord(time.time(), model_id, task, body.mode,
+                                  (time.perf_counter() - started) * 1000, "rejected", str(exc)))
+            return _error(422, "invalid_request", exc.reason, key=exc.key)
+        except Exception as exc:
+            log.add(RequestRecord(time.time(), model_id, task, body.mode,
+                                  (time.perf_counter() - started) * 1000, "error", type(exc).__name__))
+            raise
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.add(RequestRecord(time.time(), model_id, task, body.mode, elapsed_ms, "completed"))
+        response = {
+            "prediction_id": str(uuid.uuid4()),
+            "model_id": model_id,
+            "mode": body.mode,
+            "status": "completed",
+            "task": task,
+            "result": result,
+            "execution_time_ms": round(elapsed_ms, 3),
+            "metrics": {"device_used": "local-cpu", "n_qubits": None, "circuit_depth": None,
+                        "quantum_cost_usd": 0.0},
+        }
+        if idempotency_key:
+            idempotency.put(idempotency_key, response)
+        return response
+
+    @app.get("/api/v1/monitoring/models/{model_id}/logs")
+    def model_logs(model_id: str, limit: int = 100) -> dict[str, Any]:
+        return {"model_id": model_id, "logs": log.for_model(model_id, max(1, min(limit, 1000)))}
+
+    @app.get("/api/v1/monitoring/quantum/metrics")
+    def quantum_metrics() -> dict[str, Any]:
+        return log.metrics()
+
+    return app
+
+
+app = create_app()

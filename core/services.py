@@ -1,0 +1,143 @@
+"""Wiring: builds the database engine, QNN client, encoder and outbox from Settings.
+
+The app caches one `Services` per process (st.cache_resource); the CLI builds its own.
+"""
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import Engine
+
+from core.config import Settings, load_settings
+from core.db.connection import create_database_engine, describe_database
+from core.db.runs import mark_interrupted_runs
+from core.embeddings import TextEncoder
+from core.local_qnn.server import LocalQNNServer
+from core.outbox import Outbox
+from core.pipeline import RunSubmitter, flush_outbox
+from core.qnn_client import QNNClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    encoder: TextEncoder
+    outbox: Outbox
+    local_server: LocalQNNServer | None = None
+    _engine: Engine | None = None
+    _client: QNNClient | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    startup_ms: dict[str, float] = field(default_factory=dict)
+
+    # -- database -------------------------------------------------------------------------
+    def engine(self) -> Engine:
+        """The engine, created (and migrated) on first use; a failure is retried on the next call."""
+        with self._lock:
+            if self._engine is None:
+                started = time.perf_counter()
+                self._engine = create_database_engine(self.settings)
+                self.startup_ms["database"] = (time.perf_counter() - started) * 1000
+                self._recover(self._engine)
+            return self._engine
+
+    def _recover(self, engine: Engine) -> None:
+        """At start-up: write what the outbox holds, then close runs a dead process left 'running'."""
+        try:
+            flush_outbox(engine, self.outbox)
+            grace = dt.timedelta(seconds=self.settings.qnn_timeout_s + 120)
+            mark_interrupted_runs(engine, grace)
+        except Exception as exc:  # never block start-up on recovery
+            log.warning("start-up recovery skipped: %s", exc)
+
+    @property
+    def database_label(self) -> str:
+        return describe_database(self.settings)
+
+    # -- QNN ------------------------------------------------------------------------------
+    def client(self) -> QNNClient:
+        with self._lock:
+            if self._client is None:
+                if self.settings.uses_local_qnn:
+                    started = time.perf_counter()
+                    self.local_server = LocalQNNServer().start()
+                    self.startup_ms["local_qnn"] = (time.perf_counter() - started) * 1000
+                    base_url, token = self.local_server.base_url, None
+                else:
+                    base_url, token = self.settings.qnn_base_url or "", self.settings.qnn_api_token
+                self._client = QNNClient(base_url, token=token, model_id=self.settings.qnn_model_id,
+                                         timeout_s=self.settings.qnn_timeout_s)
+            return self._client
+
+    @property
+    def qnn_label(self) -> str:
+        if self.settings.uses_local_qnn:
+            return "local QNN-compatible service (classical solvers, this machine)"
+        host = urlparse(self.settings.qnn_base_url or "").netloc or "?"
+        return f"QNN API at {host}"
+
+    @property
+    def backend_name(self) -> str:
+        if self.settings.uses_local_qnn:
+            return "local"
+        return urlparse(self.settings.qnn_base_url or "").netloc or "remote"
+
+    def submitter(self) -> RunSubmitter:
+        return RunSubmitter(self.engine, self.client(), self.encoder, self.outbox,
+                            backend_label=self.backend_name, mode=self.settings.qnn_mode,
+                            model_id=self.settings.qnn_model_id)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self.local_server is not None:
+            self.local_server.stop()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def build_services(settings: Settings | None = None) -> Services:
+    settings = settings or load_settings()
+    services = Services(settings=settings, encoder=TextEncoder(), outbox=Outbox(settings.outbox_dir))
+    atexit.register(services.close)
+    return services
+
+
+def health_snapshot(services: Services) -> dict[str, Any]:
+    """Everything the health page and the sidebar show; never raises, never includes secrets."""
+    from core.db.migrations import applied_migrations
+    from core.db.runs import server_versions, table_counts
+
+    snapshot: dict[str, Any] = {}
+    try:
+        health = services.client().health()
+        snapshot["qnn"] = {"ok": health.ok, "latency_ms": round(health.latency_ms, 1),
+                           "status": health.body.get("status"), "version": health.body.get("version"),
+                           "label": services.qnn_label}
+    except Exception as exc:
+        snapshot["qnn"] = {"ok": False, "error": str(exc), "label": services.qnn_label}
+    try:
+        engine = services.engine()
+        started = time.perf_counter()
+        versions = server_versions(engine)
+        snapshot["database"] = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                                **versions, "counts": table_counts(engine),
+                                "migrations": applied_migrations(engine), "label": services.database_label}
+    except Exception as exc:
+        snapshot["database"] = {"ok": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+                                "label": services.database_label}
+    info = services.encoder.info()
+    snapshot["embedding"] = {"ok": info.error is None, "loaded": info.loaded, "name": info.name,
+                             "dimension": info.dimension, "load_seconds": info.load_seconds, "error": info.error}
+    snapshot["outbox"] = {"pending": len(services.outbox)}
+    snapshot["secrets"] = {"QNN_API_TOKEN": bool(services.settings.qnn_api_token),
+                           "DATABASE_URL": bool(services.settings.database_url)}
+    return snapshot

@@ -1,0 +1,89 @@
+"""Load forecast: history in, forecast with 80/95% bands out, beside the most similar past runs."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import streamlit as st
+
+from core.charts.forecast import forecast_figure
+from core.codec import encode_request
+from core.demo_data import REGIONS
+from core.errors import InputError
+from core.forecast_inputs import forecast_fields, history_from_csv, history_from_demo
+from core.run_description import describe_request
+from ui.run_views import load_run, render_failure, render_run_header, render_similar_runs
+from ui.state import get_services, new_submission_nonce, submission_key
+
+st.title("Load forecast")
+st.caption("Forecast feeder load from its recent history. The request goes to the QNN service, "
+           "is stored with its result, and is compared with the most similar past runs.")
+
+with st.form("forecast_form"):
+    left, middle, right = st.columns(3)
+    region = left.selectbox("Region", REGIONS, index=0, accept_new_options=True)
+    start = middle.date_input("First forecast day", value=dt.date.today() + dt.timedelta(days=1))
+    resolution = right.selectbox("Resolution", [60, 30, 15], format_func=lambda m: f"{m} min")
+    horizon_hours = left.number_input("Horizon (hours)", min_value=1, max_value=168, value=24, step=1)
+    source = middle.radio("Past loads", ["Built-in demo profile", "CSV upload"], horizontal=True)
+    demo_days = right.number_input("Demo history (days)", min_value=2, max_value=365, value=21,
+                                   help="Length of the built-in demo history")
+    upload = st.file_uploader("History CSV: a timestamp column and a load column in MW", type=["csv", "txt"])
+    submitted = st.form_submit_button("Run forecast", type="primary")
+
+if submitted:
+    try:
+        if source == "CSV upload":
+            if upload is None:
+                raise InputError("History CSV", "choose a CSV file, or use the built-in demo profile")
+            history = history_from_csv(upload.getvalue(), start, resolution)
+        else:
+            history = history_from_demo(region, start, resolution, days=int(demo_days))
+        fields = forecast_fields(region, start, resolution, horizon_hours, history)
+        code = encode_request(fields)
+    except InputError as exc:
+        st.error(f"**{exc.key}**: {exc.reason}")
+        st.stop()
+    key = submission_key("forecast", code)
+    with st.status("Running forecast…", expanded=False) as status:
+        status.write(f"Sending {len(history.loads_mw)} past values to the QNN service")
+        outcome = get_services().submitter().submit(code, idempotency_key=key)
+        status.update(label="Forecast done" if outcome.status == "completed" else "Forecast failed",
+                      state="complete" if outcome.status == "completed" else "error")
+    st.session_state["forecast_last"] = {"outcome": outcome, "history": history}
+    if outcome.status == "completed" and not outcome.duplicate:
+        st.toast(f"Forecast stored as run {outcome.run_id[:8]}", icon="✅")
+
+last = st.session_state.get("forecast_last")
+if last:
+    outcome, history = last["outcome"], last["history"]
+    render_run_header(outcome.run_id, outcome.status, backend=get_services().backend_name,
+                      model_id=(outcome.response or {}).get("model_id"),
+                      execution_ms=(outcome.response or {}).get("execution_time_ms"),
+                      round_trip_ms=outcome.round_trip_ms, total_ms=outcome.total_ms,
+                      stored=outcome.stored, duplicate=outcome.duplicate)
+    if outcome.duplicate:
+        st.button("Run it again as a new run", on_click=new_submission_nonce)
+    if outcome.status != "completed":
+        render_failure(outcome.error)
+    chart_col, similar_col = st.columns([3, 2])
+    with similar_col:
+        similar = render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="forecast")
+        overlay = st.checkbox("Overlay their forecasts", value=False, disabled=not similar)
+    overlays = []
+    if overlay:
+        for s in similar:
+            run = load_run(s["run_id"])
+            result = ((run or {}).get("result_payload") or {}).get("result") or {}
+            if result.get("forecast") and result.get("timestamps"):
+                overlays.append((f"{s['region']} {s['forecast_date']} ({s['run_id'][:6]})",
+                                 result["timestamps"], result["forecast"]))
+    with chart_col:
+        if outcome.status == "completed":
+            st.plotly_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
+                                            actuals_mw=history.actuals_mw or None, overlays=overlays),
+                            width="stretch")
+            st.caption(f"Method: {outcome.result.get('method', 'not reported')} · "
+                       f"history: {history.report.get('source', '')}")
+            st.download_button("Download forecast (JSON)", data=json.dumps(outcome.result),
+                               file_name=f"forecast_{outcome.run_id[:8]}.json", mime="application/json")

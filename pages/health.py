@@ -1,0 +1,62 @@
+"""Health of every dependency: QNN service, database, embedding model, outbox."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.pipeline import flush_outbox
+from core.services import health_snapshot
+from ui.state import cached_health, get_services
+
+st.title("Health")
+services = get_services()
+if st.button("Check again", type="primary"):
+    cached_health.clear()
+snapshot = health_snapshot(services)
+
+qnn_col, db_col, emb_col = st.columns(3)
+with qnn_col.container(border=True):
+    qnn = snapshot["qnn"]
+    st.subheader(("🟢 " if qnn.get("ok") else "🔴 ") + "QNN service")
+    st.write(qnn["label"])
+    if qnn.get("ok"):
+        st.metric("Latency", f"{qnn['latency_ms']} ms")
+        st.write(f"Status: `{qnn.get('status')}` · version: `{qnn.get('version') or 'not reported'}`")
+    else:
+        st.error(qnn.get("error", "not answering"))
+    st.write("API token: " + ("set" if snapshot["secrets"]["QNN_API_TOKEN"] else "not set"))
+
+with db_col.container(border=True):
+    db = snapshot["database"]
+    st.subheader(("🟢 " if db.get("ok") else "🔴 ") + "Database")
+    st.write(db["label"])
+    if db.get("ok"):
+        st.metric("Latency", f"{db['latency_ms']} ms")
+        st.write(f"PostgreSQL `{db['postgres']}` · pgvector `{db['pgvector']}`")
+        st.write(" · ".join(f"{name}: **{count:,}**" for name, count in db["counts"].items()))
+        st.write("Migrations applied: " + ", ".join(f"`{m}`" for m in db["migrations"]))
+    else:
+        st.error(db.get("error", "not answering"))
+
+with emb_col.container(border=True):
+    emb = snapshot["embedding"]
+    st.subheader(("🟢 " if emb.get("loaded") else "🟠 " if emb.get("ok") else "🔴 ") + "Embedding model")
+    st.write(f"`{emb['name']}` · dimension {emb['dimension']}")
+    if emb.get("loaded"):
+        st.write(f"Loaded in {emb['load_seconds']:.1f} s")
+    elif emb.get("error"):
+        st.error(emb["error"])
+    else:
+        st.write("Loading in the background; it is used at the first submission.")
+
+with st.container(border=True):
+    pending = snapshot["outbox"]["pending"]
+    st.subheader("Outbox")
+    st.write(f"{pending} computed run(s) waiting to be written to the database." if pending
+             else "Empty: every computed run is in the database.")
+    if pending and st.button("Write them now"):
+        try:
+            result = flush_outbox(services.engine(), services.outbox)
+            st.success(f"Written: {result['written']}, already stored: {result['already_stored']}, "
+                       f"still waiting: {result['failed']}")
+        except Exception as exc:
+            st.error(f"The database is still unavailable ({type(exc).__name__}).")

@@ -1,0 +1,19 @@
+"""Small builders shared by tests."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from core.codec import encode_request
+from core.demo_data import demo_load_history
+
+
+def forecast_fields(region: str = "California", start: dt.date = dt.date(2025, 6, 7), days: int = 21,
+                    resolution: int = 60, horizon: int = 24) -> dict[str, Any]:
+    _, loads = demo_load_history(region, start, days=days, resolution_min=resolution)
+    return {"Task": "forecast", "Region": region, "Date": start.isoformat(), "Resolution": resolution,
+            "Horizon": horizon, "PastLoads": loads}
+
+
+def forecast_code(**kwargs: Any) -> str:
+    return encode_request(forecast_fields(**kwargs))

@@ -1,0 +1,26 @@
+"""Sidebar: which QNN backend and which database are in use, and whether they answer."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.state import cached_health, get_services
+
+
+def render_status_sidebar() -> None:
+    services = get_services()
+    health = cached_health(services)
+    with st.sidebar:
+        st.caption("Connections")
+        qnn, db = health["qnn"], health["database"]
+        qnn_icon = ":green[●]" if qnn.get("ok") else ":red[●]"
+        db_icon = ":green[●]" if db.get("ok") else ":red[●]"
+        qnn_detail = f"{qnn.get('latency_ms', '–')} ms" if qnn.get("ok") else "not answering"
+        db_detail = f"{db.get('latency_ms', '–')} ms" if db.get("ok") else "not answering"
+        st.markdown(f"{qnn_icon} **QNN** · {qnn_detail}  \n{qnn['label']}")
+        st.markdown(f"{db_icon} **Database** · {db_detail}  \n{db['label']}")
+        emb = health["embedding"]
+        st.markdown(f"{':green[●]' if emb.get('loaded') else ':orange[●]'} **Embeddings** · "
+                    f"{'ready' if emb.get('loaded') else 'loading on first use'}")
+        pending = health["outbox"]["pending"]
+        if pending:
+            st.warning(f"{pending} computed run(s) waiting in the local outbox for the database.")

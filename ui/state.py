@@ -1,0 +1,40 @@
+"""Process-wide resources, cached once per Streamlit server process."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+import streamlit as st
+
+from core.services import Services, build_services, health_snapshot
+
+
+@st.cache_resource(show_spinner=False)
+def get_services() -> Services:
+    services = build_services()
+    # First page must not wait for torch: load the sentence model in the background.
+    services.encoder.warm_up_in_background()
+    return services
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def cached_health(_services: Services, refresh_token: int = 0) -> dict[str, Any]:
+    return health_snapshot(_services)
+
+
+def submission_key(scope: str, code: str) -> str:
+    """Idempotency key of one form submission.
+
+    The nonce lives in the URL, so a refresh or a duplicated tab resubmitting the
+    same request maps to the same stored run; 'Run again' takes a new nonce.
+    """
+    nonce = st.query_params.get("nonce")
+    if not nonce:
+        nonce = secrets.token_urlsafe(8)
+        st.query_params["nonce"] = nonce
+    return hashlib.sha256(f"{scope}|{nonce}|{code}".encode()).hexdigest()
+
+
+def new_submission_nonce() -> None:
+    st.query_params["nonce"] = secrets.token_urlsafe(8)
