@@ -7,6 +7,7 @@ take it, it goes to the durable outbox and is written later, exactly once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -22,6 +23,7 @@ from core.embeddings import MODEL_NAME, TextEncoder
 from core.errors import InputError
 from core.outbox import Outbox
 from core.qnn_client import QNNClient, QNNError, QNNRejected
+from core.redact import redact
 from core.run_description import describe_request
 from core.local_qnn.tasks import validate_common
 from core.validation import get_date
@@ -72,6 +74,7 @@ class RunSubmitter:
         backend_label: str,
         mode: str = "hybrid",
         model_id: str | None = None,
+        secrets: list[str] | None = None,
     ) -> None:
         self._engine_provider = engine_provider
         self.client = client
@@ -80,6 +83,7 @@ class RunSubmitter:
         self.backend_label = backend_label
         self.mode = mode
         self.model_id = model_id
+        self.secrets = secrets or []
 
     def submit_fields(self, fields: dict[str, Any], *, idempotency_key: str | None = None) -> RunOutcome:
         return self.submit(encode_request(fields), idempotency_key=idempotency_key)
@@ -119,10 +123,11 @@ class RunSubmitter:
                                          idempotency_key=idempotency_key or run_id)
             outcome.status, outcome.response, outcome.round_trip_ms = "completed", answer.raw, answer.round_trip_ms
         except QNNRejected as exc:
-            outcome.error = str(exc)
+            outcome.error = redact(str(exc), self.secrets)
         except QNNError as exc:
-            outcome.error = str(exc)
-            outcome.response = {"error_body": exc.body} if exc.body is not None else None
+            outcome.error = redact(str(exc), self.secrets)
+            if exc.body is not None:
+                outcome.response = {"error_body": redact(json.dumps(exc.body, default=str)[:5000], self.secrets)}
         timings["qnn"] = (time.perf_counter() - t0) * 1000
 
         embedding = self._embed(fields, request_type, timings)
@@ -149,9 +154,18 @@ class RunSubmitter:
                                      "embedding": embedding, "created_at": now.isoformat()})
             outcome.stored = False
         timings["store"] = (time.perf_counter() - t0) * 1000
+        if outcome.stored and len(self.outbox):
+            self._flush_outbox_quietly()
         outcome.timings_ms = timings
         outcome.total_ms = (time.perf_counter() - started) * 1000
         return outcome
+
+    def _flush_outbox_quietly(self) -> None:
+        """The database took this run, so it is back: write what waited in the outbox."""
+        try:
+            flush_outbox(self._engine_provider(), self.outbox)
+        except SQLAlchemyError as exc:
+            log.warning("outbox flush postponed: %s", type(exc).__name__)
 
     def _embed(self, fields: dict[str, Any], request_type: str, timings: dict[str, float]) -> dict[str, Any] | None:
         t0 = time.perf_counter()

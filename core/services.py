@@ -23,6 +23,7 @@ from core.local_qnn.server import LocalQNNServer
 from core.outbox import Outbox
 from core.pipeline import RunSubmitter, flush_outbox
 from core.qnn_client import QNNClient
+from core.redact import redact, secret_values
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Services:
     def submitter(self) -> RunSubmitter:
         return RunSubmitter(self.engine, self.client(), self.encoder, self.outbox,
                             backend_label=self.backend_name, mode=self.settings.qnn_mode,
-                            model_id=self.settings.qnn_model_id)
+                            model_id=self.settings.qnn_model_id, secrets=secret_values(self.settings))
 
     def close(self) -> None:
         if self._client is not None:
@@ -117,13 +118,14 @@ def health_snapshot(services: Services) -> dict[str, Any]:
     from core.db.runs import server_versions, table_counts
 
     snapshot: dict[str, Any] = {}
+    secrets = secret_values(services.settings)
     try:
         health = services.client().health()
         snapshot["qnn"] = {"ok": health.ok, "latency_ms": round(health.latency_ms, 1),
                            "status": health.body.get("status"), "version": health.body.get("version"),
                            "label": services.qnn_label}
     except Exception as exc:
-        snapshot["qnn"] = {"ok": False, "error": str(exc), "label": services.qnn_label}
+        snapshot["qnn"] = {"ok": False, "error": redact(str(exc), secrets), "label": services.qnn_label}
     try:
         engine = services.engine()
         started = time.perf_counter()
@@ -132,7 +134,8 @@ def health_snapshot(services: Services) -> dict[str, Any]:
                                 **versions, "counts": table_counts(engine),
                                 "migrations": applied_migrations(engine), "label": services.database_label}
     except Exception as exc:
-        snapshot["database"] = {"ok": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+        message = redact(str(exc).splitlines()[0][:300] if str(exc) else "", secrets)
+        snapshot["database"] = {"ok": False, "error": f"{type(exc).__name__}: {message}",
                                 "label": services.database_label}
     info = services.encoder.info()
     snapshot["embedding"] = {"ok": info.error is None, "loaded": info.loaded, "name": info.name,

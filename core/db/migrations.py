@@ -25,6 +25,13 @@ def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
 def apply_migrations(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
     """Apply pending migrations; returns the names applied by this call."""
     applied_now: list[str] = []
+    files = migration_files(sql_dir)
+    with engine.connect() as conn:
+        # The app role (not the owner) may not create tables: when nothing is pending it must not try.
+        if conn.execute(text("select to_regclass('schema_migrations')")).scalar() is not None:
+            done = {row.name for row in conn.execute(text("select name from schema_migrations"))}
+            if all(path.name in done for path in files):
+                return applied_now
     with engine.begin() as conn:
         conn.execute(text("select pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         conn.execute(text(
@@ -32,7 +39,7 @@ def apply_migrations(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
             " name text primary key, checksum text not null,"
             " applied_at timestamptz not null default now())"))
         done = {row.name for row in conn.execute(text("select name from schema_migrations"))}
-        for path in migration_files(sql_dir):
+        for path in files:
             if path.name in done:
                 continue
             sql = path.read_text()
