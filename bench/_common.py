@@ -1,0 +1,44 @@
+"""Shared benchmark plumbing: a private data folder (own embedded Postgres) and small stats helpers."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+
+@contextmanager
+def private_data_dir(prefix: str) -> Iterator[str]:
+    """Point EGLO_DATA_DIR at a fresh folder before core reads settings; clean up afterwards."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    previous = os.environ.get("EGLO_DATA_DIR")
+    os.environ["EGLO_DATA_DIR"] = folder
+    for name in ("DATABASE_URL", "QNN_BASE_URL"):
+        os.environ.pop(name, None)
+    try:
+        yield folder
+    finally:
+        from core.db.embedded import stop_embedded_postgres
+        from pathlib import Path
+
+        stop_embedded_postgres(Path(folder) / "pgdata")
+        shutil.rmtree(folder, ignore_errors=True)
+        if previous is None:
+            os.environ.pop("EGLO_DATA_DIR", None)
+        else:
+            os.environ["EGLO_DATA_DIR"] = previous
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    print(f"\n## {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
