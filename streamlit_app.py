@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="Grid Load Optimizer", page_icon="⚡", layout="wide")
+st.set_page_config(page_title="Grid Load Optimizer", page_icon=":material/bolt:", layout="wide")
 
 from ui.access import require_access  # noqa: E402  (after set_page_config)
 from ui.sidebar import render_status_sidebar  # noqa: E402
@@ -12,13 +12,13 @@ require_access()
 
 pages = {
     "Operate": [
-        st.Page("pages/forecast.py", title="Load forecast", icon="📈", default=True),
-        st.Page("pages/storage.py", title="Storage dispatch", icon="🔋"),
-        st.Page("pages/grid.py", title="Grid switching", icon="🔌"),
+        st.Page("pages/forecast.py", title="Load forecast", icon=":material/show_chart:", default=True),
+        st.Page("pages/storage.py", title="Storage dispatch", icon=":material/battery_charging_full:"),
+        st.Page("pages/grid.py", title="Grid switching", icon=":material/account_tree:"),
     ],
     "Review": [
-        st.Page("pages/history.py", title="Run history", icon="🗂️"),
-        st.Page("pages/health.py", title="Health", icon="🩺"),
+        st.Page("pages/history.py", title="Run history", icon=":material/history:"),
+        st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:"),
     ],
 }
 navigation = st.navigation(pages)

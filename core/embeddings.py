@@ -69,15 +69,6 @@ class TextEncoder:
     def loaded(self) -> bool:
         return self._model is not None
 
-    def warm_up_in_background(self) -> None:
-        threading.Thread(target=self._safe_load, daemon=True, name="embedding-warm-up").start()
-
-    def _safe_load(self) -> None:
-        try:
-            self._load()
-        except Exception:
-            pass
-
     def encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         vectors = model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)

@@ -16,7 +16,7 @@ snapshot = health_snapshot(services)
 qnn_col, db_col, emb_col = st.columns(3)
 with qnn_col.container(border=True):
     qnn = snapshot["qnn"]
-    st.subheader(("🟢 " if qnn.get("ok") else "🔴 ") + "QNN service")
+    st.subheader((":material/check_circle: " if qnn.get("ok") else ":material/error: ") + "QNN service")
     st.write(qnn["label"])
     if qnn.get("ok"):
         st.metric("Latency", f"{qnn['latency_ms']} ms")
@@ -27,7 +27,7 @@ with qnn_col.container(border=True):
 
 with db_col.container(border=True):
     db = snapshot["database"]
-    st.subheader(("🟢 " if db.get("ok") else "🔴 ") + "Database")
+    st.subheader((":material/check_circle: " if db.get("ok") else ":material/error: ") + "Database")
     st.write(db["label"])
     if db.get("ok"):
         st.metric("Latency", f"{db['latency_ms']} ms")
@@ -39,7 +39,7 @@ with db_col.container(border=True):
 
 with emb_col.container(border=True):
     emb = snapshot["embedding"]
-    st.subheader(("🟢 " if emb.get("loaded") else "🟠 " if emb.get("ok") else "🔴 ") + "Embedding model")
+    st.subheader((":material/check_circle: " if emb.get("loaded") else ":material/hourglass_top: " if emb.get("ok") else ":material/error: ") + "Embedding model")
     st.write(f"`{emb['name']}` · dimension {emb['dimension']}")
     if emb.get("loaded"):
         st.write(f"Loaded in {emb['load_seconds']:.1f} s")

@@ -8,9 +8,13 @@ from ui.state import cached_health, get_services
 
 def render_status_sidebar() -> None:
     services = get_services()
-    health = cached_health(services)
     with st.sidebar:
         st.caption("Connections")
+        if not services.started:
+            st.markdown(f":orange[●] **QNN** · starting  \n{services.qnn_label}")
+            st.markdown(f":orange[●] **Database** · starting  \n{services.database_label}")
+            return
+        health = cached_health(services)
         qnn, db = health["qnn"], health["database"]
         qnn_icon = ":green[●]" if qnn.get("ok") else ":red[●]"
         db_icon = ":green[●]" if db.get("ok") else ":red[●]"

@@ -13,8 +13,8 @@ from core.services import Services, build_services, health_snapshot
 @st.cache_resource(show_spinner=False)
 def get_services() -> Services:
     services = build_services()
-    # First page must not wait for torch: load the sentence model in the background.
-    services.encoder.warm_up_in_background()
+    # The first page must not wait for Postgres, the QNN service or torch: start them in the background.
+    services.warm_up_in_background()
     return services
 
 
