@@ -18,6 +18,8 @@ pages = {
     ],
     "Review": [
         st.Page("pages/history.py", title="Run history", icon=":material/history:"),
+        st.Page("pages/anomalies.py", title="Anomalies", icon=":material/warning:"),
+        st.Page("pages/metrics.py", title="Execution metrics", icon=":material/query_stats:"),
         st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:"),
     ],
 }

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.codec import decode_request, encode_request
+from core.db.monitoring import record_run_monitoring_safely
 from core.db.runs import reserve_run, run_by_idempotency_key, write_final_run
 from core.embeddings import MODEL_NAME, TextEncoder
 from core.errors import InputError
@@ -147,7 +148,9 @@ class RunSubmitter:
         t0 = time.perf_counter()
         try:
             with self._engine_provider().begin() as conn:
-                write_final_run(conn, {**final_row, "created_at": now}, embedding)
+                stored_row = {**final_row, "created_at": now}
+                if write_final_run(conn, stored_row, embedding):
+                    record_run_monitoring_safely(conn, stored_row, outcome.response)
         except SQLAlchemyError as exc:
             log.warning("database write failed (%s); run %s kept in the outbox", type(exc).__name__, run_id)
             self.outbox.put(run_id, {"row": {k: _jsonable(v) for k, v in final_row.items()},
@@ -208,6 +211,7 @@ def flush_outbox(engine: Engine, outbox: Outbox) -> dict[str, int]:
         try:
             with engine.begin() as conn:
                 if write_final_run(conn, row, record.get("embedding")):
+                    record_run_monitoring_safely(conn, row, row.get("result_payload"))
                     written += 1
                 else:
                     already += 1

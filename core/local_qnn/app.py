@@ -20,6 +20,7 @@ from core.codec import decode_request
 from core.config import LOCAL_MODEL_ID
 from core.errors import InputError
 from core.limits import MAX_CODE_BYTES
+from core.local_qnn.monitoring import AnomalyStore, create_monitoring_router, detect_for_request
 from core.local_qnn.request_log import RequestLog, RequestRecord
 from core.local_qnn.tasks import parse_task
 
@@ -66,6 +67,9 @@ def create_app() -> FastAPI:
     log = RequestLog()
     idempotency = IdempotencyCache()
     app.state.request_log = log
+    anomaly_store = AnomalyStore()
+    app.state.anomaly_store = anomaly_store
+    app.include_router(create_monitoring_router(anomaly_store))
 
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next: Any) -> Any:
@@ -117,8 +121,11 @@ def create_app() -> FastAPI:
             raise
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.add(RequestRecord(time.time(), model_id, task, body.mode, elapsed_ms, "completed"))
+        prediction_id = str(uuid.uuid4())
+        anomalies = detect_for_request(task, fields, result, model_id, prediction_id=prediction_id,
+                                       store=anomaly_store)
         response = {
-            "prediction_id": str(uuid.uuid4()),
+            "prediction_id": prediction_id,
             "model_id": model_id,
             "mode": body.mode,
             "status": "completed",
@@ -127,6 +134,7 @@ def create_app() -> FastAPI:
             "execution_time_ms": round(elapsed_ms, 3),
             "metrics": {"device_used": "local-cpu", "n_qubits": None, "circuit_depth": None,
                         "quantum_cost_usd": 0.0},
+            "anomalies": anomalies,
         }
         if idempotency_key:
             idempotency.put(idempotency_key, response)

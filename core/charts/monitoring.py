@@ -1,0 +1,236 @@
+"""Plotly figures for monitoring: a run's load with its anomalies marked, and execution metrics over a period."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+SEVERITY_COLOURS = {"low": "#f2c94c", "medium": "#f2994a", "high": "#eb5757", "critical": "#8b0000"}
+_HISTORY = "#5f6b7a"
+_FORECAST = "#1f5fbf"
+_BAND_95 = "rgba(31, 95, 191, 0.12)"
+_ACTUAL = "#d9480f"
+_TYPE_COLOURS = {"forecast": "#1f5fbf", "storage": "#2ca02c", "grid_switch": "#9467bd", "simulation": "#7f7f7f"}
+_SERVICE = "#eb5757"
+_REJECTED = "#f2c94c"
+
+
+def _series(values: Any) -> list[float | None]:
+    if not isinstance(values, list):
+        return []
+    return [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in values]
+
+
+def history_timestamps(request_fields: Mapping[str, Any], steps: int) -> list[str] | list[int]:
+    """The history ends right before `Date` at `Resolution`-minute steps; step numbers when that is unknown."""
+    try:
+        end = dt.datetime.combine(dt.date.fromisoformat(str(request_fields.get("Date"))), dt.time())
+        resolution = int(request_fields.get("Resolution", 60))
+    except (TypeError, ValueError):
+        return list(range(steps))
+    return [(end - dt.timedelta(minutes=resolution * (steps - i))).isoformat() for i in range(steps)]
+
+
+def _forecast_timestamps(request_fields: Mapping[str, Any], result: Mapping[str, Any], steps: int) -> list[Any]:
+    stamps = result.get("timestamps")
+    if isinstance(stamps, list) and len(stamps) >= steps:
+        return list(stamps[:steps])
+    try:
+        start = dt.datetime.combine(dt.date.fromisoformat(str(request_fields.get("Date"))), dt.time())
+        resolution = int(request_fields.get("Resolution", 60))
+    except (TypeError, ValueError):
+        n = len(_series(request_fields.get("PastLoads")))
+        return list(range(n, n + steps))
+    return [(start + dt.timedelta(minutes=resolution * i)).isoformat() for i in range(steps)]
+
+
+def _steps(anomaly: Mapping[str, Any]) -> list[int]:
+    steps = anomaly.get("affected_steps") or []
+    return [int(s) for s in steps if isinstance(s, (int, float)) and not isinstance(s, bool)]
+
+
+def anomaly_run_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any] | None,
+                       anomalies: Sequence[Mapping[str, Any]], *, highlight_id: Any = None,
+                       window_days: float | None = 4.0) -> go.Figure:
+    """The run's history (and forecast, actuals), anomalous readings marked by severity, gaps shaded.
+
+    With `highlight_id`, the view opens on that anomaly (± window_days); zoom out to see the whole run.
+    """
+    result = result or {}
+    history = _series(request_fields.get("PastLoads"))
+    x_hist = history_timestamps(request_fields, len(history))
+    forecast = _series(result.get("forecast"))
+    actuals = _series(request_fields.get("Actuals"))
+    x_future = _forecast_timestamps(request_fields, result, max(len(forecast), len(actuals)))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x_hist, y=history, mode="lines", name="Load history (MW)", connectgaps=False,
+                             line={"color": _HISTORY, "width": 1.3}, hovertemplate="%{x}<br>%{y:.4g} MW"))
+    if forecast:
+        lower, upper = _series(result.get("lower_95")), _series(result.get("upper_95"))
+        if len(lower) == len(forecast) == len(upper):
+            fig.add_trace(go.Scatter(x=x_future[: len(forecast)], y=upper, mode="lines", line={"width": 0},
+                                     hoverinfo="skip", showlegend=False))
+            fig.add_trace(go.Scatter(x=x_future[: len(forecast)], y=lower, mode="lines", line={"width": 0},
+                                     fill="tonexty", fillcolor=_BAND_95, name="95% interval", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x_future[: len(forecast)], y=forecast, mode="lines", name="Forecast (MW)",
+                                 line={"color": _FORECAST, "width": 2}))
+    if actuals:
+        fig.add_trace(go.Scatter(x=x_future[: len(actuals)], y=actuals, mode="lines", name="Actuals (MW)",
+                                 line={"color": _ACTUAL, "width": 1.4, "dash": "dot"}))
+
+    marked: dict[str, dict[str, list[Any]]] = defaultdict(lambda: {"x": [], "y": [], "text": []})
+    focus: tuple[Any, Any] | None = None
+    for anomaly in anomalies:
+        on_actuals = anomaly.get("series") == "Actuals"
+        xs, ys = (x_future, actuals) if on_actuals else (x_hist, history)
+        steps = [s for s in _steps(anomaly) if 0 <= s < len(xs)]
+        if not steps:
+            continue
+        severity = str(anomaly.get("severity", "medium"))
+        highlighted = highlight_id is not None and str(anomaly.get("id")) == str(highlight_id)
+        if highlighted:
+            focus = (xs[steps[0]], xs[steps[-1]])
+        label = f"{anomaly.get('anomaly_type', 'anomaly')} ({severity})"
+        if anomaly.get("anomaly_type") == "missing_data" or all(s >= len(ys) or ys[s] is None for s in steps):
+            fig.add_vrect(x0=xs[steps[0]], x1=xs[steps[-1]], fillcolor=SEVERITY_COLOURS.get(severity, "#999"),
+                          opacity=0.35 if highlighted else 0.18, line_width=2 if highlighted else 0,
+                          annotation_text="no data" if highlighted else None, annotation_position="top left")
+            continue
+        bucket = marked["highlight" if highlighted else severity]
+        for s in steps:
+            if s < len(ys) and ys[s] is not None:
+                bucket["x"].append(xs[s])
+                bucket["y"].append(ys[s])
+                bucket["text"].append(label)
+    for severity in ("low", "medium", "high", "critical"):
+        points = marked.get(severity)
+        if points:
+            fig.add_trace(go.Scatter(x=points["x"], y=points["y"], mode="markers", name=f"Anomaly: {severity}",
+                                     text=points["text"], hovertemplate="%{x}<br>%{y:.4g} MW<br>%{text}",
+                                     marker={"color": SEVERITY_COLOURS[severity], "size": 8,
+                                             "line": {"color": "#333", "width": 0.5}}))
+    if marked.get("highlight"):
+        points = marked["highlight"]
+        fig.add_trace(go.Scatter(x=points["x"], y=points["y"], mode="markers", name="Selected anomaly",
+                                 text=points["text"], hovertemplate="%{x}<br>%{y:.4g} MW<br>%{text}",
+                                 marker={"color": "rgba(0,0,0,0)", "size": 16, "symbol": "circle-open",
+                                         "line": {"color": "#000", "width": 2.5}}))
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest", yaxis_title="MW",
+                      legend={"orientation": "h", "y": -0.15})
+    if focus is not None and window_days and isinstance(focus[0], str):
+        first, last = dt.datetime.fromisoformat(focus[0]), dt.datetime.fromisoformat(focus[1])
+        pad = dt.timedelta(days=window_days)
+        fig.update_xaxes(range=[(first - pad).isoformat(), (last + pad).isoformat()])
+    return fig
+
+
+# -- execution metrics ------------------------------------------------------------------------------------
+
+def _by_day(rows: Sequence[Mapping[str, Any]], *keys: str) -> dict[Any, dict[str, float]]:
+    out: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in rows:
+        for key in keys:
+            out[row["day"]][key] += float(row.get(key) or 0)
+    return dict(sorted(out.items()))
+
+
+def requests_per_day_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Stacked bars: requests per day, one colour per request type, one pattern per backend."""
+    fig = go.Figure()
+    backends = sorted({str(r["backend"]) for r in daily})
+    patterns = ["", "/", ".", "x", "+", "\\"]
+    groups: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(lambda: {"x": [], "y": []})
+    for row in daily:
+        group = groups[(str(row["request_type"]), str(row["backend"]))]
+        group["x"].append(row["day"])
+        group["y"].append(int(row["requests"]))
+    for (kind, backend), points in sorted(groups.items()):
+        fig.add_trace(go.Bar(x=points["x"], y=points["y"], name=f"{kind} · {backend}",
+                             marker={"color": _TYPE_COLOURS.get(kind, "#7f7f7f"),
+                                     "pattern": {"shape": patterns[backends.index(backend) % len(patterns)]}},
+                             hovertemplate="%{x|%Y-%m-%d}<br>%{y} requests<extra>" + f"{kind} · {backend}</extra>"))
+    fig.update_layout(barmode="stack", yaxis_title="requests", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "y": -0.2})
+    fig.update_xaxes(type="date", tickformat="%b %d")
+    return fig
+
+
+def failure_rate_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Per day, share of runs that failed in the service and share refused for bad input."""
+    days = _by_day(daily, "requests", "service_failures", "rejected")
+    x = list(days)
+    rate = lambda key: [100 * v[key] / v["requests"] if v["requests"] else None for v in days.values()]  # noqa: E731
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=rate("service_failures"), mode="lines+markers", name="Service failures (%)",
+                             line={"color": _SERVICE}))
+    fig.add_trace(go.Scatter(x=x, y=rate("rejected"), mode="lines+markers", name="Rejected input (%)",
+                             line={"color": _REJECTED, "dash": "dash"}))
+    fig.update_layout(yaxis_title="% of requests", yaxis_rangemode="tozero",
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2})
+    fig.update_xaxes(type="date", tickformat="%b %d")
+    return fig
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.1f} s"
+
+
+def latency_histogram_figure(histogram: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Round-trip time distribution (log-spaced buckets), one bar series per request type."""
+    edges = sorted({(float(r["low_ms"]), float(r["high_ms"])) for r in histogram})
+    labels = {edge: f"{_ms(edge[0])}–{_ms(edge[1])}" for edge in edges}
+    fig = go.Figure()
+    for kind in sorted({str(r["request_type"]) for r in histogram}):
+        rows = [r for r in histogram if r["request_type"] == kind]
+        fig.add_trace(go.Bar(x=[labels[(float(r["low_ms"]), float(r["high_ms"]))] for r in rows],
+                             y=[int(r["runs"]) for r in rows], name=kind,
+                             marker={"color": _TYPE_COLOURS.get(kind, "#7f7f7f")}))
+    fig.update_layout(barmode="group", xaxis_title="round trip (dashboard → QNN service → dashboard)",
+                      yaxis_title="runs", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "y": -0.3})
+    fig.update_xaxes(categoryorder="array", categoryarray=[labels[e] for e in edges])
+    return fig
+
+
+def latency_trend_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """p50 (solid) and p95 (dotted) round-trip time per day, per request type and backend."""
+    fig = go.Figure()
+    for kind, backend in sorted({(str(r["request_type"]), str(r["backend"])) for r in daily}):
+        rows = [r for r in daily if r["request_type"] == kind and r["backend"] == backend
+                and r.get("round_trip_p50_ms") is not None]
+        if not rows:
+            continue
+        colour = _TYPE_COLOURS.get(kind, "#7f7f7f")
+        days = [r["day"] for r in rows]
+        fig.add_trace(go.Scatter(x=days, y=[r["round_trip_p50_ms"] for r in rows], mode="lines+markers",
+                                 name=f"{kind} · {backend} p50", line={"color": colour}))
+        fig.add_trace(go.Scatter(x=days, y=[r["round_trip_p95_ms"] for r in rows], mode="lines",
+                                 name=f"{kind} · {backend} p95", line={"color": colour, "dash": "dot"}))
+    fig.update_layout(yaxis_title="round trip (ms)", yaxis_type="log", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "y": -0.2})
+    fig.update_xaxes(type="date", tickformat="%b %d")
+    return fig
+
+
+def cost_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Reported cost (USD) per day by backend; a note when everything ran at zero cost."""
+    per_backend: dict[str, dict[Any, float]] = defaultdict(lambda: defaultdict(float))
+    for row in daily:
+        per_backend[str(row["backend"])][row["day"]] += float(row.get("cost_usd") or 0)
+    fig = go.Figure()
+    for backend, days in sorted(per_backend.items()):
+        ordered = sorted(days.items())
+        fig.add_trace(go.Bar(x=[d for d, _ in ordered], y=[c for _, c in ordered], name=backend,
+                             hovertemplate="%{x|%Y-%m-%d}<br>$%{y:.2f}<extra>" + backend + "</extra>"))
+    total = sum(sum(days.values()) for days in per_backend.values())
+    if daily and total == 0:
+        fig.add_annotation(text="All runs in this period cost $0: the local service runs classical solvers on "
+                                "this CPU, no quantum time is billed.", showarrow=False, xref="paper", yref="paper",
+                           x=0.5, y=0.5)
+    fig.update_layout(barmode="stack", yaxis_title="USD", yaxis_rangemode="tozero",
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2})
+    fig.update_xaxes(type="date", tickformat="%b %d")
+    return fig

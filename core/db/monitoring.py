@@ -1,0 +1,416 @@
+"""Writing and reading monitoring data: execution metrics per run, and anomalies linked to runs.
+
+`record_run_monitoring` runs inside the transaction that writes the finished run (see core/pipeline.py);
+`record_run_monitoring_safely` wraps it in a SAVEPOINT so a monitoring problem never costs the run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Float, Integer, MetaData, SmallInteger,
+                        Table, Text, cast, func, literal_column, select, update)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+
+from core.anomalies import SEVERITIES, SEVERITY_RANK, detect_in_request
+from core.db.models import OptimizationRun
+from core.qnn_client import QNNRejected
+
+log = logging.getLogger(__name__)
+
+_metadata = MetaData()
+
+METRICS = Table(
+    "qnn_execution_metrics", _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("optimization_run_id", UUID(as_uuid=True)),
+    Column("request_type", Text), Column("backend", Text), Column("device", Text),
+    Column("n_qubits", Integer), Column("circuit_depth", Integer),
+    Column("execution_time_ms", Float), Column("round_trip_ms", Float), Column("cost_usd", Float),
+    Column("mode", Text), Column("model_id", Text), Column("status", Text), Column("failure_kind", Text),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+ANOMALIES = Table(
+    "anomalies", _metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("optimization_run_id", UUID(as_uuid=True)),
+    Column("external_id", Text), Column("backend", Text), Column("source", Text),
+    Column("anomaly_type", Text), Column("severity", Text), Column("severity_rank", SmallInteger),
+    Column("description", Text), Column("suggested_actions", JSONB), Column("affected_steps", JSONB),
+    Column("series", Text), Column("score", Float),
+    Column("first_timestamp", DateTime(timezone=False)), Column("last_timestamp", DateTime(timezone=False)),
+    Column("model_id", Text), Column("prediction_id", Text),
+    Column("detected_at", DateTime(timezone=True)),
+    Column("resolved", Boolean), Column("resolved_at", DateTime(timezone=True)), Column("resolution_note", Text),
+)
+_INSERTABLE_ANOMALY_COLUMNS = [c.name for c in ANOMALIES.columns if c.name != "severity_rank"]
+
+MAX_ANOMALIES_PER_RUN = 200
+
+
+# -- parsing what a service answered (a remote QNN may answer in another shape) -------------------------------
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _whole(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number >= 0 and number == int(number) else None
+
+
+def _text(value: Any, limit: int = 500) -> str | None:
+    return str(value)[:limit] if value is not None and str(value).strip() else None
+
+
+def _time(value: Any, *, aware: bool) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+        except ValueError:
+            return None
+    if moment is None:
+        return None
+    if aware and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    if not aware and moment.tzinfo is not None:
+        return moment.replace(tzinfo=None)
+    return moment
+
+
+def execution_metrics(response: Mapping[str, Any] | None) -> dict[str, Any]:
+    """device, n_qubits, circuit_depth, cost_usd from a predict answer; None for what it does not report."""
+    response = response if isinstance(response, Mapping) else {}
+    metrics = response.get("metrics")
+    metrics = metrics if isinstance(metrics, Mapping) else {}
+
+    def pick(*keys: str) -> Any:
+        for source in (metrics, response):
+            for key in keys:
+                if source.get(key) is not None:
+                    return source[key]
+        return None
+
+    return {
+        "device": _text(pick("device_used", "device", "backend_device"), 200),
+        "n_qubits": _whole(pick("n_qubits", "qubits", "num_qubits")),
+        "circuit_depth": _whole(pick("circuit_depth", "depth")),
+        "cost_usd": (lambda c: c if c is not None and c >= 0 else None)(
+            _number(pick("quantum_cost_usd", "cost_usd", "cost"))),
+    }
+
+
+def failure_kind(run_row: Mapping[str, Any]) -> str | None:
+    if run_row.get("status") != "failed":
+        return None
+    message = str(run_row.get("error_message") or "")
+    return "rejected" if message.startswith(QNNRejected.operator_message) else "service"
+
+
+def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: str) -> dict[str, Any] | None:
+    kind = _text(item.get("anomaly_type") or item.get("type"), 60)
+    if kind is None:
+        return None
+    severity = str(item.get("severity", "medium")).strip().lower()
+    if severity not in SEVERITY_RANK:
+        severity = "medium"
+    actions = item.get("suggested_actions") or []
+    actions = [str(a)[:500] for a in actions] if isinstance(actions, list) else [str(actions)[:500]]
+    steps = item.get("affected_steps") or []
+    steps = [int(s) for s in steps if _whole(s) is not None][:100_000] if isinstance(steps, list) else []
+    resolved = bool(item.get("resolved", False))
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "id": uuid.uuid4(),
+        "optimization_run_id": run_id,
+        "external_id": _text(item.get("id"), 200) if source == "qnn" else None,
+        "backend": backend,
+        "source": source,
+        "anomaly_type": kind,
+        "severity": severity,
+        "description": _text(item.get("description") or item.get("message"), 2000) or kind.replace("_", " "),
+        "suggested_actions": actions,
+        "affected_steps": steps,
+        "series": _text(item.get("series"), 40) or "PastLoads",
+        "score": _number(item.get("score")),
+        "first_timestamp": _time(item.get("first_timestamp"), aware=False),
+        "last_timestamp": _time(item.get("last_timestamp"), aware=False),
+        "model_id": _text(item.get("model_id"), 200),
+        "prediction_id": _text(item.get("prediction_id"), 200),
+        "detected_at": _time(item.get("detected_at"), aware=True) or now,
+        "resolved": resolved,
+        "resolved_at": (_time(item.get("resolved_at"), aware=True) or now) if resolved else None,
+        "resolution_note": None,
+    }
+
+
+def _dashboard_anomalies(run_row: Mapping[str, Any], response: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """When the service did not look (a remote API, or a failed run): detect here, on the request's history."""
+    if run_row.get("request_type") != "forecast":
+        return []
+    fields = (run_row.get("input_payload") or {}).get("fields")
+    if not isinstance(fields, dict):
+        return []
+    result = response.get("result") if isinstance(response, Mapping) and run_row.get("status") == "completed" else None
+    try:
+        found = detect_in_request(fields, result if isinstance(result, dict) else None)
+    except Exception:  # noqa: BLE001 - bad input is the run's problem, not monitoring's
+        log.warning("dashboard-side anomaly detection skipped", exc_info=True)
+        return []
+    return [{**a.as_dict(), "model_id": run_row.get("qnn_model_id")} for a in found]
+
+
+def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response: Mapping[str, Any] | None
+                          ) -> dict[str, int]:
+    """One metrics row for a finished run (failed ones too), and its anomalies; returns what was written."""
+    if run_row.get("status") not in ("completed", "failed"):
+        return {"metrics": 0, "anomalies": 0}
+    run_id = run_row["id"] if isinstance(run_row["id"], uuid.UUID) else uuid.UUID(str(run_row["id"]))
+    backend = str(run_row.get("qnn_backend") or "unknown")
+    response = response if isinstance(response, Mapping) else None
+    when = _time(run_row.get("completed_at") or run_row.get("created_at"), aware=True) or dt.datetime.now(dt.UTC)
+    metrics_row = {
+        "optimization_run_id": run_id,
+        "request_type": run_row.get("request_type"),
+        "backend": backend,
+        **(execution_metrics(response) if run_row["status"] == "completed" else
+           {"device": None, "n_qubits": None, "circuit_depth": None, "cost_usd": None}),
+        "execution_time_ms": _number(run_row.get("qnn_execution_time")),
+        "round_trip_ms": _number(run_row.get("round_trip_ms")),
+        "mode": _text(run_row.get("qnn_mode"), 40),
+        "model_id": _text(run_row.get("qnn_model_id"), 200),
+        "status": run_row["status"],
+        "failure_kind": failure_kind(run_row),
+        "created_at": when,
+    }
+    written_metrics = conn.execute(
+        insert(METRICS).values(**metrics_row).on_conflict_do_nothing().returning(METRICS.c.id)
+    ).scalar_one_or_none()
+
+    service_list = response.get("anomalies") if response is not None and run_row["status"] == "completed" else None
+    if isinstance(service_list, list):
+        items, source = [a for a in service_list if isinstance(a, Mapping)], "qnn"
+    else:
+        items, source = _dashboard_anomalies(run_row, response), "dashboard"
+    rows = [r for r in (_anomaly_row(a, run_id=run_id, backend=backend, source=source)
+                        for a in items[:MAX_ANOMALIES_PER_RUN]) if r is not None]
+    stored = 0
+    if rows:
+        stored = len(conn.execute(insert(ANOMALIES).values(rows).on_conflict_do_nothing()
+                                  .returning(ANOMALIES.c.id)).all())
+    return {"metrics": int(written_metrics is not None), "anomalies": stored}
+
+
+def record_run_monitoring_safely(conn: Connection, run_row: Mapping[str, Any],
+                                 response: Mapping[str, Any] | None) -> dict[str, int] | None:
+    """Same, inside a SAVEPOINT: on any failure the run's own write stands and monitoring is skipped."""
+    try:
+        with conn.begin_nested():
+            return record_run_monitoring(conn, run_row, response)
+    except Exception as exc:  # noqa: BLE001 - a run that was computed is never lost to monitoring
+        log.warning("monitoring for run %s not recorded: %s", run_row.get("id"), exc)
+        return None
+
+
+# -- anomalies: read and resolve ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AnomalyFilters:
+    status: str = "open"                       # open | resolved | all
+    severities: tuple[str, ...] = ()
+    anomaly_types: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    run_id: str | None = None
+    date_from: dt.date | None = None           # on detected_at, inclusive
+    date_to: dt.date | None = None
+
+    def conditions(self) -> list[Any]:
+        where: list[Any] = []
+        if self.status == "open":
+            where.append(ANOMALIES.c.resolved.is_(False))
+        elif self.status == "resolved":
+            where.append(ANOMALIES.c.resolved.is_(True))
+        if self.severities:
+            where.append(ANOMALIES.c.severity.in_(self.severities))
+        if self.anomaly_types:
+            where.append(ANOMALIES.c.anomaly_type.in_(self.anomaly_types))
+        if self.regions:
+            where.append(OptimizationRun.region.in_(self.regions))
+        if self.run_id:
+            where.append(ANOMALIES.c.optimization_run_id == uuid.UUID(str(self.run_id)))
+        if self.date_from:
+            where.append(ANOMALIES.c.detected_at >= dt.datetime.combine(self.date_from, dt.time(), tzinfo=dt.UTC))
+        if self.date_to:
+            where.append(ANOMALIES.c.detected_at < dt.datetime.combine(self.date_to + dt.timedelta(days=1),
+                                                                       dt.time(), tzinfo=dt.UTC))
+        return where
+
+
+_RUN_COLUMNS = (OptimizationRun.region, OptimizationRun.request_type, OptimizationRun.forecast_date,
+                OptimizationRun.created_at.label("run_created_at"), OptimizationRun.status.label("run_status"))
+
+
+def list_anomalies(engine: Engine, filters: AnomalyFilters = AnomalyFilters(), *, limit: int = 500
+                   ) -> list[dict[str, Any]]:
+    """Open first, worst severity first, newest first; with the run's region and type."""
+    query = (select(ANOMALIES, *_RUN_COLUMNS)
+             .select_from(ANOMALIES.outerjoin(OptimizationRun,
+                                              OptimizationRun.id == ANOMALIES.c.optimization_run_id))
+             .where(*filters.conditions())
+             .order_by(ANOMALIES.c.resolved, ANOMALIES.c.severity_rank.desc(), ANOMALIES.c.detected_at.desc(),
+                       ANOMALIES.c.id)
+             .limit(limit))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def anomaly_counts(engine: Engine) -> dict[str, int]:
+    """Open anomalies per severity (every severity present, zero when none)."""
+    query = (select(ANOMALIES.c.severity, func.count()).where(ANOMALIES.c.resolved.is_(False))
+             .group_by(ANOMALIES.c.severity))
+    with engine.connect() as conn:
+        counts = dict(conn.execute(query).all())
+    return {s: int(counts.get(s, 0)) for s in SEVERITIES}
+
+
+def get_anomaly(engine: Engine, anomaly_id: str | uuid.UUID) -> dict[str, Any] | None:
+    try:
+        key = uuid.UUID(str(anomaly_id))
+    except ValueError:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(ANOMALIES).where(ANOMALIES.c.id == key)).first()
+    return dict(row._mapping) if row else None
+
+
+def run_anomalies(engine: Engine, run_id: str | uuid.UUID) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(ANOMALIES).where(ANOMALIES.c.optimization_run_id == uuid.UUID(str(run_id)))
+                            .order_by(ANOMALIES.c.severity_rank.desc(), ANOMALIES.c.detected_at))
+        return [dict(r._mapping) for r in rows]
+
+
+def resolve_anomaly(engine: Engine, anomaly_id: str | uuid.UUID, note: str | None = None) -> dict[str, Any] | None:
+    """Idempotent: the first resolution's time and note are kept. None for an unknown id."""
+    try:
+        key = uuid.UUID(str(anomaly_id))
+    except ValueError:
+        return None
+    with engine.begin() as conn:
+        conn.execute(update(ANOMALIES).where(ANOMALIES.c.id == key, ANOMALIES.c.resolved.is_(False))
+                     .values(resolved=True, resolved_at=func.now(), resolution_note=_text(note, 500)))
+        row = conn.execute(select(ANOMALIES).where(ANOMALIES.c.id == key)).first()
+    return dict(row._mapping) if row else None
+
+
+# -- execution metrics: aggregates over a period, computed in SQL ---------------------------------------------
+
+@dataclass(frozen=True)
+class MetricsFilters:
+    date_from: dt.date
+    date_to: dt.date                           # inclusive
+    backends: tuple[str, ...] = ()
+    request_types: tuple[str, ...] = ()
+
+    def conditions(self) -> list[Any]:
+        start = dt.datetime.combine(self.date_from, dt.time(), tzinfo=dt.UTC)
+        end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        where = [METRICS.c.created_at >= start, METRICS.c.created_at < end]
+        if self.backends:
+            where.append(METRICS.c.backend.in_(self.backends))
+        if self.request_types:
+            where.append(METRICS.c.request_type.in_(self.request_types))
+        return where
+
+
+def _aggregates() -> list[Any]:
+    m = METRICS.c
+    completed = m.status == "completed"
+    return [
+        func.count().label("requests"),
+        func.count().filter(completed).label("completed"),
+        func.count().filter(m.failure_kind == "service").label("service_failures"),
+        func.count().filter(m.failure_kind == "rejected").label("rejected"),
+        func.percentile_cont(0.5).within_group(m.round_trip_ms).filter(completed).label("round_trip_p50_ms"),
+        func.percentile_cont(0.95).within_group(m.round_trip_ms).filter(completed).label("round_trip_p95_ms"),
+        func.percentile_cont(0.5).within_group(m.execution_time_ms).filter(completed).label("execution_p50_ms"),
+        func.percentile_cont(0.95).within_group(m.execution_time_ms).filter(completed).label("execution_p95_ms"),
+        func.coalesce(func.sum(m.cost_usd), 0.0).label("cost_usd"),
+        func.count().filter(m.n_qubits.is_not(None)).label("quantum_runs"),
+    ]
+
+
+def _day() -> Any:
+    return cast(func.date_trunc("day", func.timezone("UTC", METRICS.c.created_at)), DateTime).label("day")
+
+
+def metrics_daily(engine: Engine, filters: MetricsFilters) -> list[dict[str, Any]]:
+    """Per UTC day, request type and backend: counts, failures, latency percentiles, cost."""
+    day = _day()
+    query = (select(day, METRICS.c.request_type, METRICS.c.backend, *_aggregates())
+             .where(*filters.conditions())
+             .group_by(literal_column("1"), METRICS.c.request_type, METRICS.c.backend)
+             .order_by(literal_column("1"), METRICS.c.request_type, METRICS.c.backend))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        row["day"] = row["day"].date()
+    return rows
+
+
+def metrics_totals(engine: Engine, filters: MetricsFilters) -> dict[str, Any]:
+    """The whole period in one row (failure_rate counts service failures only; rejected inputs apart)."""
+    with engine.connect() as conn:
+        row = dict(conn.execute(select(*_aggregates()).where(*filters.conditions())).one()._mapping)
+    requests = row["requests"] or 0
+    row["failure_rate"] = row["service_failures"] / requests if requests else None
+    row["rejection_rate"] = row["rejected"] / requests if requests else None
+    return row
+
+
+def latency_histogram(engine: Engine, filters: MetricsFilters, *, buckets_per_decade: int = 4
+                      ) -> list[dict[str, Any]]:
+    """Round-trip times of completed runs in log-spaced buckets, per request type: [low_ms, high_ms)."""
+    bucket = func.floor(func.log(func.greatest(METRICS.c.round_trip_ms, 0.1)) * buckets_per_decade).label("bucket")
+    query = (select(METRICS.c.request_type, bucket, func.count().label("runs"))
+             .where(*filters.conditions(), METRICS.c.status == "completed", METRICS.c.round_trip_ms.is_not(None))
+             .group_by(METRICS.c.request_type, literal_column("2"))
+             .order_by(METRICS.c.request_type, literal_column("2")))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        b = int(row.pop("bucket"))
+        row["low_ms"] = 10 ** (b / buckets_per_decade)
+        row["high_ms"] = 10 ** ((b + 1) / buckets_per_decade)
+    return rows
+
+
+def metric_choices(engine: Engine) -> dict[str, list[str]]:
+    """Backends and request types present, for the page's filters."""
+    with engine.connect() as conn:
+        backends = list(conn.execute(select(METRICS.c.backend).distinct().order_by(METRICS.c.backend)).scalars())
+        types = list(conn.execute(select(METRICS.c.request_type).distinct()
+                                  .order_by(METRICS.c.request_type)).scalars())
+    return {"backends": backends, "request_types": types}
+
+
+def run_metrics(engine: Engine, run_id: str | uuid.UUID) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(METRICS).where(METRICS.c.optimization_run_id == uuid.UUID(str(run_id)))).first()
+    return dict(row._mapping) if row else None
+
+
+__all__ = ["ANOMALIES", "METRICS", "AnomalyFilters", "MetricsFilters", "anomaly_counts", "execution_metrics",
+           "get_anomaly", "latency_histogram", "list_anomalies", "metric_choices", "metrics_daily",
+           "metrics_totals", "record_run_monitoring", "record_run_monitoring_safely", "resolve_anomaly",
+           "run_anomalies", "run_metrics"]

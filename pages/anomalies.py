@@ -1,0 +1,109 @@
+"""Anomalies found in runs' inputs: open ones first by severity, each on its run's chart, resolvable."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from core.anomalies import SEVERITIES, TYPE_LABELS
+from core.charts.monitoring import anomaly_run_figure
+from core.db.monitoring import AnomalyFilters, anomaly_counts, list_anomalies, run_anomalies
+from core.db.runs import distinct_regions
+from core.monitoring_client import resolve_everywhere
+from ui.run_views import TASK_LABELS, load_run
+from ui.state import get_services
+
+SEVERITY_ICONS = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "⬜"}
+
+st.title("Anomalies")
+st.caption("Found in each run's load history (and in the forecast, when actuals were sent): spikes and dips "
+           "against the usual profile, stuck meters, negative or impossible readings, gaps, forecast misses.")
+services = get_services()
+engine = services.engine()
+
+notice = st.session_state.pop("anomalies_notice", None)
+if notice:
+    (st.success if notice["ok"] else st.warning)(notice["message"])
+
+counts = anomaly_counts(engine)
+for col, severity in zip(st.columns(4), reversed(SEVERITIES), strict=True):
+    col.metric(f"{SEVERITY_ICONS[severity]} Open {severity}", counts[severity])
+
+with st.container(border=True):
+    c1, c2, c3, c4, c5 = st.columns([2, 3, 3, 2, 3])
+    status = c1.radio("Show", ["open", "resolved", "all"], horizontal=False, format_func=str.capitalize)
+    severities = c2.multiselect("Severity", list(reversed(SEVERITIES)))
+    types = c3.multiselect("Type", list(TYPE_LABELS), format_func=TYPE_LABELS.get)
+    regions = c4.multiselect("Region", distinct_regions(engine))
+    dates = c5.date_input("Detected between", value=(), max_value=dt.date.today() + dt.timedelta(days=1))
+filters = AnomalyFilters(status=status, severities=tuple(severities), anomaly_types=tuple(types),
+                         regions=tuple(regions), date_from=dates[0] if len(dates) > 0 else None,
+                         date_to=dates[1] if len(dates) > 1 else None)
+rows = list_anomalies(engine, filters, limit=500)
+if not rows:
+    st.info("No anomalies match. Every forecast is checked when it runs; anomalies appear here with their run."
+            if status != "resolved" else "No resolved anomalies match.")
+    st.stop()
+st.caption(f"{len(rows)} anomal{'y' if len(rows) == 1 else 'ies'}"
+           f"{' (the first 500)' if len(rows) == 500 else ''} · open first, most severe first. "
+           "Select one to see it on its run's chart.")
+
+frame = pd.DataFrame([{
+    "severity": f"{SEVERITY_ICONS.get(r['severity'], '')} {r['severity']}",
+    "type": TYPE_LABELS.get(r["anomaly_type"], r["anomaly_type"]),
+    "region": r.get("region") or "–",
+    "detected": r["detected_at"],
+    "description": r["description"],
+    "readings": len(r.get("affected_steps") or []),
+    "status": "resolved" if r["resolved"] else "open",
+    "run": str(r["optimization_run_id"])[:8] if r["optimization_run_id"] else "–",
+} for r in rows])
+event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                     key="anomalies_table", column_config={
+                         "detected": st.column_config.DatetimeColumn("detected", format="YYYY-MM-DD HH:mm"),
+                         "description": st.column_config.TextColumn("description", width="large"),
+                         "readings": st.column_config.NumberColumn("readings", help="Readings affected"),
+                     })
+selected = event.selection.rows if event and event.selection else []
+anomaly = rows[selected[0]] if selected else rows[0]
+
+st.divider()
+label = TYPE_LABELS.get(anomaly["anomaly_type"], anomaly["anomaly_type"])
+st.subheader(f"{SEVERITY_ICONS.get(anomaly['severity'], '')} {label} · {anomaly['severity']}"
+             + ("" if selected else " (most severe open one; select a row for another)"))
+left, right = st.columns([3, 2])
+with right:
+    st.write(anomaly["description"])
+    if anomaly.get("suggested_actions"):
+        st.markdown("**Suggested actions**\n" + "\n".join(f"- {a}" for a in anomaly["suggested_actions"]))
+    run_id = str(anomaly["optimization_run_id"]) if anomaly["optimization_run_id"] else None
+    st.caption(f"Run `{run_id or '–'}` · {TASK_LABELS.get(anomaly.get('request_type'), anomaly.get('request_type'))}"
+               f" · {anomaly.get('region') or ''} · found by "
+               f"{'the QNN service' if anomaly['source'] == 'qnn' else 'the dashboard'} ({anomaly['backend']})")
+    if anomaly["resolved"]:
+        st.success(f"Resolved {anomaly['resolved_at']:%Y-%m-%d %H:%M} UTC"
+                   + (f" — {anomaly['resolution_note']}" if anomaly.get("resolution_note") else ""))
+    else:
+        with st.form(f"resolve_{anomaly['id']}", border=False):
+            note = st.text_input("Note (optional)", max_chars=500, placeholder="e.g. RTU restarted, data backfilled")
+            if st.form_submit_button("Resolve", type="primary"):
+                outcome = resolve_everywhere(engine, services.client(), anomaly["id"],
+                                             current_backend=services.backend_name, note=note or None)
+                st.session_state["anomalies_notice"] = {"ok": outcome.ok, "message": outcome.message}
+                st.rerun()
+with left:
+    run = load_run(run_id) if run_id else None
+    if run is None:
+        st.info("The run of this anomaly is not available.")
+    else:
+        fields = (run.get("input_payload") or {}).get("fields") or {}
+        result = (run.get("result_payload") or {}).get("result") or {}
+        if not isinstance(fields.get("PastLoads"), list):
+            st.info("This run has no load history to draw.")
+        else:
+            st.plotly_chart(anomaly_run_figure(fields, result, run_anomalies(engine, run_id),
+                                               highlight_id=anomaly["id"]), width="stretch",
+                            key=f"anomaly_chart_{anomaly['id']}")
+            st.caption("Coloured markers: anomalous readings by severity; shaded spans: missing data; ringed: "
+                       "the selected anomaly. The view opens on it — zoom out (double-click) for the whole run.")

@@ -1,0 +1,89 @@
+"""Execution metrics over a period: requests per day by type and backend, latency, failures, cost."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from core.charts.monitoring import (cost_figure, failure_rate_figure, latency_histogram_figure,
+                                    latency_trend_figure, requests_per_day_figure)
+from core.db.monitoring import MetricsFilters, latency_histogram, metric_choices, metrics_daily, metrics_totals
+from ui.run_views import TASK_LABELS
+from ui.state import get_services
+
+st.title("Execution metrics")
+st.caption("One row per finished run, written with the run: what the QNN service reported (device, qubits, "
+           "circuit depth, cost, solver time) and the round trip the dashboard measured.")
+services = get_services()
+engine = services.engine()
+
+today = dt.datetime.now(dt.UTC).date()
+choices = metric_choices(engine)
+with st.container(border=True):
+    c1, c2, c3 = st.columns([3, 2, 2])
+    period = c1.date_input("Period (UTC days)", value=(today - dt.timedelta(days=29), today),
+                           max_value=today + dt.timedelta(days=1))
+    backends = c2.multiselect("Backend", choices["backends"])
+    types = c3.multiselect("Type", choices["request_types"], format_func=lambda t: TASK_LABELS.get(t, t))
+if len(period) < 2:
+    st.info("Pick the end of the period.")
+    st.stop()
+filters = MetricsFilters(period[0], period[1], tuple(backends), tuple(types))
+totals = metrics_totals(engine, filters)
+if not totals["requests"]:
+    st.info("No runs in this period. Metrics are recorded for every run from now on.")
+    st.stop()
+
+k = st.columns(6)
+k[0].metric("Runs", f"{totals['requests']:,}")
+k[1].metric("Service failures", f"{totals['failure_rate']:.1%}", help="Failed in or on the way to the QNN service")
+k[2].metric("Rejected input", f"{totals['rejection_rate']:.1%}", help="Refused by the service as invalid (4xx)")
+p50, p95 = totals["round_trip_p50_ms"], totals["round_trip_p95_ms"]
+k[3].metric("Round trip p50", f"{p50:.0f} ms" if p50 is not None else "–")
+k[4].metric("Round trip p95", f"{p95:.0f} ms" if p95 is not None else "–")
+k[5].metric("Cost", f"${totals['cost_usd']:,.2f}",
+            help=f"{totals['quantum_runs']} run(s) reported qubits; the local service always costs $0")
+
+daily = metrics_daily(engine, filters)
+top_left, top_right = st.columns(2)
+with top_left:
+    st.subheader("Requests per day")
+    st.plotly_chart(requests_per_day_figure(daily), width="stretch", key="metrics_requests")
+with top_right:
+    st.subheader("Failure rate")
+    st.plotly_chart(failure_rate_figure(daily), width="stretch", key="metrics_failures")
+bottom_left, bottom_right = st.columns(2)
+with bottom_left:
+    st.subheader("Latency")
+    view = st.radio("Latency view", ["Distribution", "p50 / p95 per day"], horizontal=True,
+                    label_visibility="collapsed")
+    if view == "Distribution":
+        st.plotly_chart(latency_histogram_figure(latency_histogram(engine, filters)), width="stretch",
+                        key="metrics_latency_hist")
+    else:
+        st.plotly_chart(latency_trend_figure(daily), width="stretch", key="metrics_latency_trend")
+with bottom_right:
+    st.subheader("Cost")
+    st.plotly_chart(cost_figure(daily), width="stretch", key="metrics_cost")
+
+with st.expander("Per day, type and backend (table)"):
+    st.dataframe(pd.DataFrame(daily), hide_index=True, width="stretch")
+
+with st.expander("Live figures from the QNN service"):
+    st.caption("Kept in memory by the service since it started: includes requests from any client.")
+    try:
+        client = services.client()
+        live = client.get_json("/api/v1/monitoring/quantum/metrics")
+        model_id = services.settings.qnn_model_id
+        logs = client.get_json(f"/api/v1/monitoring/models/{model_id}/logs", params={"limit": 50})
+    except Exception as exc:  # a remote API may not offer these endpoints
+        st.warning(f"The QNN service did not return its metrics ({exc}).")
+    else:
+        st.json(live, expanded=False)
+        entries = logs.get("logs") if isinstance(logs, dict) else None
+        st.write(f"Recent requests for model `{model_id}`")
+        if entries:
+            st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")
+        else:
+            st.caption("None yet.")
