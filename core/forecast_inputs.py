@@ -54,6 +54,9 @@ def forecast_fields(region: str, start: dt.date, resolution_min: int, horizon_ho
         "Task": "forecast", "Region": region.strip(), "Date": start.isoformat(), "Resolution": resolution_min,
         "Horizon": int(round(horizon_hours * 60 / resolution_min)), "PastLoads": history.loads_mw,
     }
+    if history.actuals_mw:
+        # Measured values after the start: the service checks the forecast against them (anomalies).
+        fields["Actuals"] = history.actuals_mw[: fields["Horizon"]]
     if holidays:
         fields["Holidays"] = [d.isoformat() for d in holidays]
     return fields
