@@ -1,0 +1,99 @@
+"""Plotly figures for storage dispatch: the schedule at a glance, and what optimisation earns."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+CHARGE_COLOUR = "#1f77b4"
+DISCHARGE_COLOUR = "#2ca02c"
+PRICE_COLOUR = "#d62728"
+SOC_COLOUR = "#9467bd"
+BOUND_COLOUR = "#7f7f7f"
+
+
+def _timestamps(request_fields: Mapping[str, Any], result: Mapping[str, Any], steps: int) -> list[Any]:
+    stamps = result.get("timestamps")
+    if isinstance(stamps, list) and len(stamps) == steps:
+        return stamps
+    return list(range(steps))
+
+
+def _number(fields: Mapping[str, Any], key: str, default: float) -> float:
+    value = fields.get(key, default)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def _price_unit(currency: str) -> str:
+    return f"{currency}/MWh" if currency else "price per MWh"
+
+
+def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any], currency: str = "") -> go.Figure:
+    """Top: charge (below zero) and discharge bars in MW, prices on the right axis. Bottom: SoC with its bounds."""
+    charge = [float(v) for v in result.get("charge_mw", [])]
+    discharge = [float(v) for v in result.get("discharge_mw", [])]
+    soc = [float(v) for v in result.get("soc_mwh", [])]
+    steps = len(charge)
+    x = _timestamps(request_fields, result, steps)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.58, 0.42],
+                        specs=[[{"secondary_y": True}], [{}]],
+                        subplot_titles=("Charge / discharge and price", "State of charge"))
+    fig.add_trace(go.Bar(x=x, y=[-c for c in charge], name="Charge (MW)", marker_color=CHARGE_COLOUR,
+                         hovertemplate="%{x}<br>charge %{customdata:.2f} MW<extra></extra>", customdata=charge),
+                  row=1, col=1, secondary_y=False)
+    fig.add_trace(go.Bar(x=x, y=discharge, name="Discharge (MW)", marker_color=DISCHARGE_COLOUR,
+                         hovertemplate="%{x}<br>discharge %{y:.2f} MW<extra></extra>"),
+                  row=1, col=1, secondary_y=False)
+    for key, label, dash in (("Load", "Load (MW)", "dot"), ("PV", "PV (MW)", "dash")):
+        series = request_fields.get(key)
+        if isinstance(series, list) and len(series) == steps:
+            fig.add_trace(go.Scatter(x=x, y=series, name=label, mode="lines",
+                                     line={"color": BOUND_COLOUR if key == "Load" else "#ff7f0e", "dash": dash}),
+                          row=1, col=1, secondary_y=False)
+    prices = request_fields.get("Prices")
+    if isinstance(prices, list) and len(prices) == steps:
+        fig.add_trace(go.Scatter(x=x, y=prices, name=f"Price ({_price_unit(currency)})", mode="lines",
+                                 line={"color": PRICE_COLOUR, "shape": "hv", "width": 1.5}),
+                      row=1, col=1, secondary_y=True)
+    fig.add_trace(go.Scatter(x=x, y=soc, name="SoC (MWh)", mode="lines", line={"color": SOC_COLOUR, "width": 2},
+                             fill="tozeroy", fillcolor="rgba(148,103,189,0.15)"), row=2, col=1)
+    capacity = _number(request_fields, "CapacityMWh", 0.0)
+    if capacity > 0 and steps:
+        for key, default, label in (("MinSoC", 0.0, "Min SoC"), ("MaxSoC", 1.0, "Max SoC")):
+            level = _number(request_fields, key, default) * capacity
+            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[level, level], name=f"{label} ({level:.4g} MWh)",
+                                     mode="lines", line={"color": BOUND_COLOUR, "dash": "dash", "width": 1}),
+                          row=2, col=1)
+    fig.update_layout(barmode="relative", bargap=0.05, height=560, hovermode="x unified",
+                      legend={"orientation": "h", "y": -0.12}, margin={"t": 40, "l": 60, "r": 60, "b": 40})
+    fig.update_yaxes(title_text="MW (charge < 0)", row=1, col=1, secondary_y=False)
+    fig.update_yaxes(title_text=_price_unit(currency), row=1, col=1, secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text="MWh", row=2, col=1, rangemode="tozero")
+    return fig
+
+
+def comparison_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
+                      rows: Sequence[Mapping[str, Any]] | None = None, currency: str = "") -> go.Figure:
+    """Optimal vs rule-based vs no battery: net revenue (arbitrage) or grid bill plus wear (self-consumption)."""
+    if rows is None:
+        from core.engines.storage_baselines import compare  # the solver stack is only needed when not given rows
+        rows = compare(request_fields, result)
+    self_consumption = any("grid_cost" in row for row in rows)
+    names = [str(row["policy"]) for row in rows]
+    if self_consumption:
+        values = [float(row.get("grid_cost", 0.0)) + float(row.get("degradation_cost", 0.0)) for row in rows]
+        title = "Grid cost incl. battery wear (lower is better)"
+    else:
+        values = [float(row.get("objective", row.get("revenue", 0.0))) for row in rows]
+        title = "Net revenue after battery wear (higher is better)"
+    axis = currency or "currency of the prices"
+    colours = [DISCHARGE_COLOUR, CHARGE_COLOUR, BOUND_COLOUR][:len(rows)]
+    fig = go.Figure(go.Bar(x=names, y=values, marker_color=colours, text=[f"{v:,.0f} {currency}".strip() for v in values],
+                           textposition="outside", cliponaxis=False,
+                           customdata=[[float(r.get("cycles", 0.0)), float(r.get("throughput_mwh", 0.0))] for r in rows],
+                           hovertemplate="%{x}<br>%{y:,.2f} " + currency
+                                         + "<br>%{customdata[0]:.2f} cycles, %{customdata[1]:,.1f} MWh<extra></extra>"))
+    fig.update_layout(title=title, height=360, yaxis_title=axis, margin={"t": 60, "l": 60, "r": 20, "b": 40})
+    return fig

@@ -1,0 +1,103 @@
+"""Battery storage dispatch: prices and battery in, the optimal schedule out, beside the most similar past runs."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import streamlit as st
+
+from core.codec import encode_request
+from core.demo_data import REGIONS
+from core.errors import InputError
+from core.run_description import describe_request
+from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
+from ui.run_views import render_failure, render_run_header, render_similar_runs
+from ui.state import get_services, new_submission_nonce, submission_key
+from ui.storage_view import render_storage_result
+
+st.title("Storage dispatch")
+st.caption("Schedule a battery against prices: the QNN service returns the proven optimal charge/discharge plan, "
+           "which is stored with its request and compared with simpler policies and similar past runs.")
+
+with st.form("storage_form"):
+    left, middle, right = st.columns(3)
+    region = left.selectbox("Region", REGIONS, index=0, accept_new_options=True)
+    start = middle.date_input("Day", value=dt.date.today() + dt.timedelta(days=1), help="The first step starts at 00:00")
+    resolution = right.selectbox("Resolution", [60, 30, 15, 5], format_func=lambda m: f"{m} min")
+    horizon_hours = left.number_input("Horizon (hours)", min_value=1, max_value=24 * 366, value=48, step=1)
+    source = middle.radio("Prices", ["Built-in demo profile", "CSV upload"], horizontal=True)
+    seed = right.number_input("Demo profile variant", min_value=0, max_value=999, value=0, step=1,
+                              help="Seed of the built-in demo day-ahead profile")
+    prices_upload = st.file_uploader("Prices CSV: a timestamp column and a price column (per MWh)", type=["csv", "txt"])
+
+    st.markdown("**Battery**")
+    b1, b2, b3, b4 = st.columns(4)
+    capacity = b1.number_input("Capacity (MWh)", min_value=0.001, value=100.0, step=10.0)
+    power = b2.number_input("Power (MW)", min_value=0.001, value=25.0, step=5.0,
+                            help="Charge and discharge limit at the grid connection")
+    efficiency_pct = b3.number_input("One-way efficiency (%)", min_value=1.0, max_value=100.0, value=95.0, step=0.5,
+                                     help="Round trip = efficiency²; 95% one-way is about 90% round trip")
+    cycle_cost = b4.number_input("Wear cost (per MWh discharged)", min_value=0.0, value=0.0, step=1.0,
+                                 help="Degradation cost; the battery only cycles when the spread pays for it")
+    s1, s2, s3, s4 = st.columns(4)
+    initial_pct = s1.number_input("Initial SoC (%)", min_value=0.0, max_value=100.0, value=50.0, step=5.0)
+    min_pct = s2.number_input("Min SoC (%)", min_value=0.0, max_value=100.0, value=10.0, step=5.0)
+    max_pct = s3.number_input("Max SoC (%)", min_value=0.0, max_value=100.0, value=90.0, step=5.0)
+    final_pct = s4.number_input("Final SoC at least (%)", min_value=0.0, max_value=100.0, value=50.0, step=5.0)
+
+    with st.expander("Self-consumption: site load and PV (optional)"):
+        site_upload = st.file_uploader("Load/PV CSV: a timestamp column and 'load' and/or 'pv' columns in MW",
+                                       type=["csv", "txt"])
+        export_price = st.number_input("Export price (per MWh)", value=0.0, step=5.0,
+                                       help="Paid for energy sent to the grid; imports are paid at the prices above")
+    submitted = st.form_submit_button("Optimise dispatch", type="primary")
+
+if submitted:
+    try:
+        if source == "CSV upload":
+            if prices_upload is None:
+                raise InputError("Prices CSV", "choose a CSV file, or use the built-in demo profile")
+            prices = prices_from_csv(prices_upload.getvalue(), start, resolution, horizon_hours)
+        else:
+            prices = prices_from_demo(region, start, resolution, horizon_hours, seed=int(seed))
+        load = pv = None
+        site_source = ""
+        if site_upload is not None:
+            load, pv, site_source = load_pv_from_csv(site_upload.getvalue(), start, resolution, horizon_hours)
+        fields = storage_fields(region, start, resolution, prices.values, capacity_mwh=capacity, power_mw=power,
+                                efficiency=efficiency_pct / 100, initial_soc=initial_pct / 100,
+                                min_soc=min_pct / 100, max_soc=max_pct / 100, final_soc=final_pct / 100,
+                                cycle_cost_per_mwh=cycle_cost, load_mw=load, pv_mw=pv,
+                                export_price=export_price if site_upload is not None else None)
+        code = encode_request(fields)
+    except InputError as exc:
+        st.error(f"**{exc.key}**: {exc.reason}")
+        st.stop()
+    key = submission_key("storage", code)
+    with st.status("Optimising dispatch…", expanded=False) as status:
+        status.write(f"Sending {len(prices.values)} prices to the QNN service")
+        outcome = get_services().submitter().submit(code, idempotency_key=key)
+        status.update(label="Dispatch done" if outcome.status == "completed" else "Dispatch failed",
+                      state="complete" if outcome.status == "completed" else "error")
+    st.session_state["storage_last"] = {"outcome": outcome, "sources": [prices.report.get("source", ""), site_source]}
+    if outcome.status == "completed" and not outcome.duplicate:
+        st.toast(f"Dispatch stored as run {outcome.run_id[:8]}", icon="✅")
+
+last = st.session_state.get("storage_last")
+if last:
+    outcome = last["outcome"]
+    render_run_header(outcome.run_id, outcome.status, backend=get_services().backend_name,
+                      model_id=(outcome.response or {}).get("model_id"),
+                      execution_ms=(outcome.response or {}).get("execution_time_ms"),
+                      round_trip_ms=outcome.round_trip_ms, total_ms=outcome.total_ms,
+                      stored=outcome.stored, duplicate=outcome.duplicate)
+    if outcome.duplicate:
+        st.button("Run it again as a new run", on_click=new_submission_nonce)
+    if outcome.status != "completed":
+        render_failure(outcome.error)
+    else:
+        render_storage_result(outcome.fields, outcome.result)
+        st.caption("Prices: " + " · site: ".join(s for s in last["sources"] if s))
+        st.download_button("Download schedule (JSON)", data=json.dumps(outcome.result),
+                           file_name=f"storage_{outcome.run_id[:8]}.json", mime="application/json")
+    render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="storage")
