@@ -1,0 +1,195 @@
+"""Plotly figures for grid switching: the network with what changed, the voltage profile, the losses."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import plotly.graph_objects as go
+
+CLOSED_COLOUR = "#4c5b6b"
+OPEN_COLOUR = "#b0b7bf"
+CLOSED_NOW_COLOUR = "#2ca02c"  # closed by the answer
+OPENED_NOW_COLOUR = "#d62728"  # opened by the answer
+BEFORE_COLOUR = "#ff7f0e"
+AFTER_COLOUR = "#1f77b4"
+LIMIT_COLOUR = "#7f7f7f"
+
+
+def _lines(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [ln for ln in result.get("lines", []) if isinstance(ln, Mapping)]
+
+
+def _bus_ids(result: Mapping[str, Any]) -> list[str]:
+    buses = [str(b["id"]) for b in result.get("buses", []) if isinstance(b, Mapping) and "id" in b]
+    if buses:
+        return buses
+    return list((result.get("bus_voltage_pu") or {}).get("after", {}).keys())
+
+
+def tree_layout(result: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """Bus positions: distance from the substation (in lines) to the right, one row per lateral.
+
+    The tree drawn is the present configuration when it is radial (so the feeder looks as operators know it
+    and the ties cross between laterals), else the answer's. Children are visited largest subtree first and
+    a bus sits on its first child's row, so main feeders come out as straight lines.
+    """
+    buses = _bus_ids(result)
+    slack = str(result.get("slack_bus") or (buses[0] if buses else ""))
+    use_before = bool(result.get("radial_before", False))
+    adj: dict[str, list[str]] = {b: [] for b in buses}
+    for ln in _lines(result):
+        if ln.get("closed_before" if use_before else "closed_after"):
+            a, b = str(ln["from_bus"]), str(ln["to_bus"])
+            if a in adj and b in adj:
+                adj[a].append(b)
+                adj[b].append(a)
+    children: dict[str, list[str]] = {b: [] for b in buses}
+    depth = {slack: 0}
+    order = [slack] if slack in adj else []
+    for u in order:
+        for v in adj[u]:
+            if v not in depth:
+                depth[v] = depth[u] + 1
+                children[u].append(v)
+                order.append(v)
+    size = {b: 1 for b in order}
+    for u in reversed(order):
+        for c in children[u]:
+            size[u] += size[c]
+    pos: dict[str, tuple[float, float]] = {}
+    next_row = [0.0]
+
+    def place(root: str) -> None:
+        stack: list[tuple[str, bool]] = [(root, False)]
+        while stack:  # iterative DFS: deep feeders must not hit the recursion limit
+            u, done = stack.pop()
+            kids = sorted(children[u], key=lambda c: -size[c])
+            if done or not kids:
+                if kids:
+                    pos[u] = (float(depth[u]), pos[kids[0]][1])
+                else:
+                    pos[u] = (float(depth[u]), next_row[0])
+                    next_row[0] += 1.0
+                continue
+            stack.append((u, True))
+            for c in reversed(kids):
+                stack.append((c, False))
+
+    if order:
+        place(slack)
+    for b in buses:  # not reached (an islanded present state with a non-radial fallback): park them below
+        if b not in pos:
+            pos[b] = (0.0, next_row[0])
+            next_row[0] += 1.0
+    return {b: (x, -y) for b, (x, y) in pos.items()}
+
+
+def _fmt(value: Any, unit: str, digits: int = 1) -> str:
+    return f"{float(value):,.{digits}f} {unit}" if isinstance(value, (int, float)) else "–"
+
+
+def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any], *, height: int = 560) -> go.Figure:
+    """Buses coloured by voltage after switching; open lines dashed; lines the answer switches highlighted."""
+    pos = tree_layout(result)
+    groups = {
+        "closed": ("Closed", CLOSED_COLOUR, "solid", 2),
+        "open": ("Open", OPEN_COLOUR, "dash", 1.5),
+        "closed_now": ("Closed by the answer", CLOSED_NOW_COLOUR, "solid", 4),
+        "opened_now": ("Opened by the answer", OPENED_NOW_COLOUR, "dash", 3),
+    }
+    xs: dict[str, list[float | None]] = {g: [] for g in groups}
+    ys: dict[str, list[float | None]] = {g: [] for g in groups}
+    mid_x, mid_y, mid_text, mid_colour = [], [], [], []
+    for ln in _lines(result):
+        a, b = str(ln.get("from_bus")), str(ln.get("to_bus"))
+        if a not in pos or b not in pos:
+            continue
+        before, after = bool(ln.get("closed_before")), bool(ln.get("closed_after"))
+        group = ("closed_now" if after and not before else "opened_now" if before and not after
+                 else "closed" if after else "open")
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        xs[group] += [x0, x1, None]
+        ys[group] += [y0, y1, None]
+        mid_x.append((x0 + x1) / 2)
+        mid_y.append((y0 + y1) / 2)
+        mid_colour.append(groups[group][1])
+        state = {"closed_now": "closed by the answer", "opened_now": "opened by the answer",
+                 "closed": "closed", "open": "open"}[group]
+        flow = (f"<br>P {_fmt(ln.get('p_kw_after'), 'kW')}, Q {_fmt(ln.get('q_kvar_after'), 'kvar')}"
+                f"<br>S {_fmt(ln.get('s_kva_after'), 'kVA')}, I {_fmt(ln.get('current_a_after'), 'A')}"
+                f"<br>loss {_fmt(ln.get('loss_kw_after'), 'kW', 2)}") if after else ""
+        fixed = "" if ln.get("switchable", True) else " (not switchable)"
+        mid_text.append(f"<b>line {ln.get('id')}</b> {a} → {b}{fixed}<br>{state}{flow}")
+    fig = go.Figure()
+    for group, (label, colour, dash, width) in groups.items():
+        if xs[group]:
+            fig.add_trace(go.Scatter(x=xs[group], y=ys[group], mode="lines", name=label, hoverinfo="skip",
+                                     line={"color": colour, "dash": dash, "width": width}))
+    fig.add_trace(go.Scatter(x=mid_x, y=mid_y, mode="markers", name="Lines", showlegend=False,
+                             marker={"size": 7, "color": mid_colour, "opacity": 0.35, "symbol": "diamond"},
+                             hovertext=mid_text, hoverinfo="text"))
+    volts = result.get("bus_voltage_pu") or {}
+    v_after, v_before = volts.get("after", {}) or {}, volts.get("before", {}) or {}
+    loads = {str(b.get("id")): b for b in result.get("buses", []) if isinstance(b, Mapping)}
+    vmin = float(result.get("voltage_min_pu", request_fields.get("VoltageMin", 0.9)) or 0.9)
+    buses = list(pos)
+    colours = [v_after.get(b) if isinstance(v_after.get(b), (int, float)) else None for b in buses]
+    slack = str(result.get("slack_bus", ""))
+    text = []
+    for b in buses:
+        load = loads.get(b, {})
+        text.append(f"<b>bus {b}</b>{' (substation)' if b == slack else ''}"
+                    f"<br>V after {_fmt(v_after.get(b), 'pu', 4)}<br>V before {_fmt(v_before.get(b), 'pu', 4)}"
+                    f"<br>load {_fmt(load.get('p_kw'), 'kW')} / {_fmt(load.get('q_kvar'), 'kvar')}")
+    fig.add_trace(go.Scatter(
+        x=[pos[b][0] for b in buses], y=[pos[b][1] for b in buses], mode="markers+text" if len(buses) <= 80 else
+        "markers", name="Buses", showlegend=False, text=buses if len(buses) <= 80 else None,
+        textposition="top center", textfont={"size": 9}, hovertext=text, hoverinfo="text",
+        marker={"size": [14 if b == slack else 9 for b in buses],
+                "symbol": ["square" if b == slack else "circle" for b in buses],
+                "color": colours, "colorscale": "RdYlGn", "cmin": min(vmin, 0.9), "cmax": 1.0,
+                "line": {"color": "#333", "width": 0.5},
+                "colorbar": {"title": {"text": "V after (pu)"}, "thickness": 12}}))
+    fig.update_layout(height=height, hovermode="closest", legend={"orientation": "h", "y": -0.05},
+                      margin={"t": 30, "l": 10, "r": 10, "b": 30}, plot_bgcolor="white",
+                      xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
+
+
+def voltage_profile_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]) -> go.Figure:
+    """|V| per bus before and after, with the requested limits."""
+    volts = result.get("bus_voltage_pu") or {}
+    buses = _bus_ids(result)
+    fig = go.Figure()
+    for key, label, colour in (("before", "Before", BEFORE_COLOUR), ("after", "After", AFTER_COLOUR)):
+        values = volts.get(key) or {}
+        fig.add_trace(go.Scatter(x=buses, y=[values.get(b) for b in buses], name=label, mode="lines+markers",
+                                 line={"color": colour, "width": 2}, marker={"size": 5},
+                                 hovertemplate="bus %{x}<br>%{y:.4f} pu<extra>" + label + "</extra>"))
+    for key, field, label in (("voltage_min_pu", "VoltageMin", "min"), ("voltage_max_pu", "VoltageMax", "max")):
+        level = result.get(key, request_fields.get(field))
+        if isinstance(level, (int, float)) and buses:
+            fig.add_trace(go.Scatter(x=[buses[0], buses[-1]], y=[level, level], mode="lines",
+                                     name=f"Limit {label} ({level:g} pu)", hoverinfo="skip",
+                                     line={"color": LIMIT_COLOUR, "dash": "dash", "width": 1}))
+    fig.update_layout(height=360, xaxis={"title": "bus", "type": "category"}, yaxis={"title": "|V| (pu)"},
+                      legend={"orientation": "h", "y": -0.25}, margin={"t": 30, "l": 60, "r": 20, "b": 40},
+                      hovermode="x unified")
+    return fig
+
+
+def losses_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]) -> go.Figure:
+    """Real-power losses before and after switching."""
+    values = [result.get("losses_kw_before"), result.get("losses_kw_after")]
+    names = ["Before", "After"]
+    shown = [(n, float(v)) for n, v in zip(names, values) if isinstance(v, (int, float))]
+    fig = go.Figure(go.Bar(
+        x=[n for n, _ in shown], y=[v for _, v in shown],
+        marker_color=[BEFORE_COLOUR if n == "Before" else AFTER_COLOUR for n, _ in shown],
+        text=[f"{v:,.2f} kW" for _, v in shown], textposition="outside", cliponaxis=False,
+        hovertemplate="%{x}: %{y:,.3f} kW<extra></extra>"))
+    pct = result.get("loss_reduction_pct")
+    title = f"Losses: {pct:.1f}% lower" if isinstance(pct, (int, float)) and pct > 0 else "Losses"
+    fig.update_layout(title=title, height=360, yaxis={"title": "kW", "rangemode": "tozero"},
+                      margin={"t": 60, "l": 60, "r": 20, "b": 40})
+    return fig

@@ -1,0 +1,98 @@
+"""Grid switching: choose which lines to open so the feeder stays radial with minimal losses."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import streamlit as st
+
+from core.codec import encode_request
+from core.demo_data import REGIONS
+from core.engines.grid_inputs import grid_fields, network_from_csv_uploads, network_from_json_upload
+from core.engines.grid_networks import ieee33
+from core.errors import InputError
+from core.run_description import describe_request
+from ui.grid_view import render_grid_result
+from ui.run_views import render_failure, render_run_header, render_similar_runs
+from ui.state import get_services, new_submission_nonce, submission_key
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
+
+NETWORKS = {"IEEE 33-bus feeder": "ieee33", "IEEE 69-bus feeder": "ieee69", "JSON upload": "json",
+            "CSV upload (buses + lines)": "csv"}
+
+st.title("Grid switching")
+st.caption("Reconfigure a distribution feeder: the QNN service picks which switchable lines to open so every "
+           "bus stays supplied through a radial network, voltages stay within limits where possible, and "
+           "losses are minimal. Losses and voltages come from an AC power flow.")
+
+with st.form("grid_form"):
+    left, middle, right = st.columns(3)
+    region = left.selectbox("Region", REGIONS, index=0, accept_new_options=True)
+    day = middle.date_input("Day", value=dt.date.today() + dt.timedelta(days=1))
+    choice = right.selectbox("Network", list(NETWORKS))
+    json_upload = st.file_uploader("Network JSON (custom format, see the template below)", type=["json", "txt"])
+    c1, c2, c3, c4 = st.columns(4)
+    buses_upload = c1.file_uploader("Buses CSV: id, p_kw, q_kvar[, slack]", type=["csv", "txt"])
+    lines_upload = c2.file_uploader("Lines CSV: id, from_bus, to_bus, r_ohm, x_ohm[, closed, switchable]",
+                                    type=["csv", "txt"])
+    vn_kv = c3.number_input("Nominal voltage for CSV (kV)", min_value=0.1, max_value=500.0, value=12.66, step=0.1)
+    slack_bus = c4.text_input("Slack bus id for CSV", value="", help="Leave empty to use the bus marked in the "
+                                                                      "'slack' column")
+    s1, s2, s3 = st.columns(3)
+    load_scale = s1.number_input("Load scale", min_value=0.05, max_value=10.0, value=1.0, step=0.1,
+                                 help="Multiplies every load of the network")
+    vmin = s2.number_input("Voltage min (pu)", min_value=0.5, max_value=1.0, value=0.90, step=0.01, format="%.3f")
+    vmax = s3.number_input("Voltage max (pu)", min_value=1.0, max_value=1.5, value=1.10, step=0.01, format="%.3f")
+    submitted = st.form_submit_button("Optimise switching", type="primary")
+
+st.download_button("Download a network template (IEEE 33-bus as JSON)", data=json.dumps(ieee33().to_json(), indent=1),
+                   file_name="ieee33_network.json", mime="application/json")
+
+if submitted:
+    try:
+        kind = NETWORKS[choice]
+        if kind == "json":
+            if json_upload is None:
+                raise InputError("Network JSON", "choose a JSON file, or pick a built-in network")
+            network = network_from_json_upload(json_upload.getvalue())
+        elif kind == "csv":
+            if buses_upload is None or lines_upload is None:
+                raise InputError("Network CSV", "choose both the buses CSV and the lines CSV")
+            network = network_from_csv_uploads(buses_upload.getvalue(), lines_upload.getvalue(), vn_kv=vn_kv,
+                                               slack_bus=slack_bus)
+        else:
+            network = kind
+        fields = grid_fields(region, day, network, load_scale=load_scale, voltage_min_pu=vmin, voltage_max_pu=vmax)
+        code = encode_request(fields)
+    except InputError as exc:
+        st.error(f"**{exc.key}**: {exc.reason}")
+        st.stop()
+    key = submission_key("grid", code)
+    with st.status("Optimising switching…", expanded=False) as status:
+        status.write(f"Sending the network ({choice}) to the QNN service")
+        outcome = get_services().submitter().submit(code, idempotency_key=key)
+        status.update(label="Switching done" if outcome.status == "completed" else "Switching failed",
+                      state="complete" if outcome.status == "completed" else "error")
+    st.session_state["grid_last"] = {"outcome": outcome}
+    if outcome.status == "completed" and not outcome.duplicate:
+        st.toast(f"Switching plan stored as run {outcome.run_id[:8]}", icon=":material/check_circle:")
+
+last = st.session_state.get("grid_last")
+if last:
+    outcome = last["outcome"]
+    render_run_header(outcome.run_id, outcome.status, backend=get_services().backend_name,
+                      model_id=(outcome.response or {}).get("model_id"),
+                      execution_ms=(outcome.response or {}).get("execution_time_ms"),
+                      round_trip_ms=outcome.round_trip_ms, total_ms=outcome.total_ms,
+                      stored=outcome.stored, duplicate=outcome.duplicate)
+    if outcome.duplicate:
+        st.button("Run it again as a new run", on_click=new_submission_nonce)
+    if outcome.status != "completed":
+        render_failure(outcome.error)
+    else:
+        render_grid_result(outcome.fields, outcome.result)
+        st.download_button("Download switching plan (JSON)", data=json.dumps(outcome.result),
+                           file_name=f"grid_{outcome.run_id[:8]}.json", mime="application/json")
+    render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="grid")

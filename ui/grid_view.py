@@ -1,0 +1,65 @@
+"""Draw a grid switching result: headline figures, the network, voltages, losses and the switching steps."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.charts.grid import losses_figure, network_figure, voltage_profile_figure
+
+
+def _num(value: Any, digits: int) -> str:
+    return f"{float(value):,.{digits}f}" if isinstance(value, (int, float)) else "–"
+
+
+def render_grid_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
+    before, after = result.get("losses_kw_before"), result["losses_kw_after"]
+    v_before, v_after = result.get("min_voltage_pu_before"), result["min_voltage_pu_after"]
+    known = isinstance(before, (int, float)), isinstance(v_before, (int, float))
+    cols = st.columns(4)
+    cols[0].metric("Losses before (kW)", _num(before, 2), help="AC power flow of the present switch states")
+    cols[1].metric("Losses after (kW)", _num(after, 2), delta=f"{after - before:,.2f}" if known[0] else None,
+                   delta_color="inverse")
+    cols[2].metric("Min voltage before (pu)", _num(v_before, 4))
+    cols[3].metric("Min voltage after (pu)", _num(v_after, 4),
+                   delta=f"{v_after - v_before:+.4f}" if known[1] else None)
+    vmin, vmax = result.get("voltage_min_pu", fields.get("VoltageMin")), result.get("voltage_max_pu", fields.get("VoltageMax"))
+    if result.get("voltage_ok") is False:
+        st.warning(f"No radial configuration keeps every bus within {vmin}–{vmax} pu; this one comes closest "
+                   "(least total violation), with the lowest losses among those.")
+    if result.get("unsupplied_buses_before"):
+        st.info(f"In the present state {len(result['unsupplied_buses_before'])} bus(es) are not supplied: "
+                + ", ".join(result["unsupplied_buses_before"][:20]))
+    if result.get("stopped_by") == "time budget":
+        st.info("The search stopped at its time budget; the answer is the best radial configuration found.")
+
+    st.plotly_chart(network_figure(fields, result), width="stretch")
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(voltage_profile_figure(fields, result), width="stretch")
+    with right:
+        st.plotly_chart(losses_figure(fields, result), width="stretch")
+
+    actions = result.get("switching_actions") or {}
+    n_ops = len(actions.get("close", [])) + len(actions.get("open", []))
+    st.subheader(f"Switching actions ({n_ops} operation{'s' if n_ops != 1 else ''})")
+    steps = result.get("switching_sequence") or (
+        [{"action": "close", "line": k} for k in actions.get("close", [])]
+        + [{"action": "open", "line": k} for k in actions.get("open", [])])
+    if not steps:
+        st.success("The present configuration is already the best one: no switching needed.")
+    else:
+        lines = {str(ln.get("id")): ln for ln in result.get("lines", [])}
+        st.dataframe(pd.DataFrame([{
+            "step": i + 1, "action": s["action"], "line": s["line"],
+            "from bus": lines.get(str(s["line"]), {}).get("from_bus", ""),
+            "to bus": lines.get(str(s["line"]), {}).get("to_bus", ""),
+        } for i, s in enumerate(steps)]), hide_index=True, width="stretch")
+        if result.get("radial_before"):
+            st.caption("Each close is followed by an open on the loop it made (make before break): "
+                       "every bus stays supplied and the network is radial after every pair.")
+    configurations = result.get("radial_configurations")
+    space = f"{configurations:,.3g}" if isinstance(configurations, (int, float)) else "–"
+    st.caption(f"Method: {result.get('method', '–')} · {result.get('evaluations', '–')} AC power flows · "
+               f"{space} radial configurations · search {result.get('solve_time_ms', '–')} ms")
