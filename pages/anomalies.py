@@ -13,6 +13,9 @@ from core.db.runs import distinct_regions
 from core.monitoring_client import resolve_everywhere
 from ui.run_views import TASK_LABELS, load_run
 from ui.state import get_services
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 SEVERITY_ICONS = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "⬜"}
 

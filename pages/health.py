@@ -6,6 +6,9 @@ import streamlit as st
 from core.pipeline import flush_outbox
 from core.services import health_snapshot
 from ui.state import cached_health, get_services
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("Health")
 services = get_services()

@@ -13,6 +13,9 @@ from core.run_description import describe_request
 from ui.result_views import render_result
 from ui.run_views import TASK_LABELS, load_run, render_run_header, render_similar_runs
 from ui.state import get_services
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("Run history")
 services = get_services()
@@ -40,10 +43,12 @@ total_placeholder.caption(f"{total:,} runs match · page {page} of {pages}")
 
 frame = pd.DataFrame(rows, columns=["id", "created_at", "request_type", "region", "forecast_date", "status",
                                     "qnn_backend", "qnn_execution_time", "round_trip_ms", "error_message"])
+frame["id"] = frame["id"].astype(str)
+frame["request_type"] = frame["request_type"].map(lambda t: TASK_LABELS.get(t, t))
 event = st.dataframe(
     frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="history_table",
     column_config={
-        "id": st.column_config.TextColumn("run id", width="small"),
+        "id": st.column_config.TextColumn("run id", width="small", help="Select a row to open the run"),
         "created_at": st.column_config.DatetimeColumn("submitted", format="YYYY-MM-DD HH:mm:ss"),
         "request_type": st.column_config.TextColumn("type"),
         "forecast_date": st.column_config.DateColumn("for date"),
@@ -53,17 +58,19 @@ event = st.dataframe(
         "error_message": st.column_config.TextColumn("error", width="medium"),
     })
 
-nav = st.columns([1, 1, 6, 2, 2])
-if nav[0].button("◀ Newer", disabled=page <= 1):
+nav = st.columns([1.3, 1.3, 4.4, 1.5, 1.5], vertical_alignment="center")
+if nav[0].button("Newer", icon=":material/chevron_left:", disabled=page <= 1, width="stretch"):
     st.session_state["history_page"] = page - 1
     st.rerun()
-if nav[1].button("Older ▶", disabled=page >= pages):
+if nav[1].button("Older", icon=":material/chevron_right:", disabled=page >= pages, width="stretch"):
     st.session_state["history_page"] = page + 1
     st.rerun()
 nav[3].download_button("Export CSV", data=lambda: export_to_tempfile(iter_runs(engine, filters), "csv"),
-                       file_name="runs.csv", mime="text/csv", disabled=total == 0, on_click="ignore")
+                       file_name="runs.csv", mime="text/csv", disabled=total == 0, on_click="ignore",
+                       icon=":material/download:", width="stretch")
 nav[4].download_button("Export JSON", data=lambda: export_to_tempfile(iter_runs(engine, filters), "json"),
-                       file_name="runs.json", mime="application/json", disabled=total == 0, on_click="ignore")
+                       file_name="runs.json", mime="application/json", disabled=total == 0, on_click="ignore",
+                       icon=":material/download:", width="stretch")
 
 selected = event.selection.rows if event and event.selection else []
 if selected:

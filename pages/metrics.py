@@ -11,6 +11,9 @@ from core.charts.monitoring import (cost_figure, failure_rate_figure, latency_hi
 from core.db.monitoring import MetricsFilters, latency_histogram, metric_choices, metrics_daily, metrics_totals
 from ui.run_views import TASK_LABELS
 from ui.state import get_services
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("Execution metrics")
 st.caption("One row per finished run, written with the run: what the QNN service reported (device, qubits, "

@@ -14,6 +14,9 @@ from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_d
 from ui.run_views import render_failure, render_run_header, render_similar_runs
 from ui.state import get_services, new_submission_nonce, submission_key
 from ui.storage_view import render_storage_result
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("Storage dispatch")
 st.caption("Schedule a battery against prices: the QNN service returns the proven optimal charge/discharge plan, "
@@ -81,7 +84,7 @@ if submitted:
                       state="complete" if outcome.status == "completed" else "error")
     st.session_state["storage_last"] = {"outcome": outcome, "sources": [prices.report.get("source", ""), site_source]}
     if outcome.status == "completed" and not outcome.duplicate:
-        st.toast(f"Dispatch stored as run {outcome.run_id[:8]}", icon="✅")
+        st.toast(f"Dispatch stored as run {outcome.run_id[:8]}", icon=":material/check_circle:")
 
 last = st.session_state.get("storage_last")
 if last:
