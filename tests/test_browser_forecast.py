@@ -22,7 +22,7 @@ def test_forecast_submission_in_chromium(tmp_path):
         page.get_by_role("heading", name="Load forecast").wait_for()
         page.get_by_role("button", name="Run forecast").click()
         page.locator(".js-plotly-plot").first.wait_for()
-        page.get_by_text("Similar past runs").wait_for()
+        page.get_by_text("Similar past runs", exact=True).wait_for()
         page.wait_for_timeout(800)  # let Plotly finish drawing before the screenshot
         screenshot(page, "forecast_after_submit")
         body = page.locator("body").inner_text()

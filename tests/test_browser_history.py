@@ -21,7 +21,7 @@ def test_open_a_run_from_history(services):
         page.wait_for_timeout(1500)
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection cell
-        page.get_by_text("Similar past runs").wait_for()
+        page.get_by_text("Similar past runs", exact=True).wait_for()
         page.locator(".js-plotly-plot").first.wait_for()
         page.wait_for_timeout(1000)
         screenshot(page, "history_open_run")
