@@ -20,3 +20,5 @@ MAX_NETWORK_BUSES: int = _env_int("EGLO_MAX_NETWORK_BUSES", 1000)
 MAX_NETWORK_LINES: int = _env_int("EGLO_MAX_NETWORK_LINES", 1500)
 MAX_FORECAST_HORIZON_HOURS: int = 7 * 24
 MIN_FORECAST_HISTORY_HOURS: int = 2 * 24
+# The forecast engine's history: up to a year (a leap year) of steps.
+MAX_FORECAST_HISTORY_DAYS: int = 366

@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from core.charts.forecast import forecast_figure
+from core.charts.forecast import backtest_figure, forecast_figure, forecast_summary
 from core.codec import encode_request
 from core.demo_data import REGIONS
 from core.errors import InputError
@@ -83,7 +83,19 @@ if last:
             st.plotly_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
                                             actuals_mw=history.actuals_mw or None, overlays=overlays),
                             width="stretch")
-            st.caption(f"Method: {outcome.result.get('method', 'not reported')} · "
-                       f"history: {history.report.get('source', '')}")
+            summary = forecast_summary(outcome.result, history.actuals_mw, history.loads_mw)
+            if summary["metrics"]:
+                for tile, item in zip(st.columns(len(summary["metrics"])), summary["metrics"]):
+                    tile.metric(item["label"], item["value"], help=item["help"])
+            st.caption(f"{summary['method_caption']} · history: {history.report.get('source', '')}")
+            notes = summary["history_notes"] + list(history.report.get("notes") or [])
+            if notes:
+                st.caption(" ".join(notes))
+            if summary["backtest_text"]:
+                with st.expander("Backtest on this history", expanded=False):
+                    st.write(summary["backtest_text"])
+                    backtest_chart = backtest_figure(outcome.result)
+                    if backtest_chart is not None:
+                        st.plotly_chart(backtest_chart, width="stretch")
             st.download_button("Download forecast (JSON)", data=json.dumps(outcome.result),
                                file_name=f"forecast_{outcome.run_id[:8]}.json", mime="application/json")

@@ -1,0 +1,171 @@
+"""Forecast chart: history, forecast with 80/95% bands, actuals when they exist, similar runs' forecasts."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from core.engines.forecast_metrics import actuals_metrics
+
+_HISTORY = "#5f6b7a"
+_FORECAST = "#1f5fbf"
+_BAND_80 = "rgba(31, 95, 191, 0.28)"
+_BAND_95 = "rgba(31, 95, 191, 0.12)"
+_ACTUAL = "#d9480f"
+_OVERLAYS = ("#7b2cbf", "#2b8a3e", "#c2255c", "#e67700", "#0b7285")
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "n/a" if value is None else pattern.format(value)
+
+
+def metrics_caption(metrics: Mapping[str, Any]) -> str:
+    """One line an operator reads under the chart: how far the forecast was from what happened."""
+    if not metrics.get("steps"):
+        return "No actuals overlap the forecast yet."
+    cov80 = metrics.get("coverage_80")
+    cov95 = metrics.get("coverage_95")
+    return (f"Against {metrics['steps']} actual values: MAE {_fmt(metrics.get('mae'), '{:.3g}')} MW, "
+            f"MAPE {_fmt(metrics.get('mape'), '{:.1f}')}%, MASE {_fmt(metrics.get('mase'), '{:.2f}')}; "
+            f"inside the 80% band {_fmt(None if cov80 is None else cov80 * 100, '{:.0f}')}%, "
+            f"inside the 95% band {_fmt(None if cov95 is None else cov95 * 100, '{:.0f}')}%.")
+
+
+def _band(fig: go.Figure, x: Sequence[str], lower: Sequence[float], upper: Sequence[float],
+          color: str, name: str) -> None:
+    fig.add_trace(go.Scatter(x=list(x), y=list(upper), mode="lines", line={"width": 0}, hoverinfo="skip",
+                             showlegend=False, legendgroup=name))
+    fig.add_trace(go.Scatter(x=list(x), y=list(lower), mode="lines", line={"width": 0}, fill="tonexty",
+                             fillcolor=color, name=name, legendgroup=name,
+                             customdata=list(upper), hovertemplate="%{y:.4g} – %{customdata:.4g} MW"))
+
+
+def forecast_figure(history_timestamps: list[str], history_mw: list[float | None], result: dict,
+                    actuals_mw: list[float | None] | None = None,
+                    overlays: Sequence[tuple[str, list[str], list[float]]] = ()) -> go.Figure:
+    stamps = list(result.get("timestamps") or [])
+    fig = go.Figure()
+    if history_timestamps:
+        fig.add_trace(go.Scatter(x=list(history_timestamps), y=list(history_mw), mode="lines", name="History",
+                                 line={"color": _HISTORY, "width": 1.4}, connectgaps=False,
+                                 hovertemplate="%{y:.4g} MW"))
+    if stamps and result.get("lower_95") and result.get("upper_95"):
+        _band(fig, stamps, result["lower_95"], result["upper_95"], _BAND_95, "95% interval")
+    if stamps and result.get("lower_80") and result.get("upper_80"):
+        _band(fig, stamps, result["lower_80"], result["upper_80"], _BAND_80, "80% interval")
+    for i, (label, xs, ys) in enumerate(overlays):
+        fig.add_trace(go.Scatter(x=list(xs), y=list(ys), mode="lines", name=str(label)[:60],
+                                 line={"color": _OVERLAYS[i % len(_OVERLAYS)], "width": 1.2, "dash": "dot"},
+                                 hovertemplate="%{y:.4g} MW", visible="legendonly" if i >= 3 else True))
+    if stamps and result.get("forecast"):
+        method = result.get("method", "")
+        fig.add_trace(go.Scatter(x=stamps, y=list(result["forecast"]), mode="lines",
+                                 name=f"Forecast ({method})" if method else "Forecast",
+                                 line={"color": _FORECAST, "width": 2.2}, hovertemplate="%{y:.4g} MW"))
+    title = "Load forecast"
+    if actuals_mw:
+        n = min(len(actuals_mw), len(stamps))
+        fig.add_trace(go.Scatter(x=stamps[:n], y=list(actuals_mw[:n]), mode="lines+markers", name="Actual",
+                                 line={"color": _ACTUAL, "width": 1.6}, marker={"size": 3}, connectgaps=False,
+                                 hovertemplate="%{y:.4g} MW"))
+        metrics = actuals_metrics(result, actuals_mw, history_mw)
+        title = f"Load forecast vs actuals — {metrics_caption(metrics)}"
+    if stamps:
+        fig.add_vline(x=stamps[0], line={"color": "#868e96", "width": 1, "dash": "dash"})
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        xaxis_title="Local time", yaxis_title="Load (MW)", hovermode="x unified",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"l": 60, "r": 20, "t": 90, "b": 50}, template="plotly_white",
+    )
+    window = _initial_window(history_timestamps, stamps)
+    if window:
+        fig.update_xaxes(range=window)
+    return fig
+
+
+def _initial_window(history_timestamps: Sequence[str], stamps: Sequence[str]) -> list[str] | None:
+    """Open on the last week of history and the whole forecast; the rest is a zoom-out away."""
+    if not stamps:
+        return None
+    try:
+        first = dt.datetime.fromisoformat(stamps[0])
+        last = dt.datetime.fromisoformat(stamps[-1])
+    except ValueError:
+        return None
+    left = first - dt.timedelta(days=7)
+    if history_timestamps:
+        try:
+            left = max(left, dt.datetime.fromisoformat(history_timestamps[0]))
+        except ValueError:
+            pass
+    return [left.isoformat(), last.isoformat()]
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def forecast_summary(result: Mapping[str, Any], actuals_mw: Sequence[float | None] | None = None,
+                     history_mw: Sequence[float | None] | None = None) -> dict[str, Any]:
+    """What the page prints next to the chart, ready to render: metric tiles, method, backtest, notes.
+
+    Works on any result shape: a remote QNN that reports no backtest or method just yields fewer items.
+    """
+    metrics: list[dict[str, str]] = []
+    if actuals_mw and result.get("forecast"):
+        m = actuals_metrics(result, actuals_mw, history_mw)
+        if m.get("steps"):
+            metrics = [
+                {"label": "MAE vs actuals", "value": f"{m['mae']:.3g} MW",
+                 "help": f"Mean absolute error over the {m['steps']} forecast steps with a measured value"},
+                {"label": "MAPE vs actuals", "value": _fmt(m.get("mape"), "{:.1f}%"),
+                 "help": "Mean absolute percentage error (steps with zero load left out)"},
+                {"label": "MASE vs actuals", "value": _fmt(m.get("mase"), "{:.2f}"),
+                 "help": "MAE divided by the in-sample error of the weekly seasonal naive forecast; below 1 beats it"},
+                {"label": "Inside 80% / 95% band", "value": f"{_pct(m.get('coverage_80'))} / {_pct(m.get('coverage_95'))}",
+                 "help": "Share of actual values inside the intervals; about 80% and 95% is well calibrated"},
+            ]
+    method = result.get("method")
+    method_caption = f"Method: {method}" if method else "Method: not reported by the service"
+    if result.get("method_description"):
+        method_caption += f" — {result['method_description']}"
+    backtest = result.get("backtest") or {}
+    if backtest.get("available"):
+        backtest_text = (
+            f"Backtest on this history: {backtest['origins']} day-ahead forecasts from "
+            f"{backtest['first_origin']} to {backtest['last_origin']} ({backtest['steps_per_origin']} steps each), "
+            f"each made only from the data before it. MASE {_fmt(backtest.get('mase'), '{:.2f}')} "
+            f"(weekly seasonal naive: {_fmt(backtest.get('naive_week_mase'), '{:.2f}')}), "
+            f"MAPE {_fmt(backtest.get('mape'), '{:.1f}')}%; actuals inside the 80% band "
+            f"{_pct(backtest.get('coverage_80'))}, inside the 95% band {_pct(backtest.get('coverage_95'))}.")
+    elif backtest:
+        backtest_text = f"No backtest: {backtest.get('reason', 'not available')}."
+    else:
+        backtest_text = ""
+    quality = result.get("history_quality") or {}
+    notes = list(quality.get("notes") or [])
+    return {"metrics": metrics, "method_caption": method_caption, "backtest_text": backtest_text,
+            "history_notes": notes}
+
+
+def backtest_figure(result: Mapping[str, Any]) -> go.Figure | None:
+    """Per-origin MASE of this method vs the weekly seasonal naive over the history's last weeks."""
+    backtest = result.get("backtest") or {}
+    per_origin = backtest.get("per_origin") or []
+    if not per_origin:
+        return None
+    xs = [row["origin"] for row in per_origin]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=xs, y=[row.get("mase") for row in per_origin], name=result.get("method", "forecast"),
+                         marker_color=_FORECAST))
+    fig.add_trace(go.Bar(x=xs, y=[row.get("naive_mase") for row in per_origin], name="weekly seasonal naive",
+                         marker_color="#adb5bd"))
+    fig.update_layout(title={"text": "Backtest on this history: error per forecast day (MASE, lower is better)",
+                             "font": {"size": 13}},
+                      barmode="group", yaxis_title="MASE", template="plotly_white", height=280,
+                      margin={"l": 60, "r": 20, "t": 50, "b": 40},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
+    return fig
