@@ -14,6 +14,9 @@ from core.forecast_inputs import forecast_fields, history_from_csv, history_from
 from core.run_description import describe_request
 from ui.run_views import load_run, render_failure, render_run_header, render_similar_runs
 from ui.state import get_services, new_submission_nonce, submission_key
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("Load forecast")
 st.caption("Forecast feeder load from its recent history. The request goes to the QNN service, "
@@ -52,7 +55,7 @@ if submitted:
                       state="complete" if outcome.status == "completed" else "error")
     st.session_state["forecast_last"] = {"outcome": outcome, "history": history}
     if outcome.status == "completed" and not outcome.duplicate:
-        st.toast(f"Forecast stored as run {outcome.run_id[:8]}", icon="✅")
+        st.toast(f"Forecast stored as run {outcome.run_id[:8]}", icon=":material/check_circle:")
 
 last = st.session_state.get("forecast_last")
 if last:
