@@ -17,7 +17,9 @@ from ui.shell import ensure_app_shell
 
 ensure_app_shell()
 
-SEVERITY_ICONS = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "⬜"}
+# Material icons render in every browser (emoji need a colour-emoji font, absent on many kiosks and servers).
+SEVERITY_ICONS = {"critical": ":red[:material/report:]", "high": ":orange[:material/warning:]",
+                  "medium": ":yellow[:material/error:]", "low": ":gray[:material/info:]"}
 
 st.title("Anomalies")
 st.caption("Found in each run's load history (and in the forecast, when actuals were sent): spikes and dips "
@@ -53,7 +55,7 @@ st.caption(f"{len(rows)} anomal{'y' if len(rows) == 1 else 'ies'}"
            "Select one to see it on its run's chart.")
 
 frame = pd.DataFrame([{
-    "severity": f"{SEVERITY_ICONS.get(r['severity'], '')} {r['severity']}",
+    "severity": r["severity"],
     "type": TYPE_LABELS.get(r["anomaly_type"], r["anomaly_type"]),
     "region": r.get("region") or "–",
     "detected": r["detected_at"],
