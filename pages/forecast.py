@@ -12,9 +12,9 @@ from core.demo_data import REGIONS
 from core.errors import InputError
 from core.forecast_inputs import forecast_fields, history_from_csv, history_from_demo
 from core.run_description import describe_request
-from ui.run_views import load_run, render_failure, render_run_header, render_similar_runs
-from ui.state import get_services, new_submission_nonce, submission_key
+from ui.run_views import load_run, render_similar_runs
 from ui.shell import ensure_app_shell
+from ui.submission import render_outcome_header, submit_with_status
 
 ensure_app_shell()
 
@@ -47,28 +47,14 @@ if submitted:
     except InputError as exc:
         st.error(f"**{exc.key}**: {exc.reason}")
         st.stop()
-    key = submission_key("forecast", code)
-    with st.status("Running forecast…", expanded=False) as status:
-        status.write(f"Sending {len(history.loads_mw)} past values to the QNN service")
-        outcome = get_services().submitter().submit(code, idempotency_key=key)
-        status.update(label="Forecast done" if outcome.status == "completed" else "Forecast failed",
-                      state="complete" if outcome.status == "completed" else "error")
+    outcome = submit_with_status(code, scope="forecast", verb="Running forecast",
+                                 detail=f"Sending {len(history.loads_mw)} past values to the QNN service")
     st.session_state["forecast_last"] = {"outcome": outcome, "history": history}
-    if outcome.status == "completed" and not outcome.duplicate:
-        st.toast(f"Forecast stored as run {outcome.run_id[:8]}", icon=":material/check_circle:")
 
 last = st.session_state.get("forecast_last")
 if last:
     outcome, history = last["outcome"], last["history"]
-    render_run_header(outcome.run_id, outcome.status, backend=get_services().backend_name,
-                      model_id=(outcome.response or {}).get("model_id"),
-                      execution_ms=(outcome.response or {}).get("execution_time_ms"),
-                      round_trip_ms=outcome.round_trip_ms, total_ms=outcome.total_ms,
-                      stored=outcome.stored, duplicate=outcome.duplicate)
-    if outcome.duplicate:
-        st.button("Run it again as a new run", on_click=new_submission_nonce)
-    if outcome.status != "completed":
-        render_failure(outcome.error)
+    completed = render_outcome_header(outcome)
     chart_col, similar_col = st.columns([3, 2])
     with similar_col:
         similar = render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="forecast")
@@ -82,7 +68,7 @@ if last:
                 overlays.append((f"{s['region']} {s['forecast_date']} ({s['run_id'][:6]})",
                                  result["timestamps"], result["forecast"]))
     with chart_col:
-        if outcome.status == "completed":
+        if completed:
             st.plotly_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
                                             actuals_mw=history.actuals_mw or None, overlays=overlays),
                             width="stretch")

@@ -13,9 +13,9 @@ from core.engines.grid_networks import ieee33
 from core.errors import InputError
 from core.run_description import describe_request
 from ui.grid_view import render_grid_result
-from ui.run_views import render_failure, render_run_header, render_similar_runs
-from ui.state import get_services, new_submission_nonce, submission_key
+from ui.run_views import render_similar_runs
 from ui.shell import ensure_app_shell
+from ui.submission import render_outcome_header, submit_with_status
 
 ensure_app_shell()
 
@@ -69,29 +69,14 @@ if submitted:
     except InputError as exc:
         st.error(f"**{exc.key}**: {exc.reason}")
         st.stop()
-    key = submission_key("grid", code)
-    with st.status("Optimising switching…", expanded=False) as status:
-        status.write(f"Sending the network ({choice}) to the QNN service")
-        outcome = get_services().submitter().submit(code, idempotency_key=key)
-        status.update(label="Switching done" if outcome.status == "completed" else "Switching failed",
-                      state="complete" if outcome.status == "completed" else "error")
+    outcome = submit_with_status(code, scope="grid", verb="Optimising switching",
+                                 detail=f"Sending the network ({choice}) to the QNN service")
     st.session_state["grid_last"] = {"outcome": outcome}
-    if outcome.status == "completed" and not outcome.duplicate:
-        st.toast(f"Switching plan stored as run {outcome.run_id[:8]}", icon=":material/check_circle:")
 
 last = st.session_state.get("grid_last")
 if last:
     outcome = last["outcome"]
-    render_run_header(outcome.run_id, outcome.status, backend=get_services().backend_name,
-                      model_id=(outcome.response or {}).get("model_id"),
-                      execution_ms=(outcome.response or {}).get("execution_time_ms"),
-                      round_trip_ms=outcome.round_trip_ms, total_ms=outcome.total_ms,
-                      stored=outcome.stored, duplicate=outcome.duplicate)
-    if outcome.duplicate:
-        st.button("Run it again as a new run", on_click=new_submission_nonce)
-    if outcome.status != "completed":
-        render_failure(outcome.error)
-    else:
+    if render_outcome_header(outcome):
         render_grid_result(outcome.fields, outcome.result)
         st.download_button("Download switching plan (JSON)", data=json.dumps(outcome.result),
                            file_name=f"grid_{outcome.run_id[:8]}.json", mime="application/json")

@@ -11,10 +11,10 @@ from core.demo_data import REGIONS
 from core.errors import InputError
 from core.run_description import describe_request
 from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
-from ui.run_views import render_failure, render_run_header, render_similar_runs
-from ui.state import get_services, new_submission_nonce, submission_key
+from ui.run_views import render_similar_runs
 from ui.storage_view import render_storage_result
 from ui.shell import ensure_app_shell
+from ui.submission import render_outcome_header, submit_with_status
 
 ensure_app_shell()
 
@@ -76,29 +76,14 @@ if submitted:
     except InputError as exc:
         st.error(f"**{exc.key}**: {exc.reason}")
         st.stop()
-    key = submission_key("storage", code)
-    with st.status("Optimising dispatch…", expanded=False) as status:
-        status.write(f"Sending {len(prices.values)} prices to the QNN service")
-        outcome = get_services().submitter().submit(code, idempotency_key=key)
-        status.update(label="Dispatch done" if outcome.status == "completed" else "Dispatch failed",
-                      state="complete" if outcome.status == "completed" else "error")
+    outcome = submit_with_status(code, scope="storage", verb="Optimising dispatch",
+                                 detail=f"Sending {len(prices.values)} prices to the QNN service")
     st.session_state["storage_last"] = {"outcome": outcome, "sources": [prices.report.get("source", ""), site_source]}
-    if outcome.status == "completed" and not outcome.duplicate:
-        st.toast(f"Dispatch stored as run {outcome.run_id[:8]}", icon=":material/check_circle:")
 
 last = st.session_state.get("storage_last")
 if last:
     outcome = last["outcome"]
-    render_run_header(outcome.run_id, outcome.status, backend=get_services().backend_name,
-                      model_id=(outcome.response or {}).get("model_id"),
-                      execution_ms=(outcome.response or {}).get("execution_time_ms"),
-                      round_trip_ms=outcome.round_trip_ms, total_ms=outcome.total_ms,
-                      stored=outcome.stored, duplicate=outcome.duplicate)
-    if outcome.duplicate:
-        st.button("Run it again as a new run", on_click=new_submission_nonce)
-    if outcome.status != "completed":
-        render_failure(outcome.error)
-    else:
+    if render_outcome_header(outcome):
         render_storage_result(outcome.fields, outcome.result)
         st.caption("Prices: " + " · site: ".join(s for s in last["sources"] if s))
         st.download_button("Download schedule (JSON)", data=json.dumps(outcome.result),
