@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+# streamlit/testing/v1/local_script_runner.py; the "global.appTest" option is not visible to the script thread.
+_APP_TEST_SESSION_ID = "test session id"
 
 
 def _under_app_test() -> bool:
     # AppTest resets PagesManager.uses_pages_directory before *every* run, so this detour would happen
     # on each of its runs and the rerun would drop the button the test just clicked.
-    return bool(st.get_option("global.appTest"))
+    ctx = get_script_run_ctx()
+    return ctx is not None and ctx.session_id == _APP_TEST_SESSION_ID
 
 
 def ensure_app_shell() -> None:
