@@ -24,5 +24,8 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
-render_status_sidebar()
-navigation.run()
+try:
+    navigation.run()
+finally:
+    # After the page, so the status reflects what the page just did (e.g. the first run started the services).
+    render_status_sidebar()
