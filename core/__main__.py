@@ -8,12 +8,29 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from core.errors import InputError
+
+
+@contextlib.contextmanager
+def _native_stdout_to_stderr() -> Iterator[None]:
+    """Solver libraries (HiGHS) print banners from C to fd 1; keep stdout for the JSON answer."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _print(value: Any) -> None:
@@ -76,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "seed-demo":
             from core.seed_demo import seed_demo
 
-            _print(seed_demo(services, runs=args.runs, seed=args.seed))
+            with _native_stdout_to_stderr():
+                summary = seed_demo(services, runs=args.runs, seed=args.seed)
+            _print(summary)
             return 0
     finally:
         services.close()

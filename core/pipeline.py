@@ -26,6 +26,7 @@ from core.outbox import Outbox
 from core.qnn_client import QNNClient, QNNError, QNNRejected
 from core.redact import redact
 from core.run_description import describe_request
+from core.similarity import run_profile
 from core.local_qnn.tasks import validate_common
 from core.validation import get_date
 
@@ -181,7 +182,7 @@ class RunSubmitter:
         finally:
             timings["embed"] = (time.perf_counter() - t0) * 1000
         return {"request_type": request_type, "embedding": vector, "model_name": MODEL_NAME,
-                "embedded_text": text}
+                "embedded_text": text, "profile": run_profile(fields)}
 
     def _duplicate_outcome(self, existing: dict[str, Any], fields: dict[str, Any]) -> RunOutcome:
         return RunOutcome(

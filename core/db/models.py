@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import BigInteger, Date, DateTime, Float, ForeignKey, Identity, Text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import REAL, BigInteger, Date, DateTime, Float, ForeignKey, Identity, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 EMBEDDING_DIMENSION = 384
@@ -49,4 +49,5 @@ class OptimizationEmbedding(Base):
     embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIMENSION))
     model_name: Mapped[str] = mapped_column(Text)
     embedded_text: Mapped[str | None] = mapped_column(Text)
+    profile: Mapped[list[float] | None] = mapped_column(ARRAY(REAL))  # sql/003: numeric re-rank profile
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
