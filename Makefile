@@ -5,7 +5,7 @@ PIP     := $(PY) -m pip
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT    ?= 8501
 
-.PHONY: run test bench setup setup-dev browser clean-data
+.PHONY: run test bench bench-history setup setup-dev browser clean-data
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,7 +37,14 @@ bench: $(VENV)/.bench
 	$(PY) -m bench.storage
 	$(PY) -m bench.grid
 	$(PY) -m bench.forecast
+	$(PY) -m bench.similarity
+	$(PY) -m bench.anomalies
 	$(PY) -m bench.pages
+	$(PY) -m bench.load
+
+# Seeds 10 000 and 100 000 runs (about 15 minutes the first time; the seeded data is kept in $$TMPDIR).
+bench-history: $(VENV)/.bench
+	$(PY) -m bench.history
 
 clean-data:
 	rm -rf .data

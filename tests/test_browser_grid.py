@@ -19,7 +19,8 @@ def test_grid_switching_in_chromium(tmp_path):
         assert "completed" in body and "139.55" in body and "202.68" in body and "(8 operations)" in body
         traces = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map("
                                "p => p.data.map(t => t.name))")
-        network, profile, losses = traces[0], traces[1], traces[2]
+        assert len(traces) >= 3  # network, voltage profile, losses
+        network, profile = traces[0], traces[1]
         assert "Opened by the answer" in network and "Closed by the answer" in network
         assert profile[:2] == ["Before", "After"]
         bars = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')][2].data[0].x")
