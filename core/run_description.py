@@ -263,7 +263,7 @@ def describe_grid(fields: Mapping[str, Any]) -> str:
     scale = _number(fields, "LoadScale", 1.0)
     loading = _size(scale, (0.8, 1.2, 1.5), ("light loading", "normal loading", "heavy loading",
                                              "very heavy loading"))
-    vmin, vmax = _number(fields, "VoltageMin", 0.95), _number(fields, "VoltageMax", 1.05)
+    vmin, vmax = _number(fields, "VoltageMin", 0.90), _number(fields, "VoltageMax", 1.10)  # the engine defaults
     band = "tight voltage band" if vmin >= 0.95 else "wide voltage band"
     sentences = [
         [TASK_PHRASES["grid_switch"], _region(fields)],

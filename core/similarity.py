@@ -276,7 +276,7 @@ def _task_profile(task: str, fields: Mapping[str, Any]) -> list[float]:
         buses = len(network.get("buses") or [])
     else:
         buses = {"ieee33": 33, "ieee69": 69}.get(str(network).strip().lower(), 1)
-    return [math.log10(max(buses, 1)), 2 * _num(fields, "LoadScale", 1.0), 5 * _num(fields, "VoltageMin", 0.95)]
+    return [math.log10(max(buses, 1)), 2 * _num(fields, "LoadScale", 1.0), 5 * _num(fields, "VoltageMin", 0.90)]
 
 
 def profile_distance(a: list[float] | None, b: list[float] | None) -> float:
