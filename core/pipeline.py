@@ -21,7 +21,6 @@ from core.codec import decode_request, encode_request
 from core.db.monitoring import record_run_monitoring_safely
 from core.db.runs import reserve_run, run_by_idempotency_key, write_final_run
 from core.embeddings import MODEL_NAME, TextEncoder
-from core.errors import InputError
 from core.outbox import Outbox
 from core.qnn_client import QNNClient, QNNError, QNNRejected
 from core.redact import redact
@@ -119,11 +118,14 @@ class RunSubmitter:
                         type(exc).__name__)
 
         outcome = RunOutcome(run_id=run_id, status="failed", request_type=request_type, fields=fields)
+        prediction_id: str | None = None
+        execution_ms: float | None = None
         t0 = time.perf_counter()
         try:
             answer = self.client.predict(code, mode=self.mode, model_id=self.model_id,
                                          idempotency_key=idempotency_key or run_id)
             outcome.status, outcome.response, outcome.round_trip_ms = "completed", answer.raw, answer.round_trip_ms
+            prediction_id, execution_ms = answer.prediction_id, answer.execution_time_ms
         except QNNRejected as exc:
             outcome.error = redact(str(exc), self.secrets)
         except QNNError as exc:
@@ -139,13 +141,11 @@ class RunSubmitter:
             "status": outcome.status,
             "result_payload": outcome.response,
             "error_message": outcome.error,
-            "qnn_prediction_id": (outcome.response or {}).get("prediction_id") if outcome.status == "completed" else None,
-            "qnn_execution_time": (outcome.response or {}).get("execution_time_ms") if outcome.status == "completed" else None,
+            "qnn_prediction_id": prediction_id,
+            "qnn_execution_time": execution_ms,
             "round_trip_ms": outcome.round_trip_ms,
             "completed_at": now,
         }
-        if outcome.status == "completed" and isinstance(final_row["qnn_execution_time"], bool | str):
-            final_row["qnn_execution_time"] = None
         t0 = time.perf_counter()
         try:
             with self._engine_provider().begin() as conn:
@@ -222,5 +222,3 @@ def flush_outbox(engine: Engine, outbox: Outbox) -> dict[str, int]:
         outbox.remove(path)
     return {"written": written, "already_stored": already, "failed": failed}
 
-
-__all__ = ["RunOutcome", "RunSubmitter", "flush_outbox", "InputError"]
