@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +33,16 @@ def private_data_dir(prefix: str) -> Iterator[str]:
             os.environ.pop("EGLO_DATA_DIR", None)
         else:
             os.environ["EGLO_DATA_DIR"] = previous
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> tuple[Any, float]:
+    """(last value, median seconds over `repeats` calls)."""
+    times, value = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - start)
+    return value, statistics.median(times)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -20,32 +20,20 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import statistics
-import time
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from bench._common import print_table
+from bench._common import print_table, timed
 from core.codec import encode_request
 from core.engines import grid
-from core.engines.grid_networks import Network, ieee33, ieee69, synthetic_feeder
+from core.engines.grid_networks import Network, ieee33, ieee69, synthetic_feeder, to_pandapower
 from core.engines.grid_powerflow import RadialSolver
 from core.engines.grid_search import Problem, optimise, sequential_opening
 
 KNOWN_OPTIMUM_KW = {"ieee33": 139.5513, "ieee69": 99.6194}
 SEARCH_SECONDS = 45.0
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[Any, float]:
-    times, value = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - start)
-    return value, statistics.median(times)
 
 
 def networks() -> list[tuple[str, Network, Any]]:
@@ -65,17 +53,7 @@ def fields_for(network_value: Any) -> dict[str, Any]:
 def pandapower_flow_seconds(net: Network) -> float:
     import pandapower as pp
 
-    pnet = pp.create_empty_network(sn_mva=1.0)
-    for b in net.bus_ids:
-        pp.create_bus(pnet, vn_kv=net.vn_kv, name=b)
-    pp.create_ext_grid(pnet, bus=net.slack, vm_pu=1.0)
-    for i in range(net.n_buses):
-        if i != net.slack and (net.p_kw[i] or net.q_kvar[i]):
-            pp.create_load(pnet, bus=i, p_mw=net.p_kw[i] / 1000, q_mvar=net.q_kvar[i] / 1000)
-    for k in range(net.n_lines):
-        pp.create_line_from_parameters(pnet, int(net.from_bus[k]), int(net.to_bus[k]), length_km=1.0,
-                                       r_ohm_per_km=float(net.r_ohm[k]), x_ohm_per_km=float(net.x_ohm[k]),
-                                       c_nf_per_km=0.0, max_i_ka=10.0, in_service=bool(net.closed[k]))
+    pnet = to_pandapower(net)
     _, seconds = timed(lambda: pp.runpp(pnet), 5)
     return seconds
 

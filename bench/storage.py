@@ -17,16 +17,14 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import statistics
-import time
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from bench._common import timed
 from core.codec import encode_request
 from core.engines import storage
 from core.engines.storage_demo import demo_prices
@@ -47,16 +45,6 @@ def instance(hours: int, floor_at_zero: bool) -> dict[str, Any]:
     return {"Task": "storage", "Region": "Bench", "Date": date, "Resolution": 60, "Prices": prices.tolist(),
             "CapacityMWh": CAPACITY_MWH, "PowerMW": POWER_MW, "Efficiency": EFFICIENCY,
             "InitialSoC": INITIAL_SOC, "MinSoC": MIN_SOC, "MaxSoC": MAX_SOC}
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[Any, float]:
-    """(last value, median seconds)."""
-    times, value = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - start)
-    return value, statistics.median(times)
 
 
 def pypsa_revenue(prices: np.ndarray) -> float:

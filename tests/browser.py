@@ -69,3 +69,9 @@ def screenshot(page: object, name: str) -> Path:
     path = SCREENSHOT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def plot_traces(page: object) -> list[list[dict]]:
+    """Name and x values of every trace of every Plotly chart on the page, in page order."""
+    return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                         ".map(p => p.data.map(t => ({name: t.name, x: t.x})))")

@@ -17,3 +17,10 @@ def forecast_fields(region: str = "California", start: dt.date = dt.date(2025, 6
 
 def forecast_code(**kwargs: Any) -> str:
     return encode_request(forecast_fields(**kwargs))
+
+
+def plotly_figures(at: Any) -> list[dict[str, Any]]:
+    """The Plotly figures an AppTest run drew (AppTest has no accessor: the element's spec is JSON)."""
+    import json
+
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from core.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
-from tests.browser import chromium_page, screenshot, streamlit_server
+from tests.browser import chromium_page, plot_traces, screenshot, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def test_forecast_submission_in_chromium(tmp_path):
         body = page.locator("body").inner_text()
         assert "completed" in body
         run_id = re.search(r"run id\s+([0-9a-f-]{36})", body).group(1)
-        traces = page.evaluate("() => document.querySelector('.js-plotly-plot').data.map(t => t.name)")
+        traces = [t["name"] for t in plot_traces(page)[0]]
         assert any("orecast" in (t or "") for t in traces)
         assert any("95" in (t or "") for t in traces)
         assert server_is_running(tmp_path / "pgdata")

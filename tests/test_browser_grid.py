@@ -1,7 +1,7 @@
 """End to end in a real browser: reconfigure the IEEE 33-bus feeder and see the network, voltages and actions."""
 import pytest
 
-from tests.browser import chromium_page, screenshot, streamlit_server
+from tests.browser import chromium_page, plot_traces, screenshot, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -17,11 +17,10 @@ def test_grid_switching_in_chromium(tmp_path):
         screenshot(page, "grid_after_submit")
         body = page.locator("body").inner_text()
         assert "completed" in body and "139.55" in body and "202.68" in body and "(8 operations)" in body
-        traces = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map("
-                               "p => p.data.map(t => t.name))")
-        assert len(traces) >= 3  # network, voltage profile, losses
-        network, profile = traces[0], traces[1]
+        charts = plot_traces(page)
+        assert len(charts) >= 3  # network, voltage profile, losses
+        network, profile = ([t["name"] for t in chart] for chart in charts[:2])
         assert "Opened by the answer" in network and "Closed by the answer" in network
         assert profile[:2] == ["Before", "After"]
-        bars = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')][2].data[0].x")
+        bars = charts[2][0]["x"]
         assert bars == ["Before", "After"]

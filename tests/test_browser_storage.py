@@ -1,7 +1,7 @@
 """End to end in a real browser: optimise a battery on the demo prices and see schedule and comparison."""
 import pytest
 
-from tests.browser import chromium_page, screenshot, streamlit_server
+from tests.browser import chromium_page, plot_traces, screenshot, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -17,11 +17,10 @@ def test_storage_dispatch_in_chromium(tmp_path):
         screenshot(page, "storage_after_submit")
         body = page.locator("body").inner_text()
         assert "completed" in body and "Cycles" in body and "Throughput" in body
-        traces = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map("
-                               "p => p.data.map(t => t.name))")
-        dispatch, comparison = traces[0], traces[1]
+        charts = plot_traces(page)
+        dispatch, comparison = ([t["name"] for t in chart] for chart in charts[:2])
         assert "Charge (MW)" in dispatch and "Discharge (MW)" in dispatch and "SoC (MWh)" in dispatch
         assert any((name or "").startswith("Price") for name in dispatch)
         assert len(comparison) == 1  # one bar trace: optimal, rule-based, no battery
-        bars = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')][1].data[0].x")
+        bars = charts[1][0]["x"]
         assert bars == ["Optimal (HiGHS)", "Rule-based", "No battery"]

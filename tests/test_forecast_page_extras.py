@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
+
+from tests.helpers import plotly_figures
 
 from core.codec import encode_request
 from core.demo_data import demo_load_history
@@ -16,9 +17,6 @@ from core.forecast_inputs import forecast_fields, history_from_csv
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
 
-
-def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
 def test_page_shows_method_and_backtest_of_this_history(services):  # noqa: ARG001
@@ -33,7 +31,7 @@ def test_page_shows_method_and_backtest_of_this_history(services):  # noqa: ARG0
     assert expander, "the backtest summary is shown"
     text = " ".join(m.value for m in expander[0].markdown)
     assert "day-ahead forecasts" in text and "MASE" in text and "80% band" in text
-    figures = _figures(at)
+    figures = plotly_figures(at)
     titles = [f["layout"].get("title", {}).get("text", "") for f in figures]
     assert any(t.startswith("Backtest on this history") for t in titles)
     assert not any(m.label == "MAE vs actuals" for m in at.metric), "no actuals, no error tiles"
@@ -60,7 +58,7 @@ def test_page_draws_actuals_from_a_csv_with_error_metrics(services):
     forecast = np.array(outcome.result["forecast"])
     expected_mae = float(np.mean(np.abs(forecast - np.array(history.actuals_mw))))
     assert tiles["MAE vs actuals"] == f"{expected_mae:.3g} MW"
-    chart = _figures(at)[0]
+    chart = plotly_figures(at)[0]
     names = [trace.get("name", "") for trace in chart["data"]]
     assert "Actual" in names and "History" in names
     assert "MAE" in chart["layout"]["title"]["text"]

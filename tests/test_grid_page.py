@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.helpers import plotly_figures
+
 from core.engines.grid_inputs import grid_fields, network_from_csv_uploads, network_from_json_upload
 from core.engines.grid_networks import ieee33
 from core.errors import InputError
@@ -12,9 +14,6 @@ from core.errors import InputError
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # a cold start imports torch for the embeddings
 
-
-def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
 def _widget(widgets, label: str):
@@ -54,7 +53,7 @@ def test_grid_page_ieee33_draws_network_profile_losses_and_actions(grid_page, se
     assert metrics["Losses before (kW)"] == "202.68" and metrics["Losses after (kW)"] == "139.55"
     assert metrics["Min voltage before (pu)"] == "0.9131" and metrics["Min voltage after (pu)"] == "0.9378"
     assert any(h.value == "Switching actions (8 operations)" for h in at.subheader)
-    network, profile, losses = _figures(at)[:3]
+    network, profile, losses = plotly_figures(at)[:3]
     names = {trace.get("name") for trace in network["data"]}
     assert {"Closed", "Open", "Closed by the answer", "Opened by the answer"} <= names
     opened = next(t for t in network["data"] if t.get("name") == "Opened by the answer")
@@ -85,7 +84,7 @@ def test_grid_page_json_upload(grid_page):
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Status"] == "completed"
-    network = _figures(at)[0]
+    network = plotly_figures(at)[0]
     assert "bus sub" in " ".join(t for tr in network["data"] for t in (tr.get("hovertext") or []))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.engines.grid_networks import Network, ieee33, ieee69, synthetic_feeder
+from core.engines.grid_networks import Network, ieee33, ieee69, synthetic_feeder, to_pandapower
 from core.engines.grid_powerflow import (RadialSolver, current_a, line_power_kva, meshed_power_flow, power_flow,
                                          radial_power_flow)
 
@@ -16,18 +16,7 @@ def _closed_without(net: Network, open_ids: list[str]) -> np.ndarray:
 
 
 def _pandapower(net: Network, closed: np.ndarray, load_scale: float):
-    """The same network in pandapower: 1 km lines with the series impedance, constant-power loads."""
-    pnet = pp.create_empty_network(sn_mva=1.0)
-    for b in net.bus_ids:
-        pp.create_bus(pnet, vn_kv=net.vn_kv, name=b)
-    pp.create_ext_grid(pnet, bus=net.slack, vm_pu=1.0)
-    for i in range(net.n_buses):
-        if i != net.slack and (net.p_kw[i] or net.q_kvar[i]):
-            pp.create_load(pnet, bus=i, p_mw=net.p_kw[i] * load_scale / 1000, q_mvar=net.q_kvar[i] * load_scale / 1000)
-    for k in range(net.n_lines):
-        pp.create_line_from_parameters(pnet, int(net.from_bus[k]), int(net.to_bus[k]), length_km=1.0,
-                                       r_ohm_per_km=float(net.r_ohm[k]), x_ohm_per_km=float(net.x_ohm[k]),
-                                       c_nf_per_km=0.0, max_i_ka=10.0, in_service=bool(closed[k]))
+    pnet = to_pandapower(net, closed, load_scale)
     pp.runpp(pnet, tolerance_mva=1e-10, max_iteration=50)
     return pnet
 

@@ -1,14 +1,13 @@
 """The Anomalies and Metrics pages under AppTest, on runs made through the real pipeline."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.db.monitoring import AnomalyFilters, list_anomalies
-from tests.helpers import forecast_fields
+from tests.helpers import forecast_fields, plotly_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "AppTest-Feeder"
@@ -25,9 +24,6 @@ def _open(page: str) -> AppTest:
     at.run()
     return at
 
-
-def _charts(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +49,7 @@ def test_anomalies_page_shows_the_worst_open_one_on_its_chart_and_resolves_it(en
     assert not at.exception, at.exception
     assert "Impossible load" in at.subheader[0].value and "critical" in at.subheader[0].value
     assert any("Implausible load" in md.value for md in at.markdown)
-    figure = _charts(at)[0]
+    figure = plotly_figures(at)[0]
     names = [trace.get("name") for trace in figure["data"]]
     assert "Load history (MW)" in names and "Selected anomaly" in names and "Forecast (MW)" in names
     assert figure["layout"]["shapes"], "the missing-data span is shaded"
@@ -78,11 +74,11 @@ def test_metrics_page_draws_the_period(faulty_run):
     runs = next(m for m in at.metric if m.label == "Runs")
     assert int(runs.value.replace(",", "")) >= 1
     assert next(m for m in at.metric if m.label == "Cost").value == "$0.00"
-    charts = _charts(at)
+    charts = plotly_figures(at)
     assert len(charts) == 4
     requests = charts[0]
     assert any("forecast · local" == trace.get("name") for trace in requests["data"])
     next(r for r in at.radio if r.label == "Latency view").set_value("p50 / p95 per day")
     at.run()
     assert not at.exception, at.exception
-    assert len(_charts(at)) == 4
+    assert len(plotly_figures(at)) == 4

@@ -1,16 +1,13 @@
 """Pages through Streamlit's AppTest, against the real embedded database and local QNN service."""
-import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.helpers import forecast_code, plotly_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # a cold start imports torch for the embeddings
-
-
-def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
 @pytest.fixture()
@@ -22,8 +19,6 @@ def forecast_page():
 
 
 def test_forecast_page_submits_and_draws(forecast_page, services):
-    from tests.helpers import forecast_code
-
     services.submitter().submit(forecast_code(region="California"))  # a past run to be similar to
     at = forecast_page
     at.button[0].click()  # the form's submit button
@@ -32,7 +27,7 @@ def test_forecast_page_submits_and_draws(forecast_page, services):
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Status"] == "completed"
-    figure = _figures(at)[0]
+    figure = plotly_figures(at)[0]
     names = [trace.get("name", "") for trace in figure["data"]]
     assert any("orecast" in n for n in names) and any("95" in n for n in names)
     similar = at.dataframe[0].value
@@ -48,8 +43,6 @@ def test_forecast_page_csv_without_file_is_a_clear_message(forecast_page):
 
 
 def test_history_page_lists_and_filters(engine, services):
-    from tests.helpers import forecast_code
-
     services.submitter().submit(forecast_code(region="History-Region"))
     at = AppTest.from_file(str(ROOT / "pages/history.py"), default_timeout=TIMEOUT)
     at.run()

@@ -1,10 +1,11 @@
 """Storage page through Streamlit's AppTest (real embedded database, real local QNN service), and its inputs."""
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.helpers import plotly_figures
 
 from core.errors import InputError
 from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
@@ -12,9 +13,6 @@ from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_d
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # a cold start imports torch for the embeddings
 
-
-def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
 def _number_input(at: AppTest, label: str):
@@ -39,7 +37,7 @@ def test_storage_page_submits_and_draws(storage_page, services):
     assert metrics["Status"] == "completed"
     assert metrics["Optimal"] == "yes"
     assert float(metrics["Cycles"]) > 0 and metrics["Throughput"].endswith("MWh")
-    dispatch, comparison = _figures(at)[:2]
+    dispatch, comparison = plotly_figures(at)[:2]
     names = [trace.get("name", "") for trace in dispatch["data"]]
     assert {"Charge (MW)", "Discharge (MW)", "SoC (MWh)"} <= set(names)
     assert any(n.startswith("Min SoC") for n in names) and any(n.startswith("Price") for n in names)
@@ -85,7 +83,7 @@ def test_storage_page_csv_prices_and_site_csv(storage_page):
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Status"] == "completed" and "Grid cost" in metrics
-    dispatch = _figures(at)[0]
+    dispatch = plotly_figures(at)[0]
     names = [trace.get("name", "") for trace in dispatch["data"]]
     assert "Load (MW)" in names and "PV (MW)" in names
 

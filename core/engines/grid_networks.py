@@ -182,6 +182,27 @@ def ieee69() -> Network:
 BUILT_IN = {"ieee33": ieee33, "ieee69": ieee69}
 
 
+def to_pandapower(net: Network, closed: np.ndarray | None = None, load_scale: float = 1.0) -> Any:
+    """The same network in pandapower (the reference AC power flow): 1 km lines with the series impedance,
+    constant-power loads, lines in service where `closed` (default: the present state)."""
+    import pandapower as pp  # slow to import; only the tests and benchmarks need it
+
+    closed = net.closed if closed is None else closed
+    pnet = pp.create_empty_network(sn_mva=1.0)
+    for b in net.bus_ids:
+        pp.create_bus(pnet, vn_kv=net.vn_kv, name=b)
+    pp.create_ext_grid(pnet, bus=net.slack, vm_pu=1.0)
+    for i in range(net.n_buses):
+        if i != net.slack and (net.p_kw[i] or net.q_kvar[i]):
+            pp.create_load(pnet, bus=i, p_mw=net.p_kw[i] * load_scale / 1000,
+                           q_mvar=net.q_kvar[i] * load_scale / 1000)
+    for k in range(net.n_lines):
+        pp.create_line_from_parameters(pnet, int(net.from_bus[k]), int(net.to_bus[k]), length_km=1.0,
+                                       r_ohm_per_km=float(net.r_ohm[k]), x_ohm_per_km=float(net.x_ohm[k]),
+                                       c_nf_per_km=0.0, max_i_ka=10.0, in_service=bool(closed[k]))
+    return pnet
+
+
 # --- operator uploads ----------------------------------------------------------------------------------------
 _TOP_KEYS = {"vn_kv", "slack_bus", "buses", "lines", "name", "description"}
 _BUS_KEYS = {"id", "p_kw", "q_kvar", "name"}
