@@ -15,15 +15,11 @@ RENDERERS = {
 
 
 def render_forecast_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
-    import datetime as dt
-
     from core.charts.forecast import forecast_figure
+    from core.charts.monitoring import history_timestamps
 
     loads = fields.get("PastLoads") or []
-    resolution = int(fields.get("Resolution", 60))
-    start = dt.datetime.fromisoformat(str(fields.get("Date")))
-    stamps = [(start - dt.timedelta(minutes=resolution * (len(loads) - i))).isoformat() for i in range(len(loads))]
-    st.plotly_chart(forecast_figure(stamps, loads, result), width="stretch")
+    st.plotly_chart(forecast_figure(history_timestamps(fields, len(loads)), loads, result), width="stretch")
 
 
 def render_result(request_type: str, fields: dict[str, Any], result: dict[str, Any]) -> None:
