@@ -48,6 +48,10 @@ def history_from_csv(data: bytes, start: dt.date, resolution_min: int, time_colu
     return ForecastHistory(stamps, past, list(actuals), report)
 
 
+def history_first_day(history: ForecastHistory) -> dt.date:
+    return dt.datetime.fromisoformat(history.timestamps[0]).date() if history.timestamps else dt.date.today()
+
+
 def forecast_fields(region: str, start: dt.date, resolution_min: int, horizon_hours: float,
                     history: ForecastHistory, holidays: list[dt.date] | None = None) -> dict[str, Any]:
     fields: dict[str, Any] = {

@@ -10,7 +10,13 @@ from core.charts.forecast import backtest_figure, forecast_figure, forecast_summ
 from core.codec import encode_request
 from core.demo_data import REGIONS
 from core.errors import InputError
-from core.forecast_inputs import forecast_fields, history_from_csv, history_from_demo
+from core.forecast_inputs import (
+    forecast_fields,
+    history_first_day,
+    history_from_csv,
+    history_from_demo,
+)
+from core.holiday_calendar import holidays_for_request
 from core.run_description import describe_request
 from ui.run_views import load_run, render_similar_runs
 from ui.shell import ensure_app_shell
@@ -32,6 +38,11 @@ with st.form("forecast_form"):
     demo_days = right.number_input("Demo history (days)", min_value=2, max_value=365, value=21,
                                    help="Length of the built-in demo history")
     upload = st.file_uploader("History CSV: a timestamp column and a load column in MW", type=["csv", "txt"])
+    cal_left, cal_right = st.columns([1, 2])
+    use_public = cal_left.checkbox("Public holidays of the region", value=True,
+                                   help="Known regions get their public holiday calendar (treated like Sundays)")
+    typed_holidays = cal_right.text_input("Extra holidays (optional)", placeholder="2026-12-24, 2026-12-31",
+                                          help="Dates as YYYY-MM-DD; plant shutdowns, school breaks, local holidays")
     submitted = st.form_submit_button("Run forecast", type="primary")
 
 if submitted:
@@ -42,14 +53,16 @@ if submitted:
             history = history_from_csv(upload.getvalue(), start, resolution)
         else:
             history = history_from_demo(region, start, resolution, days=int(demo_days))
-        fields = forecast_fields(region, start, resolution, horizon_hours, history)
+        calendar = holidays_for_request(region, use_public, typed_holidays, history_first_day(history),
+                                        start + dt.timedelta(hours=float(horizon_hours)))
+        fields = forecast_fields(region, start, resolution, horizon_hours, history, holidays=list(calendar))
         code = encode_request(fields)
     except InputError as exc:
         st.error(f"**{exc.key}**: {exc.reason}")
         st.stop()
     outcome = submit_with_status(code, scope="forecast", verb="Running forecast",
                                  detail=f"Sending {len(history.loads_mw)} past values to the QNN service")
-    st.session_state["forecast_last"] = {"outcome": outcome, "history": history}
+    st.session_state["forecast_last"] = {"outcome": outcome, "history": history, "calendar": calendar}
 
 last = st.session_state.get("forecast_last")
 if last:
@@ -78,6 +91,9 @@ if last:
                     tile.metric(item["label"], item["value"], help=item["help"])
             st.caption(f"{summary['method_caption']} · history: {history.report.get('source', '')}")
             notes = summary["history_notes"] + list(history.report.get("notes") or [])
+            if last.get("calendar"):
+                notes.append("Holidays treated like Sundays: " + ", ".join(
+                    f"{day:%d %b %Y} ({name})" for day, name in last["calendar"].items()) + ".")
             if notes:
                 st.caption(" ".join(notes))
             if summary["backtest_text"]:

@@ -1,0 +1,73 @@
+"""Holiday calendars: public holidays per region, typed dates, and the forecast form sending them."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.errors import InputError
+from core.holiday_calendar import (
+    holidays_for_request,
+    parse_holiday_dates,
+    public_holidays,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_public_holidays_follow_the_regional_subdivision():
+    bavaria = public_holidays("Bavaria", dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    assert dt.date(2026, 4, 3) in bavaria  # Good Friday
+    assert dt.date(2026, 1, 6) in bavaria  # Epiphany: Bavaria, not all of Germany
+    texas = public_holidays("Texas", dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert dt.date(2026, 11, 26) in texas  # Thanksgiving
+    assert all(dt.date(2026, 11, 1) <= d <= dt.date(2026, 11, 30) for d in texas)
+    assert public_holidays("Atlantis", dt.date(2026, 1, 1), dt.date(2026, 12, 31)) == {}
+    assert public_holidays("Bavaria", dt.date(2026, 12, 31), dt.date(2026, 1, 1)) == {}
+
+
+def test_typed_dates_accept_common_separators_and_name_the_bad_one():
+    assert parse_holiday_dates(" 2026-12-31, 2026-12-24;2026-12-24\n2027-01-02 ") == [
+        dt.date(2026, 12, 24), dt.date(2026, 12, 31), dt.date(2027, 1, 2)]
+    assert parse_holiday_dates("") == []
+    with pytest.raises(InputError) as err:
+        parse_holiday_dates("2026-12-24, 24.12.2026")
+    assert err.value.key == "Extra holidays" and "'24.12.2026'" in err.value.reason
+    with pytest.raises(InputError, match="limit"):
+        parse_holiday_dates(" ".join(["2026-01-01"] * 101))
+
+
+def test_request_calendar_merges_public_and_typed_dates():
+    window = (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+    both = holidays_for_request("Bavaria", True, "2026-12-24", *window)
+    assert list(both) == [dt.date(2026, 12, 24), dt.date(2026, 12, 25), dt.date(2026, 12, 26)]
+    assert both[dt.date(2026, 12, 24)] == "added by the operator"
+    assert list(holidays_for_request("Bavaria", False, "", *window)) == []
+
+
+def test_form_sends_the_calendar_and_rejects_a_bad_date(services):
+    at = AppTest.from_file(str(ROOT / "pages/forecast.py"), default_timeout=120)
+    at.run()
+    at.selectbox[0].set_value("Bavaria")
+    at.date_input[0].set_value(dt.date(2026, 12, 28))
+    at.text_input[0].set_value("2026-12-31, 31/12/2026")
+    at.button[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "Extra holidays" in errors and "31/12/2026" in errors
+    assert "forecast_last" not in at.session_state, "nothing submitted for a bad date"
+
+    at.text_input[0].set_value("2026-12-31")
+    at.button[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    last = at.session_state["forecast_last"]
+    assert last["outcome"].status == "completed"
+    sent = last["outcome"].fields["Holidays"]
+    assert "2026-12-25" in sent and "2026-12-26" in sent and "2026-12-31" in sent
+    assert last["outcome"].result["holidays_used"]
+    captions = " ".join(c.value for c in at.caption)
+    assert "Holidays treated like Sundays" in captions and "25 Dec 2026" in captions
