@@ -16,14 +16,15 @@ TASK_LABELS = {"forecast": "Load forecast", "storage": "Storage dispatch", "grid
 def render_run_header(run_id: str, status: str, *, backend: str | None, model_id: str | None,
                       execution_ms: float | None, round_trip_ms: float | None, total_ms: float | None = None,
                       stored: bool = True, duplicate: bool = False) -> None:
-    cols = st.columns([3, 2, 2, 2, 2])
-    cols[0].metric("Run", run_id[:8], help=f"Full id: {run_id}")
-    cols[1].metric("Status", status)
-    cols[2].metric("Solver time", f"{execution_ms:.0f} ms" if execution_ms is not None else "–",
-                   help="Execution time reported by the QNN service")
-    cols[3].metric("Round trip", f"{round_trip_ms:.0f} ms" if round_trip_ms is not None else "–",
-                   help="HTTP request to the QNN service, measured by the dashboard")
-    cols[4].metric("Submit → stored", f"{total_ms:.0f} ms" if total_ms is not None else "–")
+    # A wrapping row of content-width tiles: fixed columns cut values such as "completed" to "complet…".
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Run", run_id[:8], help=f"Full id: {run_id}", width="content")
+        st.metric("Status", status, width="content")
+        st.metric("Solver time", f"{execution_ms:.0f} ms" if execution_ms is not None else "–",
+                  help="Execution time reported by the QNN service", width="content")
+        st.metric("Round trip", f"{round_trip_ms:.0f} ms" if round_trip_ms is not None else "–",
+                  help="HTTP request to the QNN service, measured by the dashboard", width="content")
+        st.metric("Submit → stored", f"{total_ms:.0f} ms" if total_ms is not None else "–", width="content")
     st.caption(f"Backend: {backend or '–'} · model: {model_id or '–'} · run id `{run_id}`")
     if duplicate:
         st.info("This exact submission was already made; showing the stored run instead of running it twice.")
