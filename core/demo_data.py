@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Collection
 
 import numpy as np
 
@@ -14,8 +15,12 @@ def _seed(*parts: object) -> int:
 
 
 def demo_load_history(region: str, forecast_start: dt.date, days: int = 21, resolution_min: int = 60,
-                      base_mw: float = 220.0) -> tuple[list[str], list[float]]:
-    """`days` of load (MW) ending right before `forecast_start`: daily double peak, weekend dip, noise."""
+                      base_mw: float = 220.0, holidays: Collection[dt.date] = ()) -> tuple[list[str], list[float]]:
+    """`days` of load (MW) ending right before `forecast_start`: daily double peak, weekend dip, noise.
+
+    `holidays` get the weekend dip too: the forecast form passes the calendar it sends with the request,
+    so the demo feeder observes exactly the holidays the operator declared.
+    """
     steps_per_day = 24 * 60 // resolution_min
     start = dt.datetime.combine(forecast_start - dt.timedelta(days=days), dt.time())
     rng = np.random.default_rng(_seed(region, forecast_start, days, resolution_min))
@@ -26,7 +31,9 @@ def demo_load_history(region: str, forecast_start: dt.date, days: int = 21, reso
     morning = np.exp(-0.5 * ((hour_of_day - 8.5) / 1.8) ** 2)
     evening = np.exp(-0.5 * ((hour_of_day - (16.5 if summer else 18.5)) / 2.6) ** 2)
     shape = 0.72 + 0.18 * morning + (0.42 if summer else 0.32) * evening
-    weekend = np.where(weekday >= 5, 0.86, 1.0)
+    off = set(holidays)
+    day_off = (weekday >= 5) | np.array([(start + dt.timedelta(hours=float(h))).date() in off for h in hours])
+    weekend = np.where(day_off, 0.86, 1.0)
     drift = 1.0 + 0.02 * np.sin(2 * np.pi * hours / (24 * 9))
     noise = 1.0 + rng.normal(0.0, 0.025, len(hours))
     loads = base_mw * shape * weekend * drift * noise

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +24,9 @@ class ForecastHistory:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def history_from_demo(region: str, start: dt.date, resolution_min: int, days: int = 21) -> ForecastHistory:
-    stamps, loads = demo_load_history(region, start, days=days, resolution_min=resolution_min)
+def history_from_demo(region: str, start: dt.date, resolution_min: int, days: int = 21,
+                      holidays: Collection[dt.date] = ()) -> ForecastHistory:
+    stamps, loads = demo_load_history(region, start, days=days, resolution_min=resolution_min, holidays=holidays)
     return ForecastHistory(stamps, list(loads), report={"source": f"built-in demo profile, {days} days"})
 
 

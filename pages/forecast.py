@@ -47,14 +47,17 @@ with st.form("forecast_form"):
 
 if submitted:
     try:
+        horizon_end = start + dt.timedelta(hours=float(horizon_hours))
         if source == "CSV upload":
             if upload is None:
                 raise InputError("History CSV", "choose a CSV file, or use the built-in demo profile")
             history = history_from_csv(upload.getvalue(), start, resolution)
+            calendar = holidays_for_request(region, use_public, typed_holidays, history_first_day(history),
+                                            horizon_end)
         else:
-            history = history_from_demo(region, start, resolution, days=int(demo_days))
-        calendar = holidays_for_request(region, use_public, typed_holidays, history_first_day(history),
-                                        start + dt.timedelta(hours=float(horizon_hours)))
+            calendar = holidays_for_request(region, use_public, typed_holidays,
+                                            start - dt.timedelta(days=int(demo_days)), horizon_end)
+            history = history_from_demo(region, start, resolution, days=int(demo_days), holidays=set(calendar))
         fields = forecast_fields(region, start, resolution, horizon_hours, history, holidays=list(calendar))
         code = encode_request(fields)
     except InputError as exc:

@@ -6,12 +6,23 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.charts.monitoring import (cost_figure, failure_rate_figure, latency_histogram_figure,
-                                    latency_trend_figure, requests_per_day_figure)
-from core.db.monitoring import MetricsFilters, latency_histogram, metric_choices, metrics_daily, metrics_totals
+from core.charts.monitoring import (
+    cost_figure,
+    failure_rate_figure,
+    latency_histogram_figure,
+    latency_trend_figure,
+    requests_per_day_figure,
+)
+from core.db.monitoring import (
+    MetricsFilters,
+    latency_histogram,
+    metric_choices,
+    metrics_daily,
+    metrics_totals,
+)
 from ui.run_views import TASK_LABELS
-from ui.state import get_services
 from ui.shell import ensure_app_shell
+from ui.state import get_services
 
 ensure_app_shell()
 
@@ -68,7 +79,11 @@ with bottom_left:
         st.plotly_chart(latency_trend_figure(daily), width="stretch", key="metrics_latency_trend")
 with bottom_right:
     st.subheader("Cost")
-    st.plotly_chart(cost_figure(daily), width="stretch", key="metrics_cost")
+    if totals["cost_usd"]:
+        st.plotly_chart(cost_figure(daily), width="stretch", key="metrics_cost")
+    else:
+        st.info("Every run in this period cost $0: the local service runs classical solvers on this machine, "
+                "and no QNN backend reported billed quantum time.", icon=":material/savings:")
 
 with st.expander("Per day, type and backend (table)"):
     st.dataframe(pd.DataFrame(daily), hide_index=True, width="stretch")

@@ -4,9 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.demo_data import demo_load_history
 from core.errors import InputError
 from core.holiday_calendar import (
     holidays_for_request,
@@ -47,6 +49,21 @@ def test_request_calendar_merges_public_and_typed_dates():
     assert list(holidays_for_request("Bavaria", False, "", *window)) == []
 
 
+def test_demo_profile_dips_on_the_holidays_it_is_given():
+    # 2026-12-25 is a Friday; without a calendar it looks like the Thursday before it.
+    def daily_means(holidays=()):
+        stamps, loads = demo_load_history("Bavaria", dt.date(2026, 12, 28), days=7, holidays=holidays)
+        by_day: dict[str, list[float]] = {}
+        for stamp, load in zip(stamps, loads):
+            by_day.setdefault(stamp[:10], []).append(load)
+        return {day: float(np.mean(v)) for day, v in by_day.items()}
+
+    plain, with_calendar = daily_means(), daily_means({dt.date(2026, 12, 25)})
+    assert plain["2026-12-25"] > 0.95 * plain["2026-12-24"]
+    assert with_calendar["2026-12-25"] < 0.9 * with_calendar["2026-12-24"]
+    assert with_calendar["2026-12-24"] == plain["2026-12-24"]
+
+
 def test_form_sends_the_calendar_and_rejects_a_bad_date(services):
     at = AppTest.from_file(str(ROOT / "pages/forecast.py"), default_timeout=120)
     at.run()
@@ -69,5 +86,7 @@ def test_form_sends_the_calendar_and_rejects_a_bad_date(services):
     sent = last["outcome"].fields["Holidays"]
     assert "2026-12-25" in sent and "2026-12-26" in sent and "2026-12-31" in sent
     assert last["outcome"].result["holidays_used"]
+    # The demo feeder observes the declared holidays, so they are not reported as anomalies.
+    assert last["outcome"].response["anomalies"] == []
     captions = " ".join(c.value for c in at.caption)
     assert "Holidays treated like Sundays" in captions and "25 Dec 2026" in captions

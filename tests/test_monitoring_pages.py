@@ -1,6 +1,7 @@
 """The Anomalies and Metrics pages under AppTest, on runs made through the real pipeline."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -75,10 +76,30 @@ def test_metrics_page_draws_the_period(faulty_run):
     assert int(runs.value.replace(",", "")) >= 1
     assert next(m for m in at.metric if m.label == "Cost").value == "$0.00"
     charts = plotly_figures(at)
-    assert len(charts) == 4
+    assert len(charts) == 3, "no cost chart when every run cost $0"
+    assert any("cost $0" in i.value for i in at.info)
     requests = charts[0]
     assert any("forecast · local" == trace.get("name") for trace in requests["data"])
     next(r for r in at.radio if r.label == "Latency view").set_value("p50 / p95 per day")
     at.run()
     assert not at.exception, at.exception
-    assert len(plotly_figures(at)) == 4
+    assert len(plotly_figures(at)) == 3
+
+
+def test_metrics_figures_on_a_short_period_have_one_tick_per_day_and_room_around_the_bars():
+    from core.charts.monitoring import (
+        cost_figure,
+        failure_rate_figure,
+        requests_per_day_figure,
+    )
+
+    daily = [{"day": dt.date(2026, 11, 23), "request_type": "forecast", "backend": "qnn", "requests": 4,
+              "service_failures": 1, "rejected": 0, "cost_usd": 0.12}]
+    requests = requests_per_day_figure(daily).to_plotly_json()["layout"]["xaxis"]
+    assert requests["range"] == ["2026-11-22T12:00:00", "2026-11-23T12:00:00"]
+    assert requests["dtick"] == 86_400_000
+    failures = failure_rate_figure(daily).to_plotly_json()
+    assert failures["data"][0]["y"] == [25.0]
+    assert failures["layout"]["yaxis"]["range"] == [0, pytest.approx(28.75)]
+    cost = cost_figure(daily).to_plotly_json()
+    assert cost["data"][0]["y"] == [0.12] and cost["data"][0]["name"] == "qnn"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -137,6 +138,32 @@ def _by_day(rows: Sequence[Mapping[str, Any]], *keys: str) -> dict[Any, dict[str
     return dict(sorted(out.items()))
 
 
+_DAY_MS = 86_400_000
+
+
+def _day_axis(fig: go.Figure, days: Sequence[Any]) -> go.Figure:
+    """Date x axis for per-day data: one tick per day when the period is short, half a day of margin.
+
+    Plotly's automatic ticks repeat a day label every 12 h on short periods, and a single day's bar
+    fills the whole plot without an explicit range.
+    """
+    fig.update_xaxes(type="date", tickformat="%b %d")
+    parsed = sorted(dt.date.fromisoformat(str(d)[:10]) for d in days)
+    if parsed:
+        first, last = parsed[0], parsed[-1]
+        span = (last - first).days
+        fig.update_xaxes(range=[(dt.datetime.combine(first, dt.time()) - dt.timedelta(hours=12)).isoformat(),
+                                (dt.datetime.combine(last, dt.time()) + dt.timedelta(hours=12)).isoformat()])
+        if span <= 14:
+            fig.update_xaxes(dtick=_DAY_MS, tick0=first.isoformat())
+    return fig
+
+
+def _count_axis(fig: go.Figure, highest: float) -> None:
+    """Whole-number y ticks for counts (automatic ticks show 0.2 runs, or '1, 1, 2, 2' once rounded)."""
+    fig.update_yaxes(rangemode="tozero", tickformat="d", dtick=max(1, math.ceil(highest / 6)))
+
+
 def requests_per_day_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
     """Stacked bars: requests per day, one colour per request type, one pattern per backend."""
     fig = go.Figure()
@@ -148,30 +175,32 @@ def requests_per_day_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
         group["x"].append(row["day"])
         group["y"].append(int(row["requests"]))
     for (kind, backend), points in sorted(groups.items()):
-        fig.add_trace(go.Bar(x=points["x"], y=points["y"], name=f"{kind} · {backend}",
+        fig.add_trace(go.Bar(x=points["x"], y=points["y"], name=f"{kind} · {backend}", width=0.7 * _DAY_MS,
                              marker={"color": _TYPE_COLOURS.get(kind, "#7f7f7f"),
                                      "pattern": {"shape": patterns[backends.index(backend) % len(patterns)]}},
                              hovertemplate="%{x|%Y-%m-%d}<br>%{y} requests<extra>" + f"{kind} · {backend}</extra>"))
     fig.update_layout(barmode="stack", yaxis_title="requests", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
-    fig.update_xaxes(type="date", tickformat="%b %d")
-    return fig
+    _count_axis(fig, max((v["requests"] for v in _by_day(daily, "requests").values()), default=1))
+    return _day_axis(fig, [r["day"] for r in daily])
 
 
 def failure_rate_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
     """Per day, share of runs that failed in the service and share refused for bad input."""
     days = _by_day(daily, "requests", "service_failures", "rejected")
     x = list(days)
-    rate = lambda key: [100 * v[key] / v["requests"] if v["requests"] else None for v in days.values()]  # noqa: E731
+    rate = lambda key: [100 * v[key] / v["requests"] if v["requests"] else None for v in days.values()]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=rate("service_failures"), mode="lines+markers", name="Service failures (%)",
                              line={"color": _SERVICE}))
     fig.add_trace(go.Scatter(x=x, y=rate("rejected"), mode="lines+markers", name="Rejected input (%)",
                              line={"color": _REJECTED, "dash": "dash"}))
-    fig.update_layout(yaxis_title="% of requests", yaxis_rangemode="tozero",
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2})
-    fig.update_xaxes(type="date", tickformat="%b %d")
-    return fig
+    highest = max([v for key in ("service_failures", "rejected") for v in rate(key) if v is not None], default=0.0)
+    # At least 0-5 %: a flat 0 % line is then visibly at the bottom, not in the middle of a 0-1 axis.
+    fig.update_layout(yaxis_title="share of requests", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "y": -0.2})
+    fig.update_yaxes(range=[0, max(5.0, highest * 1.15)], ticksuffix=" %")
+    return _day_axis(fig, x)
 
 
 def _ms(value: float) -> str:
@@ -192,6 +221,7 @@ def latency_histogram_figure(histogram: Sequence[Mapping[str, Any]]) -> go.Figur
                       yaxis_title="runs", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.3})
     fig.update_xaxes(categoryorder="array", categoryarray=[labels[e] for e in edges])
+    _count_axis(fig, max((int(r["runs"]) for r in histogram), default=1))
     return fig
 
 
@@ -211,26 +241,19 @@ def latency_trend_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
                                  name=f"{kind} · {backend} p95", line={"color": colour, "dash": "dot"}))
     fig.update_layout(yaxis_title="round trip (ms)", yaxis_type="log", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
-    fig.update_xaxes(type="date", tickformat="%b %d")
-    return fig
+    return _day_axis(fig, [r["day"] for r in daily])
 
 
 def cost_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """Reported cost (USD) per day by backend; a note when everything ran at zero cost."""
+    """Reported cost (USD) per day by backend (the page shows a sentence instead when it is all $0)."""
     per_backend: dict[str, dict[Any, float]] = defaultdict(lambda: defaultdict(float))
     for row in daily:
         per_backend[str(row["backend"])][row["day"]] += float(row.get("cost_usd") or 0)
     fig = go.Figure()
     for backend, days in sorted(per_backend.items()):
         ordered = sorted(days.items())
-        fig.add_trace(go.Bar(x=[d for d, _ in ordered], y=[c for _, c in ordered], name=backend,
+        fig.add_trace(go.Bar(x=[d for d, _ in ordered], y=[c for _, c in ordered], name=backend, width=0.7 * _DAY_MS,
                              hovertemplate="%{x|%Y-%m-%d}<br>$%{y:.2f}<extra>" + backend + "</extra>"))
-    total = sum(sum(days.values()) for days in per_backend.values())
-    if daily and total == 0:
-        fig.add_annotation(text="All runs in this period cost $0: the local service runs classical solvers on "
-                                "this CPU, no quantum time is billed.", showarrow=False, xref="paper", yref="paper",
-                           x=0.5, y=0.5)
     fig.update_layout(barmode="stack", yaxis_title="USD", yaxis_rangemode="tozero",
                       margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2})
-    fig.update_xaxes(type="date", tickformat="%b %d")
-    return fig
+    return _day_axis(fig, [r["day"] for r in daily])
