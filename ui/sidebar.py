@@ -22,9 +22,14 @@ def render_status_sidebar() -> None:
         db_detail = f"{db.get('latency_ms', '–')} ms" if db.get("ok") else "not answering"
         st.markdown(f"{qnn_icon} **QNN** · {qnn_detail}  \n{qnn['label']}")
         st.markdown(f"{db_icon} **Database** · {db_detail}  \n{db['label']}")
-        emb = health["embedding"]
-        st.markdown(f"{':green[●]' if emb.get('loaded') else ':orange[●]'} **Embeddings** · "
-                    f"{'ready' if emb.get('loaded') else 'loading on first use'}")
+        # Read live, not from the 15 s cache: the model finishes loading in the background, and the
+        # sidebar must not say "loading" beside a Health page that says "loaded".
+        model = services.encoder.info()
+        if model.error:
+            st.markdown(":red[●] **Embeddings** · failed to load (see Health)")
+        else:
+            st.markdown(f"{':green[●]' if model.loaded else ':orange[●]'} **Embeddings** · "
+                        f"{'ready' if model.loaded else 'loading on first use'}")
         pending = health["outbox"]["pending"]
         if pending:
             st.warning(f"{pending} computed run(s) waiting in the local outbox for the database.")
