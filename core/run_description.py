@@ -110,7 +110,7 @@ def _hours_phrase(hours: float) -> str:
 
 # --- forecast ---------------------------------------------------------------------------------------------
 
-def _daily_profile(loads: np.ndarray, steps_per_day: int) -> np.ndarray | None:
+def hourly_profile(loads: np.ndarray, steps_per_day: int) -> np.ndarray | None:
     """Mean load per hour of day (24 values) over the whole days of the history."""
     n_days = len(loads) // steps_per_day
     if n_days < 1 or steps_per_day % 24:
@@ -123,7 +123,7 @@ def _daily_profile(loads: np.ndarray, steps_per_day: int) -> np.ndarray | None:
 
 def load_shape_phrases(loads: np.ndarray, steps_per_day: int, start: dt.date | None = None) -> list[str]:
     """Words for the daily and weekly shape: what kind of load, when it peaks, how much it swings."""
-    profile = _daily_profile(loads, steps_per_day)
+    profile = hourly_profile(loads, steps_per_day)
     if profile is None:
         return ["short history"]
     mean = float(np.mean(profile))
@@ -133,10 +133,10 @@ def load_shape_phrases(loads: np.ndarray, steps_per_day: int, start: dt.date | N
     peak_hour = int(np.argmax(profile))
     night = float(profile[1:5].mean())
     solar_dip = profile[11:15].mean() < min(0.9 * profile[7:10].max(), 0.9 * profile[17:21].max(), night)
-    weekend_ratio = _weekend_ratio(loads, steps_per_day, start)
+    weekend_vs_weekday = weekend_ratio(loads, steps_per_day, start)
     if solar_dip:
         kind = "rooftop solar feeder"
-    elif weekend_ratio is not None and weekend_ratio < 0.8 and 9 <= peak_hour < 18:
+    elif weekend_vs_weekday is not None and weekend_vs_weekday < 0.8 and 9 <= peak_hour < 18:
         kind = "business-hours load"
     elif swing < 0.3:
         kind = "flat industrial-type load"
@@ -151,12 +151,12 @@ def load_shape_phrases(loads: np.ndarray, steps_per_day: int, start: dt.date | N
         phrases.append(peak)
     if solar_dip:
         phrases.append("midday solar dip")
-    if weekend_ratio is not None and weekend_ratio < 0.85:
+    if weekend_vs_weekday is not None and weekend_vs_weekday < 0.85:
         phrases.append("strong weekend drop")
     return phrases
 
 
-def _weekend_ratio(loads: np.ndarray, steps_per_day: int, start: dt.date | None) -> float | None:
+def weekend_ratio(loads: np.ndarray, steps_per_day: int, start: dt.date | None) -> float | None:
     """Mean weekend load over mean weekday load in the history (which ends the day before `start`)."""
     n_days = len(loads) // steps_per_day
     if start is None or n_days < 7:
@@ -201,7 +201,7 @@ def price_phrases(prices: np.ndarray, steps_per_day: int) -> list[str]:
                                                "extreme price spread"))]
     if (prices < 0).any():
         phrases.append("negative prices")
-    profile = _daily_profile(prices, steps_per_day) if steps_per_day >= 24 else None
+    profile = hourly_profile(prices, steps_per_day) if steps_per_day >= 24 else None
     if profile is not None:
         morning, midday, evening = profile[6:10].max(), profile[11:16].mean(), profile[17:22].max()
         if midday < 0.8 * min(morning, evening) or midday < min(morning, evening) - 25:

@@ -21,6 +21,8 @@ import numpy as np
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.run_description import hourly_profile, weekend_ratio
+
 log = logging.getLogger(__name__)
 
 # Set inside match_optimization_runs (sql/003); kept here for the benchmark and the docs.
@@ -196,33 +198,21 @@ def _floats(values: Any) -> np.ndarray:
 
 def _hourly_shape(values: np.ndarray, resolution_min: int) -> np.ndarray | None:
     """Mean value per hour of day over the whole days of the series, divided by its mean magnitude."""
-    steps = max(1, 1440 // resolution_min)
-    n_days = len(values) // steps
-    if n_days < 1 or steps % 24:
-        return None
-    days = values[len(values) - n_days * steps:].reshape(n_days, 24, steps // 24)
-    with np.errstate(all="ignore"):
-        hourly = np.nanmean(days, axis=(0, 2))
-    if np.isnan(hourly).any():
+    hourly = hourly_profile(values, max(1, 1440 // resolution_min))
+    if hourly is None:
         return None
     scale = float(np.mean(np.abs(hourly))) or 1.0
     return hourly / scale
 
 
 def _weekend_ratio(values: np.ndarray, resolution_min: int, start: Any) -> float:
-    steps = max(1, 1440 // resolution_min)
-    n_days = len(values) // steps
+    """The description's weekend/weekday ratio, 1.0 (no signal) when it cannot be measured."""
     try:
-        first = dt.date.fromisoformat(str(start)[:10]) - dt.timedelta(days=n_days)
+        first_forecast_day = dt.date.fromisoformat(str(start)[:10])
     except ValueError:
         return 1.0
-    if n_days < 7:
-        return 1.0
-    days = values[len(values) - n_days * steps:].reshape(n_days, steps)
-    weekend = (first.weekday() + np.arange(n_days)) % 7 >= 5
-    with np.errstate(all="ignore"):
-        ratio = float(np.nanmean(days[weekend]) / np.nanmean(days[~weekend]))
-    return ratio if math.isfinite(ratio) else 1.0
+    ratio = weekend_ratio(values, max(1, 1440 // resolution_min), first_forecast_day)
+    return 1.0 if ratio is None else ratio
 
 
 def _num(fields: Mapping[str, Any], key: str, default: float) -> float:
