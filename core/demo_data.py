@@ -26,13 +26,14 @@ def demo_load_history(region: str, forecast_start: dt.date, days: int = 21, reso
     rng = np.random.default_rng(_seed(region, forecast_start, days, resolution_min))
     hours = np.arange(days * steps_per_day) * resolution_min / 60.0
     hour_of_day = hours % 24
-    weekday = np.array([(start + dt.timedelta(hours=float(h))).weekday() for h in hours])
+    # Each step's day, counted from the (midnight) start: weekday and holiday tests per day, not per step.
+    day = (hours // 24).astype(np.int64)
+    weekday = (start.weekday() + day) % 7
     summer = forecast_start.month in (6, 7, 8)
     morning = np.exp(-0.5 * ((hour_of_day - 8.5) / 1.8) ** 2)
     evening = np.exp(-0.5 * ((hour_of_day - (16.5 if summer else 18.5)) / 2.6) ** 2)
     shape = 0.72 + 0.18 * morning + (0.42 if summer else 0.32) * evening
-    off = set(holidays)
-    day_off = (weekday >= 5) | np.array([(start + dt.timedelta(hours=float(h))).date() in off for h in hours])
+    day_off = (weekday >= 5) | np.isin(day, [(h - start.date()).days for h in holidays])
     weekend = np.where(day_off, 0.86, 1.0)
     drift = 1.0 + 0.02 * np.sin(2 * np.pi * hours / (24 * 9))
     noise = 1.0 + rng.normal(0.0, 0.025, len(hours))

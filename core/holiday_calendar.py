@@ -24,10 +24,6 @@ REGION_CALENDARS: dict[str, tuple[str, str | None]] = {
 MAX_TYPED_DATES = 100
 
 
-def has_public_calendar(region: str) -> bool:
-    return region.strip() in REGION_CALENDARS
-
-
 def public_holidays(region: str, first: dt.date, last: dt.date) -> dict[dt.date, str]:
     """Public holidays of `region` between `first` and `last` (inclusive); empty for unknown regions."""
     calendar = REGION_CALENDARS.get(region.strip())
