@@ -11,11 +11,33 @@ import re
 from typing import Any
 
 from core.errors import InputError
-from core.limits import MAX_CODE_BYTES
+from core.limits import MAX_CODE_BYTES, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH
 
 _KEY = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_decoder = json.JSONDecoder()
+# A JSON string (an unterminated one runs to the end) or a bracket: what the depth pre-scan looks at.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|$)|[\[\]{}]', re.S)
+# NUL breaks Postgres text and C strings; a lone surrogate cannot be encoded as UTF-8 at all.
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_MAX_INTEGER = 10 ** MAX_INTEGER_DIGITS
+
+
+class _BadValue(ValueError):
+    """Raised inside the JSON decoder's hooks; decode_request turns it into an InputError naming the key."""
+
+
+def _json_int(text: str) -> int:
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise _BadValue(f"has an integer of {digits} digits; at most {MAX_INTEGER_DIGITS} are accepted")
+    return int(text)
+
+
+def _json_constant(name: str) -> Any:
+    raise _BadValue(f"{name} is not a number; use null for a missing value")
+
+
+_decoder = json.JSONDecoder(parse_int=_json_int, parse_constant=_json_constant)
 
 
 def _encode_value(value: Any) -> str:
@@ -51,12 +73,56 @@ def encode_request(fields: dict[str, Any]) -> str:
 
 def _plain_value(text: str) -> Any:
     if _NUMBER.match(text):
+        mantissa = re.split(r"[eE.]", text.lstrip("+-"), maxsplit=1)[0]
+        if len(mantissa) > MAX_INTEGER_DIGITS:
+            raise _BadValue(f"is a number with {len(mantissa)} digits; at most {MAX_INTEGER_DIGITS} are accepted")
         number = float(text)
+        if not math.isfinite(number):
+            raise _BadValue(f"{text[:30]!r} is too large a number (it overflows)")
         return int(number) if re.fullmatch(r"[+-]?\d+", text) and abs(number) < 2**53 else number
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
     return text
+
+
+def _check_json_depth(code: str, pos: int, key: str) -> None:
+    """Refuse nesting beyond MAX_JSON_DEPTH before the (recursive) JSON decoder sees it."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(code, pos):
+        char = token.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise InputError(key, f"the JSON value is nested more than {MAX_JSON_DEPTH} levels deep")
+        elif char in "]}":
+            depth -= 1
+        if depth <= 0:
+            return
+
+
+def check_value(key: str, value: Any) -> None:
+    """Every string free of NUL and lone surrogates, every number finite and of sane size; names the key."""
+    if isinstance(value, str):
+        bad = _BAD_TEXT.search(value)
+        if bad:
+            what = "a NUL character" if bad.group() == "\x00" else "a lone surrogate (not valid Unicode)"
+            raise InputError(key, f"contains {what} at character {bad.start()}")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputError(key, "contains a number too large to represent (it overflows to infinity)")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= _MAX_INTEGER:
+            raise InputError(key, f"contains an integer of more than {MAX_INTEGER_DIGITS} digits")
+    elif isinstance(value, list):
+        for item in value:
+            # Long series are plain floats: test those inline, everything else in full.
+            if type(item) is not float or not math.isfinite(item):
+                check_value(key, item)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            check_value(key, name)
+            check_value(key, item)
 
 
 def decode_request(code: str) -> dict[str, Any]:
@@ -81,10 +147,13 @@ def decode_request(code: str) -> dict[str, Any]:
             raise InputError(key, "the key is given twice")
         pos = match.end()
         if pos < end and code[pos] in "[{\"":
+            _check_json_depth(code, pos, key)
             try:
                 value, pos = _decoder.raw_decode(code, pos)
             except json.JSONDecodeError as exc:
                 raise InputError(key, f"the value is not valid JSON ({exc.msg} at character {exc.pos})") from None
+            except (_BadValue, ValueError, RecursionError) as exc:
+                raise InputError(key, str(exc) if isinstance(exc, _BadValue) else "the value is not valid JSON") from None
             rest = code[pos:].lstrip(" \t")
             if rest and not rest.startswith(";"):
                 raise InputError(key, "unexpected text after the JSON value; separate pairs with '; '")
@@ -94,8 +163,12 @@ def decode_request(code: str) -> dict[str, Any]:
             raw = code[pos:stop].strip()
             if not raw:
                 raise InputError(key, "the value is empty")
-            value = _plain_value(raw)
+            try:
+                value = _plain_value(raw)
+            except _BadValue as exc:
+                raise InputError(key, str(exc)) from None
             pos = stop
+        check_value(key, value)
         fields[key] = value
     if not fields:
         raise InputError("code", "the request has no Key=Value pairs")

@@ -22,3 +22,18 @@ MAX_FORECAST_HORIZON_HOURS: int = 7 * 24
 MIN_FORECAST_HISTORY_HOURS: int = 2 * 24
 # The forecast engine's history: up to a year (a leap year) of steps.
 MAX_FORECAST_HISTORY_DAYS: int = 366
+
+# Hostile-input bounds (issue 12): every number, text and date a request carries is checked against these
+# before an engine sees it, so no input can overflow a solver or the JSON answer.
+MAX_JSON_DEPTH: int = 8            # a network object is 3 levels deep; nothing legitimate comes near 8
+MAX_INTEGER_DIGITS: int = 30       # far beyond any count or MW value; stops 5000-digit integers early
+MAX_ABS_PRICE_PER_MWH: float = 1e6  # market price caps are ~1e4/MWh; beyond this the LP loses precision
+MAX_ABS_POWER_MW: float = 1e6      # loads, PV, past loads: a TW is not a distribution or balancing value
+MIN_EFFICIENCY: float = 0.01       # one-way; below this a battery stores nothing and 1/eta overflows
+MIN_DATE_ISO: str = "1900-01-01"   # the calendars (holidays, pandas) and a year of history fit inside
+MAX_DATE_ISO: str = "2199-12-31"
+# Solver budgets, so an answer (flagged not proven optimal) comes back inside the client's 60 s read timeout
+# even after waiting in the service's queue for a free engine slot.
+STORAGE_SOLVE_BUDGET_S: int = _env_int("EGLO_STORAGE_SOLVE_BUDGET_S", 30)
+SERVICE_PARALLEL_RUNS: int = max(1, _env_int("EGLO_QNN_PARALLEL_RUNS", os.cpu_count() or 1))
+SERVICE_QUEUE_S: int = _env_int("EGLO_QNN_QUEUE_S", 5)

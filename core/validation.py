@@ -9,7 +9,10 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
-from core.limits import MAX_SERIES_LENGTH
+from core.limits import MAX_DATE_ISO, MAX_INTEGER_DIGITS, MAX_SERIES_LENGTH, MIN_DATE_ISO
+
+MIN_DATE = dt.date.fromisoformat(MIN_DATE_ISO)
+MAX_DATE = dt.date.fromisoformat(MAX_DATE_ISO)
 
 _MISSING: Any = object()
 
@@ -36,6 +39,8 @@ def get_number(
     value = fields[key]
     if not _is_number(value):
         raise InputError(key, f"must be a number, got {str(value)[:40]!r}")
+    if isinstance(value, int) and abs(value) >= 10 ** MAX_INTEGER_DIGITS:
+        raise InputError(key, f"must be a number of at most {MAX_INTEGER_DIGITS} digits")
     if not math.isfinite(value):
         raise InputError(key, "must be a finite number")
     if integer and float(value) != int(value):
@@ -58,8 +63,11 @@ def get_series(
     allow_missing_values: bool = False,
     min_length: int = 1,
     max_length: int = MAX_SERIES_LENGTH,
+    max_abs: float | None = None,
 ) -> np.ndarray | None:
-    """A list of numbers as a float array; `null` entries become NaN only when allowed."""
+    """A list of numbers as a float array; `null` entries become NaN only when allowed.
+
+    `max_abs` bounds every value's magnitude (a physical range), so no value can overflow an engine."""
     if key not in fields:
         if required:
             raise InputError(key, "is required")
@@ -76,11 +84,18 @@ def get_series(
         if item is None and allow_missing_values:
             out[i] = np.nan
         elif _is_number(item):
+            if isinstance(item, int) and abs(item) >= 10 ** MAX_INTEGER_DIGITS:
+                raise InputError(key, f"value {i} has more than {MAX_INTEGER_DIGITS} digits")
             if not math.isfinite(item):
                 raise InputError(key, f"value {i} is not finite")
             out[i] = item
         else:
             raise InputError(key, f"value {i} is not a number: {str(item)[:40]!r}")
+    if max_abs is not None:
+        beyond = np.abs(out) > max_abs
+        if beyond.any():
+            i = int(np.argmax(beyond))
+            raise InputError(key, f"value {i} ({out[i]:g}) is outside the range ±{max_abs:g}")
     return out
 
 
@@ -97,8 +112,8 @@ def get_text(fields: Mapping[str, Any], key: str, *, default: Any = _MISSING, ma
         raise InputError(key, "must not be empty")
     if len(text) > max_length:
         raise InputError(key, f"must be at most {max_length} characters")
-    if any(ord(ch) < 32 for ch in text):
-        raise InputError(key, "must not contain control characters")
+    if any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise InputError(key, "must not contain control characters or invalid Unicode")
     return text
 
 
@@ -107,11 +122,22 @@ def get_date(fields: Mapping[str, Any], key: str, *, default: Any = _MISSING) ->
         if default is _MISSING:
             raise InputError(key, "is required (YYYY-MM-DD)")
         return default
-    value = str(fields[key]).strip()
+    return parse_date(key, fields[key])
+
+
+def parse_date(key: str, raw: Any, what: str = "") -> dt.date:
+    """A YYYY-MM-DD date within MIN_DATE..MAX_DATE, so every date computed from it (history before it, the
+    horizon after it) stays inside the calendar; `what` names an entry of a list ("entry 3 ")."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, dt.date)):
+        raise InputError(key, f"{what}must be a date as YYYY-MM-DD, got {str(raw)[:40]!r}")
+    value = str(raw).strip()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError(key, f"must be a date as YYYY-MM-DD, got {value[:40]!r}") from None
+        raise InputError(key, f"{what}must be a date as YYYY-MM-DD, got {value[:40]!r}") from None
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise InputError(key, f"{what}must be between {MIN_DATE_ISO} and {MAX_DATE_ISO}, got {value}")
+    return day
 
 
 def get_choice(fields: Mapping[str, Any], key: str, choices: Sequence[Any], *, default: Any = _MISSING) -> Any:

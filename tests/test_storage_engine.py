@@ -316,11 +316,13 @@ def test_bad_input_names_the_key(overrides, key):
 
 
 def test_non_finite_prices_through_the_codec_are_refused():
-    # JSON decoders accept NaN and Infinity; the engine must still refuse them.
-    decoded = decode_request("Task=storage; Region=X; Date=2025-06-07; Prices=[1, NaN]; CapacityMWh=1; "
-                             "PowerMW=1; Efficiency=0.9; InitialSoC=0.5")
+    # JSON decoders accept NaN and Infinity; the codec refuses them, and the engine on its own too.
     with pytest.raises(InputError) as info:
-        storage.parse_request(decoded)
+        decode_request("Task=storage; Region=X; Date=2025-06-07; Prices=[1, NaN]; CapacityMWh=1; "
+                       "PowerMW=1; Efficiency=0.9; InitialSoC=0.5")
+    assert info.value.key == "Prices"
+    with pytest.raises(InputError) as info:
+        storage.parse_request(fields(Prices=[1.0, float("nan")]))
     assert info.value.key == "Prices"
 
 

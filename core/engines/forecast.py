@@ -17,8 +17,9 @@ import numpy as np
 
 from core.engines import forecast_model
 from core.errors import InputError
-from core.limits import MAX_FORECAST_HISTORY_DAYS, MAX_FORECAST_HORIZON_HOURS, MIN_FORECAST_HISTORY_HOURS
-from core.validation import get_choice, get_date, get_series
+from core.limits import (MAX_ABS_POWER_MW, MAX_FORECAST_HISTORY_DAYS, MAX_FORECAST_HORIZON_HOURS,
+                         MIN_FORECAST_HISTORY_HOURS)
+from core.validation import get_choice, get_date, get_series, parse_date
 
 RESOLUTIONS_MIN = (15, 30, 60)
 MAX_MISSING_SHARE = 0.2
@@ -68,13 +69,7 @@ def _holidays(fields: Mapping[str, Any]) -> frozenset[dt.date]:
         raise InputError("Holidays", 'must be a list of dates, e.g. ["2025-12-25", "2025-12-26"]')
     if len(value) > MAX_HOLIDAYS:
         raise InputError("Holidays", f"has {len(value)} dates; the limit is {MAX_HOLIDAYS}")
-    days = set()
-    for i, item in enumerate(value):
-        try:
-            days.add(dt.date.fromisoformat(str(item).strip()))
-        except ValueError:
-            raise InputError("Holidays", f"entry {i} is not a date as YYYY-MM-DD: {str(item)[:40]!r}") from None
-    return frozenset(days)
+    return frozenset(parse_date("Holidays", item, f"entry {i} ") for i, item in enumerate(value))
 
 
 def _backtest_flag(fields: Mapping[str, Any]) -> bool:
@@ -103,7 +98,8 @@ def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
     if isinstance(raw, list) and len(raw) > max_len:
         raise InputError("PastLoads", f"has {len(raw)} values; at most {MAX_FORECAST_HISTORY_DAYS} days "
                                       f"({max_len} values at {resolution}-minute resolution) are used")
-    loads = get_series(fields, "PastLoads", allow_missing_values=True, min_length=min_len, max_length=max_len)
+    loads = get_series(fields, "PastLoads", allow_missing_values=True, min_length=min_len, max_length=max_len,
+                       max_abs=MAX_ABS_POWER_MW)
     missing = np.isnan(loads)
     if missing.mean() > MAX_MISSING_SHARE:
         raise InputError("PastLoads", f"{int(missing.sum())} of {len(loads)} values are missing; at most "
@@ -111,6 +107,9 @@ def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
     if missing[-per_day:].mean() > MAX_MISSING_SHARE_LAST_DAY:
         raise InputError("PastLoads", "most of the last day before the forecast start is missing; the forecast "
                                       "would start blind")
+    # Actuals are read by the service's anomaly check, not by the model: bounded like the history.
+    get_series(fields, "Actuals", required=False, allow_missing_values=True, min_length=0, max_length=horizon,
+               max_abs=MAX_ABS_POWER_MW)
     return ForecastRequest(start, resolution, horizon, loads, _holidays(fields), _backtest_flag(fields))
 
 

@@ -45,13 +45,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from core.errors import InputError
+from core.limits import MAX_ABS_POWER_MW, MAX_ABS_PRICE_PER_MWH, MIN_EFFICIENCY, STORAGE_SOLVE_BUDGET_S
 from core.validation import get_choice, get_date, get_number, get_series, get_text, require_same_length
 
 RESOLUTIONS_MIN = (5, 15, 30, 60)
 MAX_SIZE = 1e6  # MWh or MW: far above any battery, keeps the LP well scaled
+MIN_SIZE = 1e-3  # 1 kWh or 1 kW: below this the LP's tolerances are larger than the battery
 # A year of 15-minute prices with many negative hours can take HiGHS ~30 s to prove; past this limit the
 # best schedule found is returned with optimal=false and its proven gap.
 _MIP_TIME_LIMIT_S = 20.0
+# LP and MILP together stop after this (measured: a year of 15-minute steps with negative prices took 34 s on
+# a busy 2-core machine), so an answer always comes back inside the client's 60 s timeout.
+_SOLVE_BUDGET_S = float(STORAGE_SOLVE_BUDGET_S)
 _HIGHS_VERSION: str | None = None
 
 
@@ -104,14 +109,23 @@ def _fraction(fields: Mapping[str, Any], key: str, default: Any = None) -> float
     return get_number(fields, key, minimum=0.0, maximum=1.0, default=default)
 
 
+def _size(fields: Mapping[str, Any], key: str) -> float:
+    value = get_number(fields, key, minimum=0.0, exclusive_minimum=True, maximum=MAX_SIZE)
+    if value < MIN_SIZE:
+        raise InputError(key, f"must be at least {MIN_SIZE:g}, got {value:g}")
+    return value
+
+
 def parse_request(fields: Mapping[str, Any]) -> StorageRequest:
     region = get_text(fields, "Region", default="", max_length=80)
     start_date = get_date(fields, "Date")
     resolution = int(get_choice(fields, "Resolution", RESOLUTIONS_MIN, default=60))
-    prices = get_series(fields, "Prices")
-    capacity = get_number(fields, "CapacityMWh", minimum=0.0, exclusive_minimum=True, maximum=MAX_SIZE)
-    power = get_number(fields, "PowerMW", minimum=0.0, exclusive_minimum=True, maximum=MAX_SIZE)
+    prices = get_series(fields, "Prices", max_abs=MAX_ABS_PRICE_PER_MWH)
+    capacity = _size(fields, "CapacityMWh")
+    power = _size(fields, "PowerMW")
     efficiency = get_number(fields, "Efficiency", minimum=0.0, exclusive_minimum=True, maximum=1.0)
+    if efficiency < MIN_EFFICIENCY:
+        raise InputError("Efficiency", f"must be at least {MIN_EFFICIENCY:g} (one-way), got {efficiency:g}")
     min_soc = _fraction(fields, "MinSoC", 0.0)
     max_soc = _fraction(fields, "MaxSoC", 1.0)
     if min_soc > max_soc:
@@ -130,8 +144,8 @@ def parse_request(fields: Mapping[str, Any]) -> StorageRequest:
             f"{len(prices)} steps only reaches {reachable / capacity:.4g} of capacity"))
     cycle_cost = get_number(fields, "CycleCostPerMWh", default=0.0, minimum=0.0, maximum=1e6)
 
-    load = get_series(fields, "Load", required=False)
-    pv = get_series(fields, "PV", required=False)
+    load = get_series(fields, "Load", required=False, max_abs=MAX_ABS_POWER_MW)
+    pv = get_series(fields, "PV", required=False, max_abs=MAX_ABS_POWER_MW)
     require_same_length("Load", load, "Prices", prices)
     require_same_length("PV", pv, "Prices", prices)
     for key, series in (("Load", load), ("PV", pv)):
@@ -149,11 +163,12 @@ def parse_request(fields: Mapping[str, Any]) -> StorageRequest:
 def _export_prices(fields: Mapping[str, Any], steps: int) -> np.ndarray:
     value = fields.get("ExportPrice", 0.0)
     if isinstance(value, (list, tuple)):
-        series = get_series(fields, "ExportPrice")
+        series = get_series(fields, "ExportPrice", max_abs=MAX_ABS_PRICE_PER_MWH)
         if len(series) != steps:
             raise InputError("ExportPrice", f"has {len(series)} values but Prices has {steps}; give one number or one per step")
         return series
-    return np.full(steps, get_number(fields, "ExportPrice", default=0.0))
+    return np.full(steps, get_number(fields, "ExportPrice", default=0.0, minimum=-MAX_ABS_PRICE_PER_MWH,
+                                     maximum=MAX_ABS_PRICE_PER_MWH))
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -225,7 +240,7 @@ class _Model:
             return np.zeros(self.T, dtype=bool)
         return self.req.export_price > self.req.prices
 
-    def solve(self, battery_bin: np.ndarray, grid_bin: np.ndarray) -> _Solution:
+    def solve(self, battery_bin: np.ndarray, grid_bin: np.ndarray, time_limit_s: float) -> _Solution:
         T, n_cont = self.T, len(self.cost)
         rows, cols, vals, row_lo, row_hi = (list(part) for part in self.base)
         n_rows = 2 * T if self.sc else T
@@ -273,10 +288,10 @@ class _Model:
         highs.setOptionValue("threads", 1)
         # Measured: presolve only slows this LP down (0.11 s vs 0.15 s at 8760 steps); the MIP needs it.
         highs.setOptionValue("presolve", "on" if mip else "off")
+        highs.setOptionValue("time_limit", max(0.0, float(time_limit_s)))
         if mip:
             highs.setOptionValue("mip_rel_gap", 1e-9)
             highs.setOptionValue("mip_abs_gap", 1e-9)
-            highs.setOptionValue("time_limit", _MIP_TIME_LIMIT_S)
         start = time.perf_counter()
         highs.passModel(lp)
         highs.run()
@@ -289,7 +304,7 @@ class _Model:
             x = np.zeros(n)
         optimal = status == highspy.HighsModelStatus.kOptimal
         bound = float(info.mip_dual_bound if mip else info.objective_function_value)
-        if not np.isfinite(bound):
+        if not (mip or optimal) or not np.isfinite(bound):  # an interrupted LP proves no bound
             bound = -np.inf
         return _Solution(x, optimal, highs.modelStatusToString(status), mip, elapsed, bound, has_solution)
 
@@ -372,6 +387,21 @@ def _uses_both(model: _Model, x: np.ndarray, charge: np.ndarray, discharge: np.n
     return False
 
 
+def _fallback_schedule(req: StorageRequest) -> tuple[np.ndarray, np.ndarray]:
+    """Feasible without a solver, for an LP stopped by the time limit: charge at full power just until
+    FinalSoC is reached (parse_request checked that it can be), then stay idle."""
+    charge, discharge = np.zeros(req.steps), np.zeros(req.steps)
+    s0, _, _, s_final = req.soc_bounds_mwh()
+    per_step = req.efficiency * req.power_mw * req.dt_h
+    need = max(0.0, s_final - s0)
+    full = min(int(need // per_step), req.steps)
+    charge[:full] = req.power_mw
+    rest = need - full * per_step
+    if rest > 1e-12 * max(req.capacity_mwh, 1.0) and full < req.steps:
+        charge[full] = rest / (req.efficiency * req.dt_h)
+    return charge, discharge
+
+
 def _objective(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray) -> float:
     """What is maximised: revenue − wear, or −(grid cost + wear) in self-consumption mode."""
     wear = req.cycle_cost_per_mwh * float(np.sum(discharge)) * req.dt_h
@@ -385,16 +415,19 @@ def run(request: StorageRequest) -> dict[str, Any]:
     model = _Model(req)
     risky_b, risky_g = model.risky_battery_steps(), model.risky_grid_steps()
     none = np.zeros(0, dtype=int)
-    lp = model.solve(none, none)
+    lp = model.solve(none, none, _SOLVE_BUDGET_S)
     solve_s, solves, mip, binaries, status = lp.solve_s, 1, False, 0, lp.status
     raw_charge, raw_discharge = _powers(req, lp.x)
     # Netting keeps every SoC and never lowers the objective where energy has a non-negative value.
     charge, discharge = _separate(raw_charge, raw_discharge, req.efficiency)
+    if not lp.has_solution:
+        charge, discharge = _fallback_schedule(req)
     optimal, upper_bound = lp.optimal, -lp.bound
     if lp.optimal and _uses_both(model, lp.x, raw_charge, raw_discharge, risky_b, risky_g):
         # Measured: one MILP with a binary at every risky step beats adding them lazily (0.6 s vs 2.4 s at
         # 8760 steps): HiGHS' fixed MIP cost dominates, not the number of binaries.
-        milp = model.solve(np.flatnonzero(risky_b), np.flatnonzero(risky_g))
+        mip_time_s = min(_MIP_TIME_LIMIT_S, _SOLVE_BUDGET_S - lp.solve_s)
+        milp = model.solve(np.flatnonzero(risky_b), np.flatnonzero(risky_g), mip_time_s)
         solve_s, solves, mip, status = solve_s + milp.solve_s, 2, True, milp.status
         binaries = int(risky_b.sum() + risky_g.sum())
         optimal = milp.optimal
@@ -406,7 +439,9 @@ def run(request: StorageRequest) -> dict[str, Any]:
                 charge, discharge = mip_charge, mip_discharge
     soc = _repair_soc(req, charge, discharge)
     achieved = _objective(req, charge, discharge)
-    gap = 0.0 if optimal else max(0.0, (upper_bound - achieved) / max(abs(achieved), 1.0))
+    gap: float | None = 0.0 if optimal else max(0.0, (upper_bound - achieved) / max(abs(achieved), 1.0))
+    if gap is not None and not np.isfinite(gap):
+        gap = None  # stopped before any bound was proven
 
     dt_h = req.dt_h
     revenue = float(np.sum(req.prices * (discharge - charge)) * dt_h)
@@ -427,6 +462,8 @@ def run(request: StorageRequest) -> dict[str, Any]:
         "optimal": bool(optimal),
         "status": status,
         "optimality_gap": gap,
+        "time_limited": not optimal and "time limit" in status.lower(),
+        "time_limit_s": _SOLVE_BUDGET_S,
         "solves": solves,
         "binaries": binaries,
         "solve_time_ms": solve_s * 1000.0,

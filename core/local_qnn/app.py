@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.codec import decode_request
 from core.config import LOCAL_MODEL_ID
 from core.errors import InputError
-from core.limits import MAX_CODE_BYTES
+from core.limits import MAX_CODE_BYTES, SERVICE_PARALLEL_RUNS, SERVICE_QUEUE_S
+from core.local_qnn.guards import RequestGuard, RunSlots, non_finite_path, safe_text
 from core.local_qnn.monitoring import AnomalyStore, create_monitoring_router, detect_for_request
 from core.local_qnn.request_log import RequestLog, RequestRecord
 from core.local_qnn.tasks import parse_task
@@ -54,11 +55,13 @@ class IdempotencyCache:
                 self._items.popitem(last=False)
 
 
-def _error(status: int, error: str, reason: str, key: str | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": error, "reason": reason}
+def _error(status: int, error: str, reason: str, key: str | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    # Reasons may quote the input: escape what UTF-8 cannot carry (lone surrogates) rather than fail.
+    body: dict[str, Any] = {"error": error, "reason": safe_text(reason)}
     if key is not None:
-        body["key"] = key
-    return JSONResponse(status_code=status, content=body)
+        body["key"] = safe_text(key)
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 def create_app() -> FastAPI:
@@ -70,13 +73,10 @@ def create_app() -> FastAPI:
     anomaly_store = AnomalyStore()
     app.state.anomaly_store = anomaly_store
     app.include_router(create_monitoring_router(anomaly_store))
-
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return _error(413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        return await call_next(request)
+    # Body limit counted while the stream is read, and a JSON answer for anything that escapes the app.
+    app.add_middleware(RequestGuard, max_body_bytes=MAX_BODY_BYTES)
+    slots = RunSlots(SERVICE_PARALLEL_RUNS, SERVICE_QUEUE_S)
+    app.state.run_slots = slots
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -110,7 +110,20 @@ def create_app() -> FastAPI:
         try:
             fields = decode_request(body.code)
             task, engine, parsed = parse_task(fields)
-            result = engine.run(parsed)
+            if not slots.acquire():
+                log.add(RequestRecord(time.time(), model_id, task, body.mode,
+                                      (time.perf_counter() - started) * 1000, "busy", "no free engine slot"))
+                return _error(503, "busy", f"all {slots.slots} engine slots stayed busy for {slots.queue_s:g} s; "
+                                           "try again shortly", headers={"Retry-After": str(max(1, SERVICE_QUEUE_S))})
+            try:
+                result = engine.run(parsed)
+            finally:
+                slots.release()
+            # The last line: an answer never carries NaN or infinity (JSON cannot, and clients would choke).
+            bad_path = non_finite_path(result)
+            if bad_path:
+                raise InputError("code", f"the values given make the answer non-finite at result.{bad_path}; "
+                                         "check their magnitudes and units")
         except InputError as exc:
             log.add(RequestRecord(time.time(), model_id, task, body.mode,
                                   (time.perf_counter() - started) * 1000, "rejected", str(exc)))
@@ -124,6 +137,8 @@ def create_app() -> FastAPI:
         prediction_id = str(uuid.uuid4())
         anomalies = detect_for_request(task, fields, result, model_id, prediction_id=prediction_id,
                                        store=anomaly_store)
+        if non_finite_path(anomalies):
+            anomalies = []  # monitoring never costs the answer
         response = {
             "prediction_id": prediction_id,
             "model_id": model_id,

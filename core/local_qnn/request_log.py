@@ -17,7 +17,7 @@ class RequestRecord:
     task: str | None
     mode: str
     duration_ms: float
-    status: str  # "completed" | "rejected" | "error"
+    status: str  # "completed" | "rejected" | "error" | "busy" (no free engine slot)
     error: str | None = None
 
 
