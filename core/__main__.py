@@ -1,6 +1,7 @@
 """Command line: the same pipeline as the pages, for automation and checks.
 
   python -m core submit "<code>" [--idempotency-key K]   → {"run_id": ..., "status": ...}
+                                                           bad input: {"status": "rejected", "key", "reason"}, exit 2
   python -m core similar RUN_ID [--k 5] [--any-type]       → [{"run_id", "request_type", "region", "distance"}, ...]
   python -m core flush-outbox                              → {"written": n, ...}
   python -m core health                                    → the health snapshot
@@ -64,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 outcome = services.submitter().submit(args.code, idempotency_key=args.idempotency_key)
             except InputError as exc:
-                _print({"run_id": None, "status": "rejected", "error": str(exc)})
+                # Refused before anything was sent or stored: say which key and why, as one JSON line.
+                _print({"run_id": None, "status": "rejected", "key": exc.key, "reason": exc.reason})
                 return 2
             line = {"run_id": outcome.run_id, "status": outcome.status}
             if outcome.error:
