@@ -239,6 +239,31 @@ def test_raw_lone_surrogates_in_the_body_are_422(client, task, data, surrogate):
     _check(client, "lone surrogate (raw in the body)", _code(task, key, surrogate), keys={key, "code"})
 
 
+BODY_VALUES = st.one_of(
+    st.sampled_from(["1e400", "-1e400", "NaN", "Infinity", "1e308", "-1e-300", '"a\\u0000b"', '"a\\ud800"',
+                     '"x\\ny"', "null", "true", "[]", "{}"]),
+    st.integers(31, 5000).map(lambda n: "9" * n),
+    st.integers(9, 50_000).map(lambda n: "[" * n + "]" * n),
+)
+
+
+@hypothesis.given(field=st.sampled_from(["model_id", "mode", "optimization_level", "code"]), raw=BODY_VALUES)
+@SETTINGS
+def test_hostile_values_in_the_body_fields_are_4xx(client, field, raw):
+    """The JSON body itself (not the code string): a 4xx with a reason, never a 5xx or a reset."""
+    body = {"code": encode_request(BASE["forecast"]), "model_id": "m", "mode": "hybrid", "optimization_level": 1}
+    text = json.dumps({**body, field: "__HOSTILE__"}).replace('"__HOSTILE__"', raw)
+    response = client.post(PREDICT, content=text.encode(), headers={"content-type": "application/json"})
+    assert response.status_code < 500, (field, raw[:80], response.text[:300])
+    if response.status_code >= 400:
+        answer = response.json()
+        assert answer["reason"] and answer["key"] in (field, "body"), answer
+    else:
+        assert non_finite_path(response.json()) is None
+    TALLY["hostile value in a body field"][str(response.status_code)] += 1
+    assert client.get(HEALTH).status_code == 200
+
+
 def test_connection_stays_usable_after_413_and_422(client):
     """A valid request on the same client right after each hostile one succeeds."""
     valid = encode_request(BASE["storage"])

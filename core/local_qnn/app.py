@@ -31,7 +31,8 @@ MAX_BODY_BYTES = MAX_CODE_BYTES + 4096
 
 class PredictRequest(BaseModel):
     code: str = Field(..., min_length=1, max_length=MAX_CODE_BYTES, description="Key=Value pairs separated by '; '")
-    model_id: str | None = Field(None, max_length=200)
+    # Echoed in the answer and stored by clients: no control characters (a NUL breaks Postgres JSONB).
+    model_id: str | None = Field(None, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
     mode: Literal["quantum", "classical", "hybrid"] = "hybrid"
     optimization_level: int = Field(1, ge=0, le=3)
 
@@ -82,11 +83,15 @@ def create_app() -> FastAPI:
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         location = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        return _error(422, "invalid_request", str(first.get("msg", "invalid request")), key=location)
+        reason = str(first.get("msg", "invalid request"))
+        if first.get("type") == "string_pattern_mismatch":
+            reason = "must not contain control characters"
+        return _error(422, "invalid_request", reason, key=location)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, "http_error", str(exc.detail))
+        # 400 is FastAPI's answer to a body its JSON reader gives up on (nesting, a 5000-digit number).
+        return _error(exc.status_code, "http_error", str(exc.detail), key="body" if exc.status_code == 400 else None)
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
