@@ -38,6 +38,19 @@ def _print(value: Any) -> None:
     print(json.dumps(value, default=str))
 
 
+def _check_code(code: str) -> dict[str, Any] | None:
+    """The checks the pipeline makes before anything is sent, made before the database and the service start,
+    so bad input is answered at once."""
+    from core.codec import decode_request
+    from core.local_qnn.tasks import validate_common
+
+    try:
+        validate_common(decode_request(code))
+    except InputError as exc:
+        return {"run_id": None, "status": "rejected", "key": exc.key, "reason": exc.reason}
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.command == "submit":
+        rejected = _check_code(args.code)
+        if rejected is not None:
+            _print(rejected)
+            return 2
 
     from core.services import build_services, health_snapshot
 
