@@ -414,3 +414,14 @@ def test_mip_time_out_still_returns_a_physical_schedule(monkeypatch):
     check_feasible(f, result)
     assert result["optimal"] is False
     assert result["optimality_gap"] >= 0.0
+
+
+def test_lp_stopped_by_the_solve_budget_returns_a_feasible_schedule(monkeypatch):
+    # No time at all: the LP has no schedule, so the engine charges to FinalSoC and idles; flagged, no bound.
+    monkeypatch.setattr(storage, "_SOLVE_BUDGET_S", 0.0)
+    f = fields(Prices=[30.0, -10.0, 50.0, 80.0, 20.0, 60.0], InitialSoC=0.2, FinalSoC=0.7)
+    result = storage.run(storage.parse_request(f))
+    check_feasible(f, result)
+    assert result["optimal"] is False and result["time_limited"] is True
+    assert result["optimality_gap"] is None
+    assert result["soc_mwh"][-1] == pytest.approx(0.7 * f["CapacityMWh"])

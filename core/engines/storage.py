@@ -27,7 +27,8 @@ charge or lowering the objective.
 
 Result: `charge_mw`, `discharge_mw`, `soc_mwh` (end of each step), `revenue` = Σ Prices_t·(d_t − c_t)·Δ
 for the returned schedule (in self-consumption mode too: the battery's energy valued at the import
-price; the bill is in `grid_cost`), `solver`, `optimal`, `objective`, `degradation_cost`, `cycles`
+price; the bill is in `grid_cost`), `solver`, `optimal`, `time_limited` (stopped by the solve budget),
+`objective`, `degradation_cost`, `cycles`
 (equivalent full cycles = throughput / (2·Capacity)), `throughput_mwh` (charged + discharged, grid side),
 `timestamps`, `mode`; in self-consumption mode also `grid_import_mw`, `grid_export_mw`, `grid_cost`,
 `grid_cost_without_battery`, `savings`.
