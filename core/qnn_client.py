@@ -180,14 +180,17 @@ def _error_from_response(response: httpx.Response, secrets: list[str]) -> QNNErr
     return QNNServerError(detail, status_code=status, body=body)
 
 
-def _userinfo_parts(url: str) -> list[str]:
-    from urllib.parse import urlsplit
+def _userinfo_parts(url: str) -> tuple[str, str] | tuple[()]:
+    """(user, password) from `scheme://user:password@host`, percent-decoded; () when there is none."""
+    from urllib.parse import unquote, urlsplit
 
     try:
         parts = urlsplit(url)
     except ValueError:
-        return []
-    return [p for p in (parts.password, parts.username) if p]
+        return ()
+    if parts.username is None:
+        return ()
+    return unquote(parts.username), unquote(parts.password or "")
 
 
 def failure_kind_of(exc: BaseException) -> str:
@@ -209,9 +212,13 @@ class QNNClient:
         headers = {"Accept": "application/json", "User-Agent": "grid-load-optimizer/1"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.base_url = base_url.rstrip("/")
+        # User info in the URL is a credential, not part of the address: it is sent as Basic auth only when no
+        # bearer token is configured, and the address kept (and ever shown) is the one without it.
+        user_info = _userinfo_parts(base_url)
+        auth = httpx.BasicAuth(*user_info) if user_info and not token else None
+        self.base_url = without_userinfo(base_url).rstrip("/")
         # What this client knows that must never come back out of it in an error.
-        self.secrets = [s for s in [token or "", *_userinfo_parts(self.base_url)] if len(s) >= 4]
+        self.secrets = [s for s in [token or "", user_info[1] if user_info else ""] if len(s) >= 4]
         self.model_id = model_id
         self.get_retries = get_retries
         self._http = httpx.Client(
@@ -219,6 +226,7 @@ class QNNClient:
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
             transport=transport,
+            auth=auth,
             follow_redirects=False,
         )
 
@@ -230,10 +238,6 @@ class QNNClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @property
-    def display_url(self) -> str:
-        return without_userinfo(self.base_url)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

@@ -33,7 +33,8 @@ def _userinfo_secrets(url: str | None) -> list[str]:
         parts = urlsplit(url)
     except ValueError:
         return []
-    values = [parts.password or "", parts.username or ""]
+    values = [parts.password or ""]  # the user name is no secret (and replacing a word like "admin" everywhere
+    # would garble messages); the URL itself is always shown without its user info
     if parts.username and parts.password:
         values.append(base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode())
     return values

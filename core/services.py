@@ -44,6 +44,7 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     startup_ms: dict[str, float] = field(default_factory=dict)
     in_flight: set[str] = field(default_factory=set)   # run ids computing in this process
+    interrupted_margin_s: float = INTERRUPTED_MARGIN_S
     _last_sweep: float = 0.0
     _supervisor: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -93,7 +94,7 @@ class Services:
 
     @property
     def interrupted_after(self) -> dt.timedelta:
-        return dt.timedelta(seconds=self.settings.qnn_timeout_s + INTERRUPTED_MARGIN_S)
+        return dt.timedelta(seconds=self.settings.qnn_timeout_s + self.interrupted_margin_s)
 
     def sweep_interrupted(self, *, force: bool = False) -> int:
         """Mark runs 'running' for longer than timeout + margin as interrupted (not this process's own)."""
