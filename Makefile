@@ -4,6 +4,8 @@ PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT    ?= 8501
+# Loopback only unless told otherwise: `make run HOST=0.0.0.0` (then turn access control on, see README).
+HOST    ?= 127.0.0.1
 
 .PHONY: run test bench bench-history setup setup-dev browser clean-data
 
@@ -28,7 +30,7 @@ browser:
 	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
 run: setup
-	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
+	$(PY) -m streamlit run streamlit_app.py --server.address $(HOST) --server.port $(PORT)
 
 test: setup-dev browser
 	$(PY) -m pytest

@@ -5,9 +5,12 @@ import streamlit as st
 
 st.set_page_config(page_title="Grid Load Optimizer", page_icon=":material/bolt:", layout="wide")
 
+from core.config import load_settings  # noqa: E402
+from core.redact import install_log_redaction  # noqa: E402
 from ui.access import require_access  # noqa: E402  (after set_page_config)
 from ui.sidebar import render_status_sidebar  # noqa: E402
 
+install_log_redaction(load_settings())  # idempotent: once per process, every log record redacted at birth
 require_access()
 
 pages = {

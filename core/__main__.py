@@ -3,7 +3,8 @@
   python -m core submit "<code>" [--idempotency-key K]   → {"run_id": ..., "status": ...}
                                                            bad input: {"status": "rejected", "key", "reason"}, exit 2
   python -m core similar RUN_ID [--k 5] [--any-type]       → [{"run_id", "request_type", "region", "distance"}, ...]
-  python -m core flush-outbox                              → {"written": n, ...}
+  python -m core flush-outbox                              → {"written": n, ..., "rejected": [{"file", "reason"}]}
+                                                             exit 1 when a record could not be written
   python -m core health                                    → the health snapshot
 """
 from __future__ import annotations
@@ -75,9 +76,13 @@ def main(argv: list[str] | None = None) -> int:
             _print(rejected)
             return 2
 
+    from core.config import load_settings
+    from core.redact import install_log_redaction
     from core.services import build_services, health_snapshot
 
-    services = build_services()
+    settings = load_settings()
+    install_log_redaction(settings)
+    services = build_services(settings)
     try:
         if args.command == "submit":
             try:
@@ -105,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "flush-outbox":
             from core.pipeline import flush_outbox
 
-            _print(flush_outbox(services.engine(), services.outbox))
-            return 0
+            summary = flush_outbox(services.engine(), services.outbox)
+            _print(summary)
+            # Named in the summary (file and why): rejected records moved to rejected/, others still waiting.
+            return 1 if summary["rejected"] or summary["failed"] else 0
         if args.command == "health":
             _print(health_snapshot(services))
             return 0

@@ -1,4 +1,8 @@
-"""Streaming export of runs as CSV and JSON: rows go from a server-side cursor straight to a file."""
+"""Streaming export of runs as CSV and JSON: rows go from a server-side cursor straight to a file.
+
+Every text goes through `core.redact` on the way out, so a row stored before redaction existed (or with a
+URL holding user info) still leaves without the secret.
+"""
 from __future__ import annotations
 
 import csv
@@ -7,6 +11,8 @@ import json
 import tempfile
 from collections.abc import Iterable
 from typing import IO, Any
+
+from core.redact import redact, redact_deep
 
 CSV_COLUMNS = ("id", "created_at", "request_type", "region", "forecast_date", "status", "error_message",
                "qnn_backend", "qnn_model_id", "qnn_mode", "qnn_execution_time", "round_trip_ms",
@@ -24,7 +30,7 @@ def neutralise_formula(value: Any) -> Any:
 def _csv_row(run: dict[str, Any]) -> list[Any]:
     values = {**run, "input_code": (run.get("input_payload") or {}).get("code"),
               "result_json": json.dumps(run.get("result_payload"), default=str) if run.get("result_payload") else ""}
-    return [neutralise_formula("" if values.get(c) is None else str(values.get(c))) for c in CSV_COLUMNS]
+    return [neutralise_formula("" if values.get(c) is None else redact(str(values.get(c)))) for c in CSV_COLUMNS]
 
 
 def write_csv(runs: Iterable[dict[str, Any]], handle: IO[str]) -> int:
@@ -43,7 +49,7 @@ def write_json(runs: Iterable[dict[str, Any]], handle: IO[str]) -> int:
     count = 0
     for run in runs:
         handle.write(",\n" if count else "\n")
-        json.dump(run, handle, default=str)
+        json.dump(redact_deep(json.loads(json.dumps(run, default=str))), handle)
         count += 1
     handle.write("\n]\n")
     return count

@@ -1,29 +1,47 @@
 """A durable local outbox: computed runs that could not be written to the database yet.
 
-One JSON file per run, written atomically (temp file, fsync, rename) so a crash
-never leaves half a record. Flushing writes each by its run id, so a record is
-stored exactly once however often the flush runs.
+One JSON file per submission, written atomically (temp file, fsync, rename) so a crash never leaves half
+a record. A submission with an idempotency key has one file named after the key, whatever the number of
+retries; flushing writes each record by its run id, so it is stored exactly once however often the flush
+runs. A record the database can never take is moved to `rejected/` with the reason beside it.
+Temp files left by a crash are removed, never counted as waiting runs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+
+TMP_PREFIX = ".tmp-"
+STALE_TMP_S = 60.0  # a temp file older than this belongs to a writer that died
+
+
+def _key_name(idempotency_key: str) -> str:
+    return "key-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
 
 
 class Outbox:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def put(self, run_id: str, record: dict[str, Any]) -> Path:
+    @property
+    def rejected_folder(self) -> Path:
+        return self.folder / "rejected"
+
+    def path_for(self, run_id: str, idempotency_key: str | None = None) -> Path:
+        return self.folder / f"{_key_name(idempotency_key) if idempotency_key else run_id}.json"
+
+    def put(self, run_id: str, record: dict[str, Any], *, idempotency_key: str | None = None) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / f"{run_id}.json"
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+        target = self.path_for(run_id, idempotency_key)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=TMP_PREFIX, suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(record, handle, default=str)
+                json.dump({**record, "idempotency_key": idempotency_key}, handle, default=str)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
@@ -32,16 +50,48 @@ class Outbox:
             raise
         return target
 
+    def find(self, idempotency_key: str) -> dict[str, Any] | None:
+        """The record waiting for this submission, if any (a retry must not compute it again)."""
+        path = self.path_for("", idempotency_key)
+        try:
+            return self.read(path)
+        except (OSError, ValueError):
+            return None
+
     def pending(self) -> list[Path]:
         if not self.folder.exists():
             return []
-        return sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        paths = [p for p in self.folder.glob("*.json") if p.is_file() and not p.name.startswith(TMP_PREFIX)]
+        return sorted(paths, key=lambda p: p.stat().st_mtime)
+
+    def remove_partial(self, older_than_s: float = STALE_TMP_S) -> int:
+        """Delete temp files a crashed writer left; a fresh one may still be being written."""
+        if not self.folder.exists():
+            return 0
+        removed = 0
+        cutoff = time.time() - older_than_s
+        for path in self.folder.glob(f"{TMP_PREFIX}*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
 
     def read(self, path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
+
+    def reject(self, path: Path, reason: str) -> Path:
+        """Move a record the database can never take out of the way, with the reason beside it."""
+        self.rejected_folder.mkdir(parents=True, exist_ok=True)
+        target = self.rejected_folder / path.name
+        os.replace(path, target)
+        target.with_suffix(".reason.txt").write_text(reason + "\n", encoding="utf-8")
+        return target
 
     def __len__(self) -> int:
         return len(self.pending())

@@ -2,8 +2,12 @@
 
 One client class, explicit timeouts, typed errors. `predict` is a POST that may
 cost money on a remote backend, so it is only re-sent when the request never
-left this machine (connection refused) — never after a timeout or a 5xx. GETs
-are retried with backoff that honours `Retry-After`.
+left this machine (`QNNConnectFailed`: the connection was never made) — never
+after a timeout or a 5xx. GETs are retried with backoff that honours `Retry-After`.
+
+Every error leaving this module is already redacted (the token, URL user info,
+registered secrets) and carries a `kind`, stored with a failed run, so no caller
+has to parse a message to know what went wrong.
 """
 from __future__ import annotations
 
@@ -13,15 +17,23 @@ from typing import Any
 
 import httpx
 
+from core.redact import redact_deep, safe_text, without_userinfo
+
 PREDICT_PATH = "/api/v1/predictions/predict"
 HEALTH_PATH = "/api/v1/health/simple"
 MAX_RETRY_AFTER_S = 10.0
 
 
+# Failure kinds stored with a failed run (optimization_runs.failure_kind, qnn_execution_metrics.failure_kind).
+FAILURE_KINDS = ("rejected", "unreachable", "misconfigured", "timeout", "unauthorized", "rate_limited",
+                 "service", "bad_response", "interrupted", "storage")
+
+
 class QNNError(Exception):
-    """Base class: `operator_message` is what the dashboard shows."""
+    """Base class: `operator_message` is what the dashboard shows; `kind` is what is stored and counted."""
 
     operator_message = "The QNN service could not complete the request."
+    kind = "service"
 
     def __init__(self, detail: str, *, status_code: int | None = None, body: Any = None) -> None:
         super().__init__(detail)
@@ -35,18 +47,34 @@ class QNNError(Exception):
 
 class QNNUnreachable(QNNError):
     operator_message = "The QNN service cannot be reached: check QNN_BASE_URL and the network."
+    kind = "unreachable"
+
+
+class QNNConnectFailed(QNNUnreachable):
+    """No connection was made, so no request left this machine: the one case where a POST may be re-sent."""
+
+
+class QNNMisconfigured(QNNError):
+    """404/405/410 on the API's own paths: the address answers, but it is not a QNN API (wrong base URL)."""
+
+    operator_message = ("The address in QNN_BASE_URL answers, but not as a QNN API (the endpoint does not exist "
+                        "there): check QNN_BASE_URL.")
+    kind = "misconfigured"
 
 
 class QNNTimeout(QNNError):
     operator_message = "The QNN service did not answer in time."
+    kind = "timeout"
 
 
 class QNNUnauthorized(QNNError):
     operator_message = "The QNN service refused the credentials: check QNN_API_TOKEN."
+    kind = "unauthorized"
 
 
 class QNNRateLimited(QNNError):
     operator_message = "The QNN service is rate-limiting requests; try again shortly."
+    kind = "rate_limited"
 
     def __init__(self, detail: str, *, retry_after_s: float | None = None, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
@@ -57,6 +85,7 @@ class QNNRejected(QNNError):
     """4xx: the service says the request is wrong; `key`/`reason` say which field and why."""
 
     operator_message = "The QNN service rejected the request."
+    kind = "rejected"
 
     def __init__(self, detail: str, *, key: str | None = None, reason: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
@@ -71,10 +100,15 @@ class QNNRejected(QNNError):
 
 class QNNServerError(QNNError):
     operator_message = "The QNN service failed while processing the request."
+    kind = "service"
 
 
 class QNNBadResponse(QNNError):
     operator_message = "The QNN service answered with something the dashboard cannot read."
+    kind = "bad_response"
+
+
+MAX_DETAIL_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -120,26 +154,47 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
             return None
 
 
-def _error_from_response(response: httpx.Response) -> QNNError:
+def _error_from_response(response: httpx.Response, secrets: list[str]) -> QNNError:
+    """The typed error for a 4xx/5xx; every text in it (detail, key, reason, body) redacted before any cut."""
     status = response.status_code
     try:
-        body: Any = response.json()
+        body: Any = redact_deep(response.json(), secrets)
     except ValueError:
-        body = response.text[:500]
+        body = safe_text(response.text, 500, secrets)
     detail = f"HTTP {status}"
     if isinstance(body, dict):
         message = body.get("reason") or body.get("detail") or body.get("message") or body.get("error")
         if message:
-            detail = f"HTTP {status}: {str(message)[:300]}"
+            detail = f"HTTP {status}: {safe_text(message, MAX_DETAIL_CHARS)}"
     if status in (401, 403):
         return QNNUnauthorized(detail, status_code=status, body=body)
     if status == 429:
         return QNNRateLimited(detail, retry_after_s=_retry_after_seconds(response), status_code=status, body=body)
+    if status in (404, 405, 410):
+        return QNNMisconfigured(detail, status_code=status, body=body)
     if 400 <= status < 500:
-        key = body.get("key") if isinstance(body, dict) else None
-        reason = body.get("reason") if isinstance(body, dict) else None
+        key = safe_text(body["key"], 200) if isinstance(body, dict) and body.get("key") is not None else None
+        reason = (safe_text(body["reason"], MAX_DETAIL_CHARS)
+                  if isinstance(body, dict) and body.get("reason") is not None else None)
         return QNNRejected(detail, key=key, reason=reason, status_code=status, body=body)
     return QNNServerError(detail, status_code=status, body=body)
+
+
+def _userinfo_parts(url: str) -> tuple[str, str] | tuple[()]:
+    """(user, password) from `scheme://user:password@host`, percent-decoded; () when there is none."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ()
+    if parts.username is None:
+        return ()
+    return unquote(parts.username), unquote(parts.password or "")
+
+
+def failure_kind_of(exc: BaseException) -> str:
+    return exc.kind if isinstance(exc, QNNError) else "service"
 
 
 class QNNClient:
@@ -157,7 +212,13 @@ class QNNClient:
         headers = {"Accept": "application/json", "User-Agent": "grid-load-optimizer/1"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.base_url = base_url.rstrip("/")
+        # User info in the URL is a credential, not part of the address: it is sent as Basic auth only when no
+        # bearer token is configured, and the address kept (and ever shown) is the one without it.
+        user_info = _userinfo_parts(base_url)
+        auth = httpx.BasicAuth(*user_info) if user_info and not token else None
+        self.base_url = without_userinfo(base_url).rstrip("/")
+        # What this client knows that must never come back out of it in an error.
+        self.secrets = [s for s in [token or "", user_info[1] if user_info else ""] if len(s) >= 4]
         self.model_id = model_id
         self.get_retries = get_retries
         self._http = httpx.Client(
@@ -165,6 +226,7 @@ class QNNClient:
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
             transport=transport,
+            auth=auth,
             follow_redirects=False,
         )
 
@@ -182,8 +244,15 @@ class QNNClient:
             return self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise QNNTimeout(f"{type(exc).__name__} after {self._http.timeout.read}s") from None
+        except httpx.ConnectError as exc:
+            raise QNNConnectFailed(safe_text(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
         except httpx.TransportError as exc:
-            raise QNNUnreachable(f"{type(exc).__name__}: {exc}") from None
+            raise QNNUnreachable(safe_text(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
+        except httpx.InvalidURL as exc:
+            raise QNNMisconfigured(safe_text(f"invalid URL: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
+
+    def _error(self, response: httpx.Response) -> QNNError:
+        return _error_from_response(response, self.secrets)
 
     def predict(
         self,
@@ -200,27 +269,27 @@ class QNNClient:
         started = time.perf_counter()
         try:
             response = self._send("POST", PREDICT_PATH, json=payload, headers=headers)
-        except QNNUnreachable as exc:
-            # A refused connection means nothing was sent; one more try is safe.
-            if "ConnectError" not in exc.detail:
-                raise
+        except QNNConnectFailed:
+            # No connection was made, so nothing was sent; one more try is safe.
             time.sleep(0.2)
             response = self._send("POST", PREDICT_PATH, json=payload, headers=headers)
         round_trip_ms = (time.perf_counter() - started) * 1000
         if response.status_code >= 400:
-            raise _error_from_response(response)
+            raise self._error(response)
         try:
-            body = response.json()
+            body = redact_deep(response.json(), self.secrets)
         except ValueError:
             raise QNNBadResponse(f"HTTP {response.status_code} with a body that is not JSON: "
-                                 f"{response.text[:120]!r}", status_code=response.status_code) from None
+                                 f"{safe_text(response.text, 120, self.secrets)!r}",
+                                 status_code=response.status_code) from None
         if not isinstance(body, dict):
             raise QNNBadResponse(f"expected a JSON object, got {type(body).__name__}",
                                  status_code=response.status_code, body=body)
         status = str(body.get("status", "completed")).lower()
         if status in ("failed", "error"):
             reason = body.get("error") or body.get("message") or "no reason given"
-            raise QNNServerError(f"the service reported status {status!r}: {str(reason)[:300]}", body=body)
+            raise QNNServerError(f"the service reported status {safe_text(status, 40)!r}: "
+                                 f"{safe_text(reason, MAX_DETAIL_CHARS)}", body=body)
         return PredictResponse(raw=body, round_trip_ms=round_trip_ms)
 
     def get_json(self, path: str, *, params: dict[str, Any] | None = None) -> Any:
@@ -239,15 +308,15 @@ class QNNClient:
                 wait = _retry_after_seconds(response)
                 if wait is None or wait > MAX_RETRY_AFTER_S:
                     if wait is not None:
-                        raise _error_from_response(response)
+                        raise self._error(response)
                     wait = 0.25 * 2**attempt
                 time.sleep(wait)
                 attempt += 1
                 continue
             if response.status_code >= 400:
-                raise _error_from_response(response)
+                raise self._error(response)
             try:
-                return response.json()
+                return redact_deep(response.json(), self.secrets)
             except ValueError:
                 raise QNNBadResponse(f"HTTP {response.status_code} body is not JSON",
                                      status_code=response.status_code) from None
@@ -255,9 +324,9 @@ class QNNClient:
     def post_json(self, path: str, payload: dict[str, Any] | None = None) -> Any:
         response = self._send("POST", path, json=payload or {})
         if response.status_code >= 400:
-            raise _error_from_response(response)
+            raise self._error(response)
         try:
-            return response.json()
+            return redact_deep(response.json(), self.secrets)
         except ValueError:
             raise QNNBadResponse("body is not JSON", status_code=response.status_code) from None
 

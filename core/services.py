@@ -23,9 +23,14 @@ from core.local_qnn.server import LocalQNNServer
 from core.outbox import Outbox
 from core.pipeline import RunSubmitter, flush_outbox
 from core.qnn_client import QNNClient
-from core.redact import redact, secret_values
+from core.redact import register_secrets, safe_text, secret_values
 
 log = logging.getLogger(__name__)
+
+# A run still 'running' this long after the QNN timeout belongs to a process that stopped.
+INTERRUPTED_MARGIN_S = 60.0
+SWEEP_EVERY_S = 30.0        # the interrupted-run sweep, at most this often (each submit, and the supervisor)
+SUPERVISE_EVERY_S = 5.0     # how often the background supervisor checks the local QNN service
 
 
 @dataclass
@@ -38,6 +43,11 @@ class Services:
     _client: QNNClient | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     startup_ms: dict[str, float] = field(default_factory=dict)
+    in_flight: set[str] = field(default_factory=set)   # run ids computing in this process
+    interrupted_margin_s: float = INTERRUPTED_MARGIN_S
+    _last_sweep: float = 0.0
+    _supervisor: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def warm_up_in_background(self) -> threading.Thread:
         """Start the database, the QNN service and the sentence model one after another, off the page thread.
@@ -50,10 +60,55 @@ class Services:
                     step()
                 except Exception as exc:  # reported by the health checks, not here
                     log.warning("warm-up step failed: %s", type(exc).__name__)
+            self._supervise_forever()
 
         thread = threading.Thread(target=warm_up, daemon=True, name="services-warm-up")
         thread.start()
         return thread
+
+    def _supervise_forever(self) -> None:
+        """While the app runs: restart a dead local QNN service, close runs a stopped process left 'running'."""
+        while not self._stopping.wait(SUPERVISE_EVERY_S):
+            try:
+                self.supervise()
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.warning("supervision round failed: %s", type(exc).__name__)
+
+    def supervise(self) -> None:
+        self.ensure_local_qnn()
+        self.sweep_interrupted()
+
+    def ensure_local_qnn(self) -> bool:
+        """Restart the local QNN child if it died; True when it did (the client follows a port change)."""
+        server = self.local_server
+        if server is None or not server.ensure_running():
+            return False
+        log.warning("local QNN service had exited (code %s); restarted on port %s (restart %d)",
+                    server.last_exit_code, server.port, server.restarts)
+        with self._lock:
+            if self._client is not None and self._client.base_url != server.base_url:
+                self._client.close()
+                self._client = QNNClient(server.base_url, model_id=self.settings.qnn_model_id,
+                                         timeout_s=self.settings.qnn_timeout_s)
+        return True
+
+    @property
+    def interrupted_after(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.settings.qnn_timeout_s + self.interrupted_margin_s)
+
+    def sweep_interrupted(self, *, force: bool = False) -> int:
+        """Mark runs 'running' for longer than timeout + margin as interrupted (not this process's own)."""
+        if self._engine is None or (not force and time.monotonic() - self._last_sweep < SWEEP_EVERY_S):
+            return 0
+        self._last_sweep = time.monotonic()
+        try:
+            marked = mark_interrupted_runs(self._engine, self.interrupted_after, keep_ids=set(self.in_flight))
+        except Exception as exc:  # noqa: BLE001 - a database problem is shown by the health checks
+            log.warning("interrupted-run sweep skipped: %s", type(exc).__name__)
+            return 0
+        if marked:
+            log.warning("marked %d run(s) interrupted", marked)
+        return marked
 
     @property
     def started(self) -> bool:
@@ -74,8 +129,8 @@ class Services:
         """At start-up: write what the outbox holds, then close runs a dead process left 'running'."""
         try:
             flush_outbox(engine, self.outbox)
-            grace = dt.timedelta(seconds=self.settings.qnn_timeout_s + 120)
-            mark_interrupted_runs(engine, grace)
+            mark_interrupted_runs(engine, self.interrupted_after, keep_ids=set(self.in_flight))
+            self._last_sweep = time.monotonic()
         except Exception as exc:  # never block start-up on recovery
             log.warning("start-up recovery skipped: %s", exc)
 
@@ -102,21 +157,29 @@ class Services:
     def qnn_label(self) -> str:
         if self.settings.uses_local_qnn:
             return "local QNN-compatible service (classical solvers, this machine)"
-        host = urlparse(self.settings.qnn_base_url or "").netloc or "?"
-        return f"QNN API at {host}"
+        return f"QNN API at {_host_and_port(self.settings.qnn_base_url) or '?'}"
 
     @property
     def backend_name(self) -> str:
+        """Stored with every run and metrics row: the host only, never the user info of the URL."""
         if self.settings.uses_local_qnn:
             return "local"
-        return urlparse(self.settings.qnn_base_url or "").netloc or "remote"
+        return _host_and_port(self.settings.qnn_base_url) or "remote"
+
+    def local_qnn_state(self) -> dict[str, Any] | None:
+        return self.local_server.state() if self.local_server is not None else None
 
     def submitter(self) -> RunSubmitter:
+        # Each submission is a moment to heal: a dead local service is restarted, stale 'running' rows closed.
+        self.ensure_local_qnn()
+        self.sweep_interrupted()
         return RunSubmitter(self.engine, self.client(), self.encoder, self.outbox,
                             backend_label=self.backend_name, mode=self.settings.qnn_mode,
-                            model_id=self.settings.qnn_model_id, secrets=secret_values(self.settings))
+                            model_id=self.settings.qnn_model_id, secrets=secret_values(self.settings),
+                            in_flight=self.in_flight)
 
     def close(self) -> None:
+        self._stopping.set()
         if self._client is not None:
             self._client.close()
         if self.local_server is not None:
@@ -125,8 +188,21 @@ class Services:
             self._engine.dispose()
 
 
+def _host_and_port(url: str | None) -> str:
+    try:
+        parts = urlparse(url or "")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    host = f"[{host}]" if ":" in host else host
+    return host + (f":{port}" if port else "")
+
+
 def build_services(settings: Settings | None = None) -> Services:
     settings = settings or load_settings()
+    register_secrets(secret_values(settings))
     services = Services(settings=settings, encoder=TextEncoder(), outbox=Outbox(settings.outbox_dir))
     atexit.register(services.close)
     return services
@@ -145,7 +221,8 @@ def health_snapshot(services: Services) -> dict[str, Any]:
                            "status": health.body.get("status"), "version": health.body.get("version"),
                            "label": services.qnn_label}
     except Exception as exc:
-        snapshot["qnn"] = {"ok": False, "error": redact(str(exc), secrets), "label": services.qnn_label}
+        snapshot["qnn"] = {"ok": False, "error": safe_text(exc, 600, secrets), "label": services.qnn_label}
+    snapshot["qnn"]["local_service"] = services.local_qnn_state()
     try:
         engine = services.engine()
         started = time.perf_counter()
@@ -154,7 +231,7 @@ def health_snapshot(services: Services) -> dict[str, Any]:
                                 **versions, "counts": table_counts(engine),
                                 "migrations": applied_migrations(engine), "label": services.database_label}
     except Exception as exc:
-        message = redact(str(exc).splitlines()[0][:300] if str(exc) else "", secrets)
+        message = safe_text(str(exc).splitlines()[0] if str(exc) else "", 300, secrets)
         snapshot["database"] = {"ok": False, "error": f"{type(exc).__name__}: {message}",
                                 "label": services.database_label}
     info = services.encoder.info()

@@ -12,7 +12,8 @@ from core.db.monitoring import AnomalyFilters, anomaly_counts, list_anomalies, r
 from core.db.runs import distinct_regions
 from core.monitoring_client import resolve_everywhere
 from ui.run_views import TASK_LABELS, load_run
-from ui.state import get_services
+from ui.plain import md_text
+from ui.state import database_or_stop, get_services
 from ui.shell import ensure_app_shell
 
 ensure_app_shell()
@@ -25,11 +26,11 @@ st.title("Anomalies")
 st.caption("Found in each run's load history (and in the forecast, when actuals were sent): spikes and dips "
            "against the usual profile, stuck meters, negative or impossible readings, gaps, forecast misses.")
 services = get_services()
-engine = services.engine()
+engine = database_or_stop(services)
 
 notice = st.session_state.pop("anomalies_notice", None)
 if notice:
-    (st.success if notice["ok"] else st.warning)(notice["message"])
+    (st.success if notice["ok"] else st.warning)(md_text(notice["message"]))
 
 counts = anomaly_counts(engine)
 for col, severity in zip(st.columns(4), reversed(SEVERITIES), strict=True):
@@ -75,20 +76,21 @@ anomaly = rows[selected[0]] if selected else rows[0]
 
 st.divider()
 label = TYPE_LABELS.get(anomaly["anomaly_type"], anomaly["anomaly_type"])
-st.subheader(f"{SEVERITY_ICONS.get(anomaly['severity'], '')} {label} · {anomaly['severity']}"
+st.subheader(f"{SEVERITY_ICONS.get(anomaly['severity'], '')} {md_text(label)} · {md_text(anomaly['severity'])}"
              + ("" if selected else " (most severe open one; select a row for another)"))
 left, right = st.columns([3, 2])
 with right:
-    st.write(anomaly["description"])
+    st.markdown(md_text(anomaly["description"]))
     if anomaly.get("suggested_actions"):
-        st.markdown("**Suggested actions**\n" + "\n".join(f"- {a}" for a in anomaly["suggested_actions"]))
+        st.markdown("**Suggested actions**\n" + "\n".join(f"- {md_text(a)}" for a in anomaly["suggested_actions"]))
     run_id = str(anomaly["optimization_run_id"]) if anomaly["optimization_run_id"] else None
-    st.caption(f"Run `{run_id or '–'}` · {TASK_LABELS.get(anomaly.get('request_type'), anomaly.get('request_type'))}"
-               f" · {anomaly.get('region') or ''} · found by "
-               f"{'the QNN service' if anomaly['source'] == 'qnn' else 'the dashboard'} ({anomaly['backend']})")
+    st.caption(f"Run {md_text(run_id or '–')} · "
+               f"{md_text(TASK_LABELS.get(anomaly.get('request_type'), anomaly.get('request_type')))}"
+               f" · {md_text(anomaly.get('region') or '')} · found by "
+               f"{'the QNN service' if anomaly['source'] == 'qnn' else 'the dashboard'} ({md_text(anomaly['backend'])})")
     if anomaly["resolved"]:
         st.success(f"Resolved {anomaly['resolved_at']:%Y-%m-%d %H:%M} UTC"
-                   + (f" — {anomaly['resolution_note']}" if anomaly.get("resolution_note") else ""))
+                   + (f" — {md_text(anomaly['resolution_note'])}" if anomaly.get("resolution_note") else ""))
     else:
         with st.form(f"resolve_{anomaly['id']}", border=False):
             note = st.text_input("Note (optional)", max_chars=500, placeholder="e.g. RTU restarted, data backfilled")

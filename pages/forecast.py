@@ -19,6 +19,7 @@ from core.forecast_inputs import (
 from core.holiday_calendar import holidays_for_request
 from core.run_description import describe_request
 from ui.run_views import load_run, render_similar_runs
+from ui.plain import md_text
 from ui.shell import ensure_app_shell
 from ui.submission import render_outcome_header, submit_with_status
 
@@ -61,7 +62,7 @@ if submitted:
         fields = forecast_fields(region, start, resolution, horizon_hours, history, holidays=list(calendar))
         code = encode_request(fields)
     except InputError as exc:
-        st.error(f"**{exc.key}**: {exc.reason}")
+        st.error(f"**{md_text(exc.key)}**: {md_text(exc.reason)}")
         st.stop()
     outcome = submit_with_status(code, scope="forecast", verb="Running forecast",
                                  detail=f"Sending {len(history.loads_mw)} past values to the QNN service")
@@ -92,13 +93,13 @@ if last:
             if summary["metrics"]:
                 for tile, item in zip(st.columns(len(summary["metrics"])), summary["metrics"]):
                     tile.metric(item["label"], item["value"], help=item["help"])
-            st.caption(f"{summary['method_caption']} · history: {history.report.get('source', '')}")
+            st.caption(f"{summary['method_caption']} · history: {md_text(history.report.get('source', ''))}")
             notes = summary["history_notes"] + list(history.report.get("notes") or [])
             if last.get("calendar"):
                 notes.append("Holidays treated like Sundays: " + ", ".join(
                     f"{day:%d %b %Y} ({name})" for day, name in last["calendar"].items()) + ".")
             if notes:
-                st.caption(" ".join(notes))
+                st.caption(md_text(" ".join(notes)))
             if summary["backtest_text"]:
                 with st.expander("Backtest on this history", expanded=False):
                     st.write(summary["backtest_text"])

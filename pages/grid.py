@@ -14,6 +14,7 @@ from core.errors import InputError
 from core.run_description import describe_request
 from ui.grid_view import render_grid_result
 from ui.run_views import render_similar_runs
+from ui.plain import md_text
 from ui.shell import ensure_app_shell
 from ui.submission import render_outcome_header, submit_with_status
 
@@ -67,7 +68,7 @@ if submitted:
         fields = grid_fields(region, day, network, load_scale=load_scale, voltage_min_pu=vmin, voltage_max_pu=vmax)
         code = encode_request(fields)
     except InputError as exc:
-        st.error(f"**{exc.key}**: {exc.reason}")
+        st.error(f"**{md_text(exc.key)}**: {md_text(exc.reason)}")
         st.stop()
     outcome = submit_with_status(code, scope="grid", verb="Optimising switching",
                                  detail=f"Sending the network ({choice}) to the QNN service")

@@ -12,14 +12,15 @@ from core.export import export_to_tempfile
 from core.run_description import describe_request
 from ui.result_views import render_result
 from ui.run_views import TASK_LABELS, load_run, render_run_header, render_similar_runs
-from ui.state import get_services
+from ui.plain import md_text
+from ui.state import database_or_stop, get_services
 from ui.shell import ensure_app_shell
 
 ensure_app_shell()
 
 st.title("Run history")
 services = get_services()
-engine = services.engine()
+engine = database_or_stop(services)
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
@@ -79,7 +80,7 @@ if selected:
         st.warning("That run no longer exists.")
         st.stop()
     st.divider()
-    st.subheader(f"{TASK_LABELS.get(run['request_type'], run['request_type'])} · {run['region']} · "
+    st.subheader(f"{md_text(TASK_LABELS.get(run['request_type'], run['request_type']))} · {md_text(run['region'])} · "
                  f"{run['forecast_date'] or ''}")
     payload = run.get("result_payload") or {}
     render_run_header(str(run["id"]), run["status"], backend=run["qnn_backend"], model_id=run["qnn_model_id"],
@@ -90,7 +91,7 @@ if selected:
         if run["status"] == "completed":
             render_result(run["request_type"], fields, payload.get("result") or {})
         elif run["error_message"]:
-            st.error(run["error_message"])
+            st.error(md_text(run["error_message"]))
         with st.expander("Input"):
             st.json({k: (f"[{len(v)} values]" if isinstance(v, list) and len(v) > 12 else v)
                      for k, v in fields.items()})

@@ -13,6 +13,7 @@ from core.charts.monitoring import (
     latency_trend_figure,
     requests_per_day_figure,
 )
+from core.redact import safe_text
 from core.db.monitoring import (
     MetricsFilters,
     latency_histogram,
@@ -22,7 +23,8 @@ from core.db.monitoring import (
 )
 from ui.run_views import TASK_LABELS
 from ui.shell import ensure_app_shell
-from ui.state import get_services
+from ui.plain import md_text
+from ui.state import database_or_stop, get_services
 
 ensure_app_shell()
 
@@ -30,7 +32,7 @@ st.title("Execution metrics")
 st.caption("One row per finished run, written with the run: what the QNN service reported (device, qubits, "
            "circuit depth, cost, solver time) and the round trip the dashboard measured.")
 services = get_services()
-engine = services.engine()
+engine = database_or_stop(services)
 
 today = dt.datetime.now(dt.UTC).date()
 choices = metric_choices(engine)
@@ -96,11 +98,11 @@ with st.expander("Live figures from the QNN service"):
         model_id = services.settings.qnn_model_id
         logs = client.get_json(f"/api/v1/monitoring/models/{model_id}/logs", params={"limit": 50})
     except Exception as exc:  # a remote API may not offer these endpoints
-        st.warning(f"The QNN service did not return its metrics ({exc}).")
+        st.warning(f"The QNN service did not return its metrics ({md_text(safe_text(exc, 400))}).")
     else:
         st.json(live, expanded=False)
         entries = logs.get("logs") if isinstance(logs, dict) else None
-        st.write(f"Recent requests for model `{model_id}`")
+        st.write(f"Recent requests for model {md_text(model_id)}")
         if entries:
             st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")
         else:

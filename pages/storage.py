@@ -13,6 +13,7 @@ from core.run_description import describe_request
 from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
 from ui.run_views import render_similar_runs
 from ui.storage_view import render_storage_result
+from ui.plain import md_text
 from ui.shell import ensure_app_shell
 from ui.submission import render_outcome_header, submit_with_status
 
@@ -74,7 +75,7 @@ if submitted:
                                 export_price=export_price if site_upload is not None else None)
         code = encode_request(fields)
     except InputError as exc:
-        st.error(f"**{exc.key}**: {exc.reason}")
+        st.error(f"**{md_text(exc.key)}**: {md_text(exc.reason)}")
         st.stop()
     outcome = submit_with_status(code, scope="storage", verb="Optimising dispatch",
                                  detail=f"Sending {len(prices.values)} prices to the QNN service")
@@ -85,7 +86,7 @@ if last:
     outcome = last["outcome"]
     if render_outcome_header(outcome):
         render_storage_result(outcome.fields, outcome.result)
-        st.caption("Prices: " + " · site: ".join(s for s in last["sources"] if s))
+        st.caption("Prices: " + " · site: ".join(md_text(s) for s in last["sources"] if s))
         st.download_button("Download schedule (JSON)", data=json.dumps(outcome.result),
                            file_name=f"storage_{outcome.run_id[:8]}.json", mime="application/json")
     render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="storage")

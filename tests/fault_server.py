@@ -15,6 +15,21 @@ class Behaviour:
     body: bytes = b"{}"
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     delay_s: float = 0.0
+    # Echo mode: every answer (any path, any method) carries the caller's bearer token and request body in
+    # its error body and headers, after `echo_padding` characters: a token straddling any length cut.
+    echo: bool = False
+    echo_padding: int = 0
+    echo_status: dict[str, int] = field(default_factory=dict)   # path prefix -> status (else `status`)
+
+
+def _echo_answer(b: Behaviour, path: str, auth: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    token = auth.split(" ", 1)[1] if " " in auth else auth
+    status = next((code for prefix, code in b.echo_status.items() if path.startswith(prefix)), b.status)
+    text = "p" * b.echo_padding + token + f" (you sent {body.decode(errors='replace')[:2000]}) token={token}"
+    payload = {"detail": text, "reason": text, "message": text, "error": text, "key": token,
+               "status": "failed", "echo": {"authorization": auth, "token": token}}
+    headers = {"Content-Type": "application/json", "X-Echo-Token": token, "WWW-Authenticate": f"Bearer {token}"}
+    return status, json.dumps(payload).encode(), headers
 
 
 class FaultServer:
@@ -26,19 +41,22 @@ class FaultServer:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                received = self.rfile.read(length) if length else b""
                 server.requests.append((self.command, self.path, dict(self.headers)))
                 b = server.behaviour
                 if b.delay_s:
                     time.sleep(b.delay_s)
+                status, body, headers = b.status, b.body, b.headers
+                if b.echo:
+                    status, body, headers = _echo_answer(b, self.path, self.headers.get("Authorization", ""),
+                                                         received)
                 try:
-                    self.send_response(b.status)
-                    for key, value in b.headers.items():
+                    self.send_response(status)
+                    for key, value in headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(b.body)))
+                    self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(b.body)
+                    self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -56,6 +74,11 @@ class FaultServer:
             headers: dict[str, str] | None = None) -> None:
         payload = raw if raw is not None else json.dumps(body if body is not None else {}).encode()
         self.behaviour = Behaviour(status, payload, {"Content-Type": "application/json", **(headers or {})}, delay_s)
+        self.requests.clear()
+
+    def echo(self, status: int = 500, *, padding: int = 0, per_path: dict[str, int] | None = None) -> None:
+        """Answer every request with `status` (or per path prefix), echoing the caller's token everywhere."""
+        self.behaviour = Behaviour(status=status, echo=True, echo_padding=padding, echo_status=per_path or {})
         self.requests.clear()
 
     def posts(self) -> int:

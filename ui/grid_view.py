@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.charts.grid import losses_figure, network_figure, voltage_profile_figure
+from ui.plain import md_text
 
 
 def _num(value: Any, digits: int) -> str:
@@ -30,7 +31,7 @@ def render_grid_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
                    "(least total violation), with the lowest losses among those.")
     if result.get("unsupplied_buses_before"):
         st.info(f"In the present state {len(result['unsupplied_buses_before'])} bus(es) are not supplied: "
-                + ", ".join(result["unsupplied_buses_before"][:20]))
+                + md_text(", ".join(str(b) for b in result["unsupplied_buses_before"][:20])))
     if result.get("stopped_by") == "time budget":
         st.info("The search stopped at its time budget; the answer is the best radial configuration found.")
 
@@ -61,5 +62,5 @@ def render_grid_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
                        "every bus stays supplied and the network is radial after every pair.")
     configurations = result.get("radial_configurations")
     space = f"{configurations:,.3g}" if isinstance(configurations, (int, float)) else "–"
-    st.caption(f"Method: {result.get('method', '–')} · {result.get('evaluations', '–')} AC power flows · "
-               f"{space} radial configurations · search {result.get('solve_time_ms', '–')} ms")
+    st.caption(f"Method: {md_text(result.get('method', '–'))} · {md_text(result.get('evaluations', '–'))} AC power flows · "
+               f"{space} radial configurations · search {md_text(result.get('solve_time_ms', '–'))} ms")

@@ -6,6 +6,8 @@ from typing import Any
 
 import streamlit as st
 
+from ui.plain import md_text
+
 # request_type -> "module:function" taking (fields, result) and drawing it; owned by each task's page helpers.
 RENDERERS = {
     "forecast": "ui.result_views:render_forecast_result",
@@ -35,5 +37,5 @@ def render_result(request_type: str, fields: dict[str, Any], result: dict[str, A
         renderer(fields, result)
     except (KeyError, TypeError, ValueError) as exc:
         # A remote QNN may answer in another shape: keep the raw JSON, say what could not be drawn.
-        st.warning(f"Part of this result could not be drawn ({type(exc).__name__}: {exc}). Raw result below.")
+        st.warning(f"Part of this result could not be drawn ({type(exc).__name__}: {md_text(exc)}). Raw result below.")
         st.json(result, expanded=False)

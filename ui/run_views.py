@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.db.runs import get_run
 from core.similarity import match_reason, similar_to_run
+from ui.plain import md_text
 from ui.state import get_services
 
 TASK_LABELS = {"forecast": "Load forecast", "storage": "Storage dispatch", "grid_switch": "Grid switching"}
@@ -25,7 +26,7 @@ def render_run_header(run_id: str, status: str, *, backend: str | None, model_id
         st.metric("Round trip", f"{round_trip_ms:.0f} ms" if round_trip_ms is not None else "–",
                   help="HTTP request to the QNN service, measured by the dashboard", width="content")
         st.metric("Submit → stored", f"{total_ms:.0f} ms" if total_ms is not None else "–", width="content")
-    st.caption(f"Backend: {backend or '–'} · model: {model_id or '–'} · run id `{run_id}`")
+    st.caption(f"Backend: {md_text(backend or '–')} · model: {md_text(model_id or '–')} · run id {md_text(run_id)}")
     if duplicate:
         st.info("This exact submission was already made; showing the stored run instead of running it twice.")
     if not stored:
@@ -34,7 +35,7 @@ def render_run_header(run_id: str, status: str, *, backend: str | None, model_id
 
 
 def render_failure(error: str | None) -> None:
-    st.error(f"The run failed and was stored as failed. {error or 'No reason was given.'}")
+    st.error(f"The run failed and was stored as failed. {md_text(error or 'No reason was given.')}")
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.plain import md_text
 from ui.state import cached_health, get_services
 
 
@@ -11,8 +12,8 @@ def render_status_sidebar() -> None:
     with st.sidebar:
         st.caption("Connections")
         if not services.started:
-            st.markdown(f":orange[●] **QNN** · starting  \n{services.qnn_label}")
-            st.markdown(f":orange[●] **Database** · starting  \n{services.database_label}")
+            st.markdown(f":orange[●] **QNN** · starting  \n{md_text(services.qnn_label)}")
+            st.markdown(f":orange[●] **Database** · starting  \n{md_text(services.database_label)}")
             return
         health = cached_health(services)
         qnn, db = health["qnn"], health["database"]
@@ -20,8 +21,16 @@ def render_status_sidebar() -> None:
         db_icon = ":green[●]" if db.get("ok") else ":red[●]"
         qnn_detail = f"{qnn.get('latency_ms', '–')} ms" if qnn.get("ok") else "not answering"
         db_detail = f"{db.get('latency_ms', '–')} ms" if db.get("ok") else "not answering"
-        st.markdown(f"{qnn_icon} **QNN** · {qnn_detail}  \n{qnn['label']}")
-        st.markdown(f"{db_icon} **Database** · {db_detail}  \n{db['label']}")
+        st.markdown(f"{qnn_icon} **QNN** · {qnn_detail}  \n{md_text(qnn['label'])}")
+        # Read live: a supervised local service that died and came back says so at once.
+        local = services.local_qnn_state()
+        if local is not None:
+            if not local["running"]:
+                st.markdown(":red[●] **Local QNN service** · stopped; restarting at the next check or submission")
+            elif local["restarts"]:
+                st.markdown(f":orange[●] **Local QNN service** · restarted {local['restarts']}× "
+                            f"(last exit code {local['last_exit_code']})")
+        st.markdown(f"{db_icon} **Database** · {db_detail}  \n{md_text(db['label'])}")
         # Read live, not from the 15 s cache: the model finishes loading in the background, and the
         # sidebar must not say "loading" beside a Health page that says "loaded".
         model = services.encoder.info()

@@ -6,7 +6,10 @@ import secrets
 from typing import Any
 
 import streamlit as st
+from sqlalchemy import Engine, text
 
+from core.redact import safe_text
+from ui.plain import md_text
 from core.services import Services, build_services, health_snapshot
 
 
@@ -16,6 +19,22 @@ def get_services() -> Services:
     # The first page must not wait for Postgres, the QNN service or torch: start them in the background.
     services.warm_up_in_background()
     return services
+
+
+def database_or_stop(services: Services) -> Engine:
+    """The engine, checked with one round trip; with the database down, say so in words and stop the page."""
+    try:
+        engine = services.engine()
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return engine
+    except Exception as exc:  # noqa: BLE001 - any failure here means: no data to show
+        reason = safe_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, 200)
+        st.error(f"The database is not answering, so there is nothing to show here yet. "
+                 f"({type(exc).__name__}: {md_text(reason)})  \nDatabase: {md_text(services.database_label)}. "
+                 "Computed runs wait in the local outbox meanwhile; the Health page shows when it is back.")
+        st.stop()
+        raise  # st.stop() raises; this keeps type checkers certain the function never returns None
 
 
 @st.cache_data(ttl=15, show_spinner=False)

@@ -9,6 +9,7 @@ import streamlit as st
 from core.charts.storage import comparison_figure, dispatch_figure
 from core.engines.storage_baselines import compare
 from core.errors import InputError
+from ui.plain import md_text
 
 
 def _money(value: Any) -> str:
@@ -44,7 +45,7 @@ def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> Non
     try:
         rows = compare(fields, result)
     except InputError as exc:  # a stored run from another backend may not be re-computable
-        st.caption(f"No comparison with simpler policies: {exc.key}: {exc.reason}")
+        st.caption(f"No comparison with simpler policies: {md_text(exc.key)}: {md_text(exc.reason)}")
         return
     left, right = st.columns([3, 2])
     with left:

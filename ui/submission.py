@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.pipeline import RunOutcome
+from ui.plain import md_text
 from ui.run_views import render_failure, render_run_header
 from ui.state import get_services, new_submission_nonce, submission_key
 
@@ -27,6 +28,8 @@ def render_outcome_header(outcome: RunOutcome) -> bool:
                       model_id=response.get("model_id"), execution_ms=response.get("execution_time_ms"),
                       round_trip_ms=outcome.round_trip_ms, total_ms=outcome.total_ms,
                       stored=outcome.stored, duplicate=outcome.duplicate)
+    if outcome.notice:
+        st.info(md_text(outcome.notice))
     if outcome.duplicate:
         st.button("Run it again as a new run", on_click=new_submission_nonce, key=f"again_{outcome.run_id}")
     if outcome.status != "completed":

@@ -28,6 +28,7 @@ class OptimizationRun(Base):
     result_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
+    failure_kind: Mapped[str | None] = mapped_column(Text)  # sql/008: from the typed error, see FAILURE_KINDS
     qnn_backend: Mapped[str] = mapped_column(Text)
     qnn_model_id: Mapped[str | None] = mapped_column(Text)
     qnn_mode: Mapped[str | None] = mapped_column(Text)

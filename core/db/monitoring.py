@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 
 from core.anomalies import SEVERITIES, SEVERITY_RANK, detect_in_request
 from core.db.models import OptimizationRun
-from core.qnn_client import QNNRejected
+from core.qnn_client import FAILURE_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,11 @@ def execution_metrics(response: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def failure_kind(run_row: Mapping[str, Any]) -> str | None:
+    """The kind stored with the run (decided from the typed error); legacy rows without one count as 'service'."""
     if run_row.get("status") != "failed":
         return None
-    message = str(run_row.get("error_message") or "")
-    return "rejected" if message.startswith(QNNRejected.operator_message) else "service"
+    kind = run_row.get("failure_kind")
+    return kind if kind in FAILURE_KINDS else "service"
 
 
 def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: str) -> dict[str, Any] | None:
@@ -339,7 +340,8 @@ def _aggregates() -> list[Any]:
     return [
         func.count().label("requests"),
         func.count().filter(completed).label("completed"),
-        func.count().filter(m.failure_kind == "service").label("service_failures"),
+        # Everything but bad input counts against the service (unreachable, timeouts, 5xx, wrong base URL...).
+        func.count().filter(m.failure_kind.is_not(None), m.failure_kind != "rejected").label("service_failures"),
         func.count().filter(m.failure_kind == "rejected").label("rejected"),
         func.percentile_cont(0.5).within_group(m.round_trip_ms).filter(completed).label("round_trip_p50_ms"),
         func.percentile_cont(0.95).within_group(m.round_trip_ms).filter(completed).label("round_trip_p95_ms"),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import OptimizationEmbedding, OptimizationRun
@@ -81,14 +81,37 @@ def write_final_run(conn: Connection, row: dict[str, Any], embedding: dict[str, 
     return written
 
 
+INTERRUPTED_PREFIX = "Interrupted:"
+
+
+def replace_interrupted_run(conn: Connection, row: dict[str, Any], embedding: dict[str, Any] | None) -> bool:
+    """The answer of a run that was marked interrupted while it was still computing replaces that mark.
+
+    True when it did; False when the run is final for another reason (then it is already stored)."""
+    final_fields = {k: v for k, v in row.items() if k not in ("id", "created_at")}
+    updated = conn.execute(
+        update(OptimizationRun)
+        .where(OptimizationRun.id == row["id"], OptimizationRun.status == "failed",
+               or_(OptimizationRun.failure_kind == "interrupted",
+                   OptimizationRun.error_message.startswith(INTERRUPTED_PREFIX)))
+        .values(**final_fields)
+    ).rowcount
+    if updated and embedding is not None:
+        conn.execute(insert(OptimizationEmbedding).values(optimization_run_id=row["id"], **embedding)
+                     .on_conflict_do_nothing())
+    return bool(updated)
+
+
 def mark_interrupted_runs(engine: Engine, older_than: dt.timedelta, keep_ids: set[str] = frozenset()) -> int:
-    """Runs left 'running' by a process that died: give them a status and the reason."""
+    """Runs left 'running' longer than any live request can take: give them a status and the reason."""
     cutoff = dt.datetime.now(dt.UTC) - older_than
+    seconds = int(older_than.total_seconds())
     with engine.begin() as conn:
         query = (update(OptimizationRun)
                  .where(OptimizationRun.status == "running", OptimizationRun.created_at < cutoff)
-                 .values(status="failed", completed_at=func.now(),
-                         error_message="Interrupted: the dashboard stopped before the answer was stored."))
+                 .values(status="failed", completed_at=func.now(), failure_kind="interrupted",
+                         error_message=f"{INTERRUPTED_PREFIX} no answer was stored within {seconds} s; the process "
+                                       "running it stopped. If its answer still arrives, it replaces this mark."))
         if keep_ids:
             query = query.where(OptimizationRun.id.not_in([uuid.UUID(i) for i in keep_ids]))
         return conn.execute(query).rowcount

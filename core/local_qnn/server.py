@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -26,6 +27,9 @@ class LocalQNNServer:
         self.port = port or free_port(host)
         self.startup_timeout_s = startup_timeout_s
         self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0                      # times `ensure_running` had to start it again
+        self.last_exit_code: int | None = None  # of the process that died (negative: killed by that signal)
+        self._lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
@@ -54,6 +58,31 @@ class LocalQNNServer:
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def ensure_running(self) -> bool:
+        """Supervision: start the service again when its process died (killed, crashed, OOM).
+
+        Same port first, so clients keep their address; a new free port if another process took it.
+        Returns True when it had to restart."""
+        with self._lock:
+            if self.process is None or self.process.poll() is None:
+                return False
+            self.last_exit_code = self.process.returncode
+            if self.process.stderr:
+                self.process.stderr.close()
+            self.process = None
+            try:
+                self.start()
+            except RuntimeError:
+                self.port = free_port(self.host)
+                self.start()
+            self.restarts += 1
+            return True
+
+    def state(self) -> dict[str, object]:
+        """For the sidebar and the health page."""
+        return {"running": self.is_running(), "restarts": self.restarts, "last_exit_code": self.last_exit_code,
+                "port": self.port}
 
     def stop(self) -> None:
         if self.process is None:
