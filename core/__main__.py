@@ -1,6 +1,7 @@
 """Command line: the same pipeline as the pages, for automation and checks.
 
   python -m core submit "<code>" [--idempotency-key K]   → {"run_id": ..., "status": ...}
+                                                           (K reused with another request: status "conflict", exit 2)
   python -m core similar RUN_ID [--k 5] [--any-type]       → [{"run_id", "request_type", "region", "distance"}, ...]
   python -m core flush-outbox                              → {"written": n, ...}
   python -m core health                                    → the health snapshot
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from core.errors import InputError
+from core.errors import IdempotencyConflict, InputError
 
 
 @contextlib.contextmanager
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = services.submitter().submit(args.code, idempotency_key=args.idempotency_key)
             except InputError as exc:
                 _print({"run_id": None, "status": "rejected", "error": str(exc)})
+                return 2
+            except IdempotencyConflict as exc:
+                _print({"run_id": None, "status": "conflict", "key": "idempotency_key", "error": str(exc)})
                 return 2
             line = {"run_id": outcome.run_id, "status": outcome.status}
             if outcome.error:

@@ -17,10 +17,11 @@ from typing import Any, Callable
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.codec import decode_request, encode_request
+from core.codec import decode_request, encode_request, request_sha256
 from core.db.monitoring import record_run_monitoring_safely
 from core.db.runs import reserve_run, run_by_idempotency_key, write_final_run
 from core.embeddings import MODEL_NAME, TextEncoder
+from core.errors import IdempotencyConflict
 from core.outbox import Outbox
 from core.qnn_client import QNNClient, QNNError, QNNRejected
 from core.redact import redact
@@ -94,13 +95,14 @@ class RunSubmitter:
         fields = decode_request(code)          # InputError: nothing sent, nothing stored
         request_type = validate_common(fields)
         forecast_date = get_date(fields, "Date", default=None)
+        fingerprint = request_sha256(fields)
         run_id = str(uuid.uuid4())
         base_row = {
             "id": uuid.UUID(run_id), "request_type": request_type, "region": str(fields["Region"]),
             "forecast_date": forecast_date,
             "input_payload": {"code": code, "fields": fields, "mode": self.mode},
             "qnn_backend": self.backend_label, "qnn_model_id": self.model_id, "qnn_mode": self.mode,
-            "idempotency_key": idempotency_key,
+            "idempotency_key": idempotency_key, "request_sha256": fingerprint,
         }
         timings: dict[str, float] = {}
 
@@ -111,6 +113,8 @@ class RunSubmitter:
                 if new_id is None and idempotency_key:
                     existing = run_by_idempotency_key(conn, idempotency_key)
                     if existing is not None:
+                        if _stored_fingerprint(existing) != fingerprint:
+                            raise IdempotencyConflict(idempotency_key)
                         return self._duplicate_outcome(existing, fields)
             timings["reserve"] = (time.perf_counter() - t0) * 1000
         except SQLAlchemyError as exc:
@@ -190,6 +194,14 @@ class RunSubmitter:
             fields=fields, response=existing.get("result_payload"), error=existing.get("error_message"),
             duplicate=True, round_trip_ms=existing.get("round_trip_ms"),
         )
+
+
+def _stored_fingerprint(row: dict[str, Any]) -> str | None:
+    """The request fingerprint of a stored run; rows from before sql/007 get it from their stored fields."""
+    if row.get("request_sha256"):
+        return str(row["request_sha256"])
+    fields = (row.get("input_payload") or {}).get("fields")
+    return request_sha256(fields) if isinstance(fields, dict) else None
 
 
 def flush_outbox(engine: Engine, outbox: Outbox) -> dict[str, int]:
