@@ -12,7 +12,7 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
 
 def secret_values(settings: Settings) -> list[str]:
-    values = [settings.qnn_api_token, settings.app_password]
+    values = [settings.qnn_api_token, settings.app_password, *settings.api_keys]
     if settings.database_url:
         match = _URL_PASSWORD.search(settings.database_url)
         if match:
