@@ -28,7 +28,7 @@ from core.api.models import (FORECAST_EXAMPLES, GRID_EXAMPLES, STORAGE_EXAMPLES,
                              ForecastRequest, GridSwitchBody, GridSwitchRequest, HealthAnswer, RunAnswer,
                              RunDetail, RunPage, SimilarRunOut, StorageBody, StorageRequest, TypedRequest)
 from core.api.problems import ApiProblem, Problem, install_problem_handlers, invalid_input, problem_response
-from core.api.security import BearerKeyMiddleware
+from core.api.security import BearerKeyMiddleware, BodyLimitMiddleware
 from core.codec import decode_request, encode_request
 from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before
 from core.errors import IdempotencyConflict, InputError
@@ -231,7 +231,7 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
             services.close()
 
     app = FastAPI(
-        title="Energy Grid Load Optimizer API", version=API_VERSION, lifespan=lifespan, max_body_size=MAX_BODY_BYTES,
+        title="Energy Grid Load Optimizer API", version=API_VERSION, lifespan=lifespan,
         description=(
             "Forecasts, battery storage dispatch and grid switching through the same pipeline as the dashboard: "
             "each request is checked, sent to the QNN service, embedded and stored as a run, answered with its "
@@ -247,7 +247,8 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
         return problem_response(503, "database-unavailable", f"the database did not answer ({type(exc).__name__})",
                                 instance=request.url.path, headers={"Retry-After": "5"})
 
-    app.add_middleware(BearerKeyMiddleware, keys=keys)
+    app.add_middleware(BodyLimitMiddleware, limit_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BearerKeyMiddleware, keys=keys)  # outside the body limit: no key, no body read
     if origins:  # added last: outermost, so preflights are answered before the key check
         app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],

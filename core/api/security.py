@@ -1,11 +1,13 @@
-"""Bearer API keys, checked before a request body is read; keys are compared in constant time, never logged."""
+"""Bearer API keys, checked before a request body is read (compared in constant time, never logged), and the
+body size limit, enforced while the body arrives."""
 from __future__ import annotations
 
 import hmac
 import ipaddress
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.api.problems import problem_response
 
@@ -49,4 +51,56 @@ class BearerKeyMiddleware:
             return
         response = problem_response(401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>",
                                     instance=scope["path"], headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than the limit of {limit_bytes} bytes")
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI: counts the body's bytes as they arrive (chunked bodies too) and answers 413 once the limit is
+    passed, so a large body is never buffered. A declared Content-Length over the limit is refused unread."""
+
+    def __init__(self, app: ASGIApp, limit_bytes: int) -> None:
+        self.app = app
+        self.limit_bytes = limit_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit_bytes:
+                    raise BodyTooLarge(self.limit_bytes)  # an HTTPException: FastAPI's handlers answer it
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(413, "content-too-large",
+                                    f"the request body is larger than the limit of {self.limit_bytes} bytes",
+                                    instance=scope["path"], headers={"Connection": "close"})
         await response(scope, receive, send)
