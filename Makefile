@@ -6,8 +6,10 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT    ?= 8501
 # Loopback only unless told otherwise: `make run HOST=0.0.0.0` (then turn access control on, see README).
 HOST    ?= 127.0.0.1
+API_HOST ?= 127.0.0.1
+API_PORT ?= 8000
 
-.PHONY: run test bench bench-history setup setup-dev browser clean-data
+.PHONY: run api test bench bench-history setup setup-dev browser clean-data
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +34,11 @@ browser:
 run: setup
 	$(PY) -m streamlit run streamlit_app.py --server.address $(HOST) --server.port $(PORT)
 
+# The REST API on the same embedded defaults (shares .data/ with a running dashboard). Beyond loopback
+# (API_HOST=0.0.0.0) it needs API_KEYS.
+api: setup
+	$(PY) -m core.api --host $(API_HOST) --port $(API_PORT)
+
 test: setup-dev browser
 	$(PY) -m pytest
 
@@ -44,6 +51,7 @@ bench: $(VENV)/.bench
 	$(PY) -m bench.anomalies
 	$(PY) -m bench.pages
 	$(PY) -m bench.load
+	$(PY) -m bench.api
 
 # Seeds 10 000 and 100 000 runs (about 15 minutes the first time; the seeded data is kept in $$TMPDIR).
 bench-history: $(VENV)/.bench

@@ -2,6 +2,7 @@
 
   python -m core submit "<code>" [--idempotency-key K]   → {"run_id": ..., "status": ...}
                                                            bad input: {"status": "rejected", "key", "reason"}, exit 2
+                                                           (K reused with another request: status "conflict", exit 2)
   python -m core similar RUN_ID [--k 5] [--any-type]       → [{"run_id", "request_type", "region", "distance"}, ...]
   python -m core flush-outbox                              → {"written": n, ..., "rejected": [{"file", "reason"}]}
                                                              exit 1 when a record could not be written
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from core.errors import InputError
+from core.errors import IdempotencyConflict, InputError
 
 
 @contextlib.contextmanager
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             except InputError as exc:
                 # Refused before anything was sent or stored: say which key and why, as one JSON line.
                 _print({"run_id": None, "status": "rejected", "key": exc.key, "reason": exc.reason})
+                return 2
+            except IdempotencyConflict as exc:
+                _print({"run_id": None, "status": "conflict", "key": "idempotency_key", "error": str(exc)})
                 return 2
             line = {"run_id": outcome.run_id, "status": outcome.status}
             if outcome.error:

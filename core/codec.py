@@ -5,6 +5,7 @@ with a real JSON decoder so a `;` inside a JSON string never splits a pair.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -173,3 +174,10 @@ def decode_request(code: str) -> dict[str, Any]:
     if not fields:
         raise InputError("code", "the request has no Key=Value pairs")
     return fields
+
+
+def request_sha256(fields: dict[str, Any]) -> str:
+    """Fingerprint of a decoded request: key order and spacing in the code string do not change it."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

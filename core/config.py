@@ -30,6 +30,8 @@ class Settings:
     qnn_timeout_s: float = 60.0
     data_dir: Path = PROJECT_ROOT / ".data"
     app_password: str | None = field(default=None, repr=False)
+    api_keys: tuple[str, ...] = field(default=(), repr=False)   # REST API bearer keys
+    api_cors_origins: tuple[str, ...] = ()                      # REST API: CORS off unless origins are named
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -62,6 +64,14 @@ def load_settings(env: dict[str, str] | None = None, secrets_path: Path = SECRET
         value = str(value).strip()
         return value or None
 
+    def pick_list(name: str) -> tuple[str, ...]:
+        """A list in secrets.toml, or comma-separated text in either place."""
+        value = env.get(name)
+        if value is None:
+            value = secrets.get(name)
+        items = value if isinstance(value, list) else str(value or "").split(",")
+        return tuple(item for item in (str(i).strip() for i in items) if item)
+
     data_dir = Path(pick("EGLO_DATA_DIR") or PROJECT_ROOT / ".data")
     qnn_base_url = pick("QNN_BASE_URL")
     return Settings(
@@ -73,4 +83,6 @@ def load_settings(env: dict[str, str] | None = None, secrets_path: Path = SECRET
         qnn_timeout_s=float(pick("QNN_TIMEOUT_S") or 60.0),
         data_dir=data_dir,
         app_password=pick("APP_PASSWORD"),
+        api_keys=pick_list("API_KEYS"),
+        api_cors_origins=pick_list("API_CORS_ORIGINS"),
     )

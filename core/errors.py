@@ -12,3 +12,12 @@ class InputError(ValueError):
 
     def as_dict(self) -> dict[str, str]:
         return {"error": "invalid_request", "key": self.key, "reason": self.reason}
+
+
+class IdempotencyConflict(Exception):
+    """An idempotency key already names a different request: replaying it would return the wrong run."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("this idempotency key was already used with a different request; "
+                         "use a new key for a new request")
+        self.key = key

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from core.redact import redact, redact_deep
@@ -31,6 +31,28 @@ def _csv_row(run: dict[str, Any]) -> list[Any]:
     values = {**run, "input_code": (run.get("input_payload") or {}).get("code"),
               "result_json": json.dumps(run.get("result_payload"), default=str) if run.get("result_payload") else ""}
     return [neutralise_formula("" if values.get(c) is None else redact(str(values.get(c)))) for c in CSV_COLUMNS]
+
+
+def csv_chunks(runs: Iterable[dict[str, Any]], rows_per_chunk: int = 200) -> Iterator[str]:
+    """The CSV export as text chunks, for a streamed HTTP response."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for count, run in enumerate(runs, start=1):
+        writer.writerow(_csv_row(run))
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def json_chunks(runs: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The JSON export (one array) as text chunks, one run each, for a streamed HTTP response."""
+    yield "["
+    for count, run in enumerate(runs):
+        yield (",\n" if count else "\n") + json.dumps(run, default=str)
+    yield "\n]\n"
 
 
 def write_csv(runs: Iterable[dict[str, Any]], handle: IO[str]) -> int:

@@ -20,10 +20,11 @@ from typing import Any, Callable
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.codec import decode_request, encode_request
+from core.codec import decode_request, encode_request, request_sha256
 from core.db.monitoring import record_run_monitoring_safely
 from core.db.runs import replace_interrupted_run, reserve_run, run_by_idempotency_key, write_final_run
 from core.embeddings import MODEL_NAME, TextEncoder
+from core.errors import IdempotencyConflict
 from core.outbox import Outbox
 from core.qnn_client import QNNClient, QNNError
 from core.redact import redact, safe_text
@@ -108,13 +109,14 @@ class RunSubmitter:
             if waiting is not None:  # computed before, while the database was down: never compute it twice
                 self._flush_outbox_quietly()
                 return self._outbox_duplicate(waiting, fields)
+        fingerprint = request_sha256(fields)
         run_id = str(uuid.uuid4())
         base_row = {
             "id": uuid.UUID(run_id), "request_type": request_type, "region": str(fields["Region"]),
             "forecast_date": forecast_date,
             "input_payload": {"code": code, "fields": fields, "mode": self.mode},
             "qnn_backend": self.backend_label, "qnn_model_id": self.model_id, "qnn_mode": self.mode,
-            "idempotency_key": idempotency_key,
+            "idempotency_key": idempotency_key, "request_sha256": fingerprint,
         }
         timings: dict[str, float] = {}
         self.in_flight.add(run_id)
@@ -122,6 +124,8 @@ class RunSubmitter:
             t0 = time.perf_counter()
             existing = self._reserve(base_row, idempotency_key)
             if existing is not None:
+                if _stored_fingerprint(existing) != fingerprint:
+                    raise IdempotencyConflict(idempotency_key)
                 return self._duplicate_outcome(existing, fields)
             timings["reserve"] = (time.perf_counter() - t0) * 1000
             return self._compute_and_store(code, run_id, base_row, fields, request_type, idempotency_key,
@@ -249,6 +253,14 @@ class RunSubmitter:
             failure_kind=row.get("failure_kind"), stored=False, duplicate=True,
             round_trip_ms=row.get("round_trip_ms"),
         )
+
+
+def _stored_fingerprint(row: dict[str, Any]) -> str | None:
+    """The request fingerprint of a stored run; rows from before sql/007 get it from their stored fields."""
+    if row.get("request_sha256"):
+        return str(row["request_sha256"])
+    fields = (row.get("input_payload") or {}).get("fields")
+    return request_sha256(fields) if isinstance(fields, dict) else None
 
 
 def storable_failed_row(row: dict[str, Any], reason: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def _userinfo_secrets(url: str | None) -> list[str]:
 
 
 def secret_values(settings: Settings) -> list[str]:
-    values = [settings.qnn_api_token or "", settings.app_password or ""]
+    values = [settings.qnn_api_token or "", settings.app_password or "", *settings.api_keys]
     values += _userinfo_secrets(settings.database_url) + _userinfo_secrets(settings.qnn_base_url)
     # Longest first: a secret containing another is replaced whole.
     return sorted({v for v in values if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)

@@ -15,7 +15,8 @@ sys.path.insert(0, str(ROOT))
 # Before anything reads settings: every test (and every AppTest / app subprocess) uses this folder.
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="eglo-test-"))
 os.environ["EGLO_DATA_DIR"] = str(_DATA_DIR)
-for name in ("DATABASE_URL", "QNN_BASE_URL", "QNN_API_TOKEN", "QNN_MODEL_ID", "APP_PASSWORD"):
+for name in ("DATABASE_URL", "QNN_BASE_URL", "QNN_API_TOKEN", "QNN_MODEL_ID", "APP_PASSWORD",
+             "API_KEYS", "API_CORS_ORIGINS"):
     os.environ.pop(name, None)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

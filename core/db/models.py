@@ -36,6 +36,7 @@ class OptimizationRun(Base):
     qnn_execution_time: Mapped[float | None] = mapped_column(Float)
     round_trip_ms: Mapped[float | None] = mapped_column(Float)
     idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    request_sha256: Mapped[str | None] = mapped_column(Text)  # sql/007: binds the key to its request
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

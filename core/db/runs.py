@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select, text, update
+from sqlalchemy import Connection, Engine, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import OptimizationEmbedding, OptimizationRun
@@ -170,3 +170,15 @@ def server_versions(engine: Engine) -> dict[str, str | None]:
             "pgvector": conn.execute(
                 text("select extversion from pg_extension where extname = 'vector'")).scalar_one_or_none(),
         }
+
+
+def list_runs_before(engine: Engine, filters: RunFilters, *, before: tuple[dt.datetime, uuid.UUID] | None,
+                     limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` runs older than the (created_at, id) position `before`, newest first (keyset paging:
+    runs stored while a client pages never shift or repeat a page)."""
+    query = filters.apply(select(*RUN_LIST_COLUMNS))
+    if before is not None:
+        query = query.where(tuple_(OptimizationRun.created_at, OptimizationRun.id) < tuple_(*before))
+    query = query.order_by(OptimizationRun.created_at.desc(), OptimizationRun.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.codec import decode_request
+from core.codec import decode_request, request_sha256
 from core.config import LOCAL_MODEL_ID
 from core.errors import InputError
 from core.limits import MAX_CODE_BYTES, SERVICE_PARALLEL_RUNS, SERVICE_QUEUE_S
@@ -37,21 +37,34 @@ class PredictRequest(BaseModel):
     optimization_level: int = Field(1, ge=0, le=3)
 
 
+class IdempotencyConflictError(Exception):
+    pass
+
+
 class IdempotencyCache:
-    """Answers a repeated Idempotency-Key with the first answer, so clients may safely resend a predict."""
+    """Answers a repeated Idempotency-Key with the first answer, so clients may safely resend a predict.
+
+    The key is bound to the fingerprint of its request: the same key with another request is a conflict.
+    """
 
     def __init__(self, capacity: int = 512) -> None:
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
         self._capacity = capacity
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str, fingerprint: str) -> dict[str, Any] | None:
+        """The first answer for this key and request; raises IdempotencyConflictError for another request."""
         with self._lock:
-            return self._items.get(key)
+            item = self._items.get(key)
+        if item is None:
+            return None
+        if item[0] != fingerprint:
+            raise IdempotencyConflictError(key)
+        return item[1]
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
+    def put(self, key: str, fingerprint: str, value: dict[str, Any]) -> None:
         with self._lock:
-            self._items[key] = value
+            self._items[key] = (fingerprint, value)
             while len(self._items) > self._capacity:
                 self._items.popitem(last=False)
 
@@ -105,15 +118,22 @@ def create_app() -> FastAPI:
     @app.post("/api/v1/predictions/predict", response_model=None)
     def predict(body: PredictRequest,
                 idempotency_key: str | None = Header(None, max_length=200)) -> JSONResponse:
-        if idempotency_key:
-            cached = idempotency.get(idempotency_key)
-            if cached is not None:
-                return JSONResponse(cached)
         model_id = body.model_id or LOCAL_MODEL_ID
         started = time.perf_counter()
         task: str | None = None
+        fingerprint = ""
         try:
             fields = decode_request(body.code)
+            if idempotency_key:
+                fingerprint = request_sha256({"fields": fields, "model_id": model_id, "mode": body.mode,
+                                              "optimization_level": body.optimization_level})
+                try:
+                    cached = idempotency.get(idempotency_key, fingerprint)
+                except IdempotencyConflictError:
+                    return _error(409, "idempotency_conflict", "this Idempotency-Key was already used with a "
+                                  "different request; use a new key for a new request", key="Idempotency-Key")
+                if cached is not None:
+                    return JSONResponse(cached)
             task, engine, parsed = parse_task(fields)
             if not slots.acquire():
                 log.add(RequestRecord(time.time(), model_id, task, body.mode,
@@ -157,7 +177,7 @@ def create_app() -> FastAPI:
             "anomalies": anomalies,
         }
         if idempotency_key:
-            idempotency.put(idempotency_key, response)
+            idempotency.put(idempotency_key, fingerprint, response)
         # Engines return plain JSON types; skipping FastAPI's jsonable_encoder saves ~40 ms on a year of steps.
         return JSONResponse(response)
 
