@@ -84,3 +84,15 @@ def test_bad_grid_limit_names_the_key(overrides, key):
     with pytest.raises(InputError) as err:
         storage.parse_request(fields(**overrides))
     assert err.value.key == key
+
+
+def test_unmeetable_limit_shaves_the_peak_as_low_as_the_energy_allows():
+    # 3 MWh cannot hold 3 MW; the best is a flat top: (5−P) + (7−P) + (5−P) = 3 → P = 14/3 MW.
+    f = fields(Prices=[20.0, 20.0, 20.0, 20.0, 20.0], Load=[1.0, 5.0, 7.0, 5.0, 1.0], CapacityMWh=3, PowerMW=10,
+               Efficiency=1.0, InitialSoC=1.0, FinalSoC=0.0, GridLimitMW=3.0)
+    result = solve(f)
+    check_feasible(f, result)
+    assert result["grid_limit_met"] is False
+    assert result["peak_import_mw"] == pytest.approx(14 / 3, abs=1e-6)
+    assert result["grid_limit_max_shortfall_mw"] == pytest.approx(14 / 3 - 3.0, abs=1e-6)
+    assert result["grid_limit_shortfall_steps"] == [1, 2, 3]

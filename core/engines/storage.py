@@ -180,7 +180,7 @@ class _Solution:
 
 class _Model:
     """Column layout: c[0:T], d[T:2T], s[2T:3T], then (self-consumption) import[3T:4T], export[4T:5T],
-    (with a grid limit) shortfall[5T:6T], then one binary per step in `battery_bin` (1 = may charge) and in
+    (with a grid limit) shortfall[5T:6T] and its peak [6T], then one binary per step in `battery_bin` (1 = may charge) and in
     `grid_bin` (1 = may import)."""
 
     def __init__(self, req: StorageRequest) -> None:
@@ -193,7 +193,7 @@ class _Model:
         wear = np.full(T, req.cycle_cost_per_mwh * dt_h)
         self.limited = self.sc and req.grid_limit_mw is not None
         if self.limited:
-            n += T
+            n += T + 1
         if self.sc:
             self.net = req.net_load_mw
             self.import_max = np.maximum(self.net, 0.0) + power
@@ -201,8 +201,11 @@ class _Model:
             cost = np.concatenate([np.zeros(T), wear, np.zeros(T), req.prices * dt_h, -req.export_price * dt_h])
             upper = np.concatenate([np.full(2 * T, power), np.full(T, smax), self.import_max, self.export_max])
             if self.limited:
-                cost = np.concatenate([cost, np.full(T, shortfall_penalty(req) * dt_h)])
-                upper = np.concatenate([upper, self.import_max])
+                # Lexicographic by weights: the peak above the limit first (one MW of peak outweighs a MW above
+                # the limit in every step), then the energy above it, then money.
+                penalty = shortfall_penalty(req)
+                cost = np.concatenate([cost, np.full(T, penalty * dt_h), [10.0 * penalty * T * dt_h]])
+                upper = np.concatenate([upper, self.import_max, [float(self.import_max.max(initial=0.0))]])
             lower = np.zeros(n)
         else:
             cost = np.concatenate([req.prices * dt_h, wear - req.prices * dt_h, np.zeros(T)])
@@ -228,14 +231,14 @@ class _Model:
             row_lo.append(self.net)
             row_hi.append(self.net)
         if self.limited:
-            # Limit rows: import_t − shortfall_t ≤ GridLimitMW
-            rows += [2 * T + t] * 2
-            cols += [3 * T + t, 5 * T + t]
-            vals += [np.ones(T), -np.ones(T)]
-            row_lo.append(np.full(T, -np.inf))
-            row_hi.append(np.full(T, float(req.grid_limit_mw)))
+            # Limit rows: import_t − shortfall_t ≤ GridLimitMW; peak rows: shortfall_t − peak ≤ 0
+            rows += [2 * T + t] * 2 + [3 * T + t] * 2
+            cols += [3 * T + t, 5 * T + t, 5 * T + t, np.full(T, 6 * T)]
+            vals += [np.ones(T), -np.ones(T), np.ones(T), -np.ones(T)]
+            row_lo.append(np.full(2 * T, -np.inf))
+            row_hi += [np.full(T, float(req.grid_limit_mw)), np.zeros(T)]
         self.base = (rows, cols, vals, row_lo, row_hi)
-        self.n_base_rows = T * (1 + self.sc + self.limited)
+        self.n_base_rows = T * (1 + self.sc + 2 * self.limited)
 
     def risky_battery_steps(self) -> np.ndarray:
         """Steps where simultaneous charge and discharge could pay: a negative value of energy and losses to burn."""
@@ -419,7 +422,9 @@ def _objective(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray) -
     if req.self_consumption:
         cost, imp, _ = grid_cost(req, req.net_load_mw + charge - discharge)
         if req.grid_limit_mw is not None:
-            cost += shortfall_penalty(req) * float(np.sum(grid_limit_shortfall(req, imp))) * req.dt_h
+            shortfall = grid_limit_shortfall(req, imp)
+            penalty = shortfall_penalty(req)
+            cost += penalty * req.dt_h * (float(np.sum(shortfall)) + 10.0 * req.steps * float(shortfall.max(initial=0.0)))
         return -cost - wear
     return float(np.sum(req.prices * (discharge - charge))) * req.dt_h - wear
 
