@@ -146,6 +146,8 @@ def network_load_kw(network: str | dict[str, Any]) -> float:
 def forecast_request(plan: PlanRequest) -> dict[str, Any]:
     fields = forecast_fields(plan.region, plan.day, RESOLUTION_MIN, HORIZON_STEPS, plan.history,
                              holidays=plan.holidays)
+    # The plan shows no backtest, and the forecast is the same without it (forecast_model.py): ~0.1-0.2 s saved.
+    fields["Backtest"] = False
     if plan.temperature_c is not None:
         fields["TemperatureC"] = [round(float(t), 2) for t in plan.temperature_c]
     return fields
