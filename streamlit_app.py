@@ -15,7 +15,8 @@ require_access()
 
 pages = {
     "Operate": [
-        st.Page("pages/forecast.py", title="Load forecast", icon=":material/show_chart:", default=True),
+        st.Page("pages/plan.py", title="Day-ahead plan", icon=":material/event_available:", default=True),
+        st.Page("pages/forecast.py", title="Load forecast", icon=":material/show_chart:"),
         st.Page("pages/storage.py", title="Storage dispatch", icon=":material/battery_charging_full:"),
         st.Page("pages/grid.py", title="Grid switching", icon=":material/account_tree:"),
     ],

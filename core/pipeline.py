@@ -99,7 +99,8 @@ class RunSubmitter:
     def submit_fields(self, fields: dict[str, Any], *, idempotency_key: str | None = None) -> RunOutcome:
         return self.submit(encode_request(fields), idempotency_key=idempotency_key)
 
-    def submit(self, code: str, *, idempotency_key: str | None = None) -> RunOutcome:
+    def submit(self, code: str, *, idempotency_key: str | None = None, plan_id: str | None = None,
+               plan_step: str | None = None) -> RunOutcome:
         started = time.perf_counter()
         fields = decode_request(code)          # InputError: nothing sent, nothing stored
         request_type = validate_common(fields)
@@ -118,6 +119,8 @@ class RunSubmitter:
             "qnn_backend": self.backend_label, "qnn_model_id": self.model_id, "qnn_mode": self.mode,
             "idempotency_key": idempotency_key, "request_sha256": fingerprint,
         }
+        if plan_id is not None:  # a step of a day-ahead plan (core/plan.py)
+            base_row.update(plan_id=plan_id, plan_step=plan_step)
         timings: dict[str, float] = {}
         self.in_flight.add(run_id)
         try:

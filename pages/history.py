@@ -10,6 +10,7 @@ import streamlit as st
 from core.db.runs import RunFilters, distinct_regions, iter_runs, list_runs
 from core.export import export_to_tempfile
 from core.run_description import describe_request
+from ui.plan_history import render_plan_history
 from ui.result_views import render_result
 from ui.run_views import TASK_LABELS, load_run, render_run_header, render_similar_runs
 from ui.plain import md_text
@@ -21,6 +22,7 @@ ensure_app_shell()
 st.title("Run history")
 services = get_services()
 engine = database_or_stop(services)
+render_plan_history(engine)
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([2, 2, 2, 3])

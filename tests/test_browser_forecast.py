@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 def test_forecast_submission_in_chromium(tmp_path):
     with streamlit_server({"EGLO_DATA_DIR": str(tmp_path)}) as url, chromium_page() as page:
-        page.goto(url)
+        page.goto(f"{url}/forecast")  # the app opens on the Day-ahead plan
         page.get_by_role("heading", name="Load forecast").wait_for()
         page.get_by_role("button", name="Run forecast").click()
         page.locator(".js-plotly-plot").first.wait_for()

@@ -39,6 +39,24 @@ class OptimizationRun(Base):
     request_sha256: Mapped[str | None] = mapped_column(Text)  # sql/007: binds the key to its request
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # sql/009: the day-ahead plan that made this run, and as which step (forecast, storage, grid)
+    plan_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), ForeignKey("plans.id", ondelete="SET NULL"))
+    plan_step: Mapped[str | None] = mapped_column(Text)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    region: Mapped[str] = mapped_column(Text)
+    plan_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OptimizationEmbedding(Base):

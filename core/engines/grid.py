@@ -3,6 +3,7 @@
 Keys: `Network` (ieee33, ieee69 or a JSON network object, see docs/grid.md), `LoadScale` (default 1),
 `VoltageMin` / `VoltageMax` in pu (default 0.90 / 1.10, the range of the IEEE feeders' published data),
 optional `SearchSeconds` (time budget of the search, default 20). `Date` is checked when given.
+Hourly keys (`LoadProfile`, `OpenLines`, `BatteryBus`/`BatteryKW`): see grid_hourly.py.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from core.engines import grid_hourly
+from core.engines.grid_hourly import HourlyRequest
 from core.engines.grid_networks import Network, network_from_field
 from core.engines.grid_powerflow import Flow, RadialSolver, current_a, line_power_kva, power_flow
 from core.engines.grid_search import optimise
@@ -34,6 +37,7 @@ class GridRequest:
     voltage_max_pu: float
     search_seconds: float
     date: dt.date | None
+    hourly: HourlyRequest | None = None
 
 
 def parse_request(fields: Mapping[str, Any]) -> GridRequest:
@@ -49,7 +53,8 @@ def parse_request(fields: Mapping[str, Any]) -> GridRequest:
         raise InputError("VoltageMin", f"must be below VoltageMax ({vmin:g} >= {vmax:g})")
     # Capped below the HTTP client's 60 s read timeout, so a long search cannot turn into a failed call.
     seconds = get_number(fields, "SearchSeconds", default=DEFAULT_SEARCH_SECONDS, minimum=0.1, maximum=45.0)
-    return GridRequest(network, load_scale, vmin, vmax, seconds, date)
+    hourly = grid_hourly.parse_hourly(fields, network, MAX_LOAD_SCALE) if grid_hourly.has_hourly_keys(fields) else None
+    return GridRequest(network, load_scale, vmin, vmax, seconds, date, hourly)
 
 
 def _r(value: float, digits: int) -> float | None:
@@ -94,6 +99,8 @@ def _switching_sequence(net: Network, before: np.ndarray, after: np.ndarray) -> 
 
 
 def run(request: GridRequest) -> dict[str, Any]:
+    if request.hourly is not None:
+        return _run_hourly(request, request.hourly)
     net = request.network
     scale = request.load_scale
     before_closed = np.asarray(net.closed, dtype=bool).copy()
@@ -170,3 +177,41 @@ def run(request: GridRequest) -> dict[str, Any]:
             for k in range(net.n_lines)
         ],
     }
+
+
+def _run_hourly(request: GridRequest, hourly: HourlyRequest) -> dict[str, Any]:
+    """A fixed configuration over the profile (OpenLines), or the search at the peak step and both
+    configurations over the profile."""
+    net, vmin, vmax = request.network, request.voltage_min_pu, request.voltage_max_pu
+    common = {"network": net.name, "slack_bus": net.bus_ids[net.slack], "vn_kv": net.vn_kv,
+              "voltage_min_pu": vmin, "voltage_max_pu": vmax,
+              "timestamps": grid_hourly.timestamps(request.date, hourly),
+              "load_profile": hourly.load_profile.tolist(),
+              "battery_bus": net.bus_ids[hourly.battery_bus] if hourly.battery_bus is not None else None,
+              "battery_kw": hourly.battery_kw.tolist()}
+    if hourly.open_lines is not None:
+        closed = grid_hourly.closed_without(net, hourly.open_lines)
+        evaluation = grid_hourly.evaluate(net, hourly, closed, vmin, vmax)
+        return {**common, "mode": "evaluate", **evaluation}
+    peak = grid_hourly.peak_step(net, hourly)
+    peak_request = GridRequest(grid_hourly.step_network(net, hourly, peak), 1.0, vmin, vmax,
+                               request.search_seconds, request.date)
+    try:
+        result = run(peak_request)
+    except InputError as exc:
+        raise InputError("LoadProfile", f"at step {peak} (the peak): {exc.reason}") from None
+    before = grid_hourly.evaluate(net, hourly, np.asarray(net.closed, dtype=bool), vmin, vmax)
+    after = grid_hourly.evaluate(net, hourly, grid_hourly.closed_without(net, tuple(result["open_lines"])),
+                                 vmin, vmax)
+    result.update(common)
+    result.update({
+        "mode": "plan",
+        "load_scale": float(hourly.load_profile[peak]),
+        "peak_step": peak,
+        "hourly": {"before": before, "after": after},
+        "hourly_losses_kw_before": before["hourly_losses_kw"],
+        "hourly_losses_kw_after": after["hourly_losses_kw"],
+        "hourly_min_voltage_pu_before": before["hourly_min_voltage_pu"],
+        "hourly_min_voltage_pu_after": after["hourly_min_voltage_pu"],
+    })
+    return result

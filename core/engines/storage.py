@@ -12,6 +12,9 @@ Request keys (the decoded `code` of `Task=storage`):
   at `Prices` and exports at `ExportPrice` (currency/MWh, a number or one value per step, default 0).
 - `CycleCostPerMWh` (extra key, default 0): battery wear cost per MWh discharged (grid side). Set it to the
   degradation cost so the battery only cycles when the price spread pays for the wear.
+- `GridLimitMW` (optional, with Load/PV): import limit at the connection point. A soft limit: import above it
+  is a shortfall variable with a penalty far above any price, so the limit is met whenever the battery can
+  meet it, and otherwise the schedule with the least energy above it is returned, with the shortfall reported.
 
 Model (Δ = Resolution/60 h): charge c_t, discharge d_t in [0, PowerMW]; state of charge
 s_t = s_{t-1} + Efficiency·c_t·Δ − d_t·Δ/Efficiency within [MinSoC, MaxSoC]·Capacity, s_{T-1} ≥ FinalSoC·Capacity.
@@ -78,6 +81,7 @@ class StorageRequest:
     load_mw: np.ndarray | None = None
     pv_mw: np.ndarray | None = None
     export_price: np.ndarray | None = None  # per step; set only in self-consumption mode
+    grid_limit_mw: float | None = None  # import limit at the connection point (self-consumption mode only)
 
     @property
     def steps(self) -> int:
@@ -153,12 +157,17 @@ def parse_request(fields: Mapping[str, Any]) -> StorageRequest:
         if series is not None and (series < 0).any():
             raise InputError(key, f"value {int(np.argmax(series < 0))} is negative; give MW as 0 or more")
     export_price = None
+    grid_limit = None
     if load is not None or pv is not None:
         export_price = _export_prices(fields, len(prices))
-    elif "ExportPrice" in fields:
-        raise InputError("ExportPrice", "applies only with a Load or PV series (self-consumption mode)")
+        if "GridLimitMW" in fields:
+            grid_limit = get_number(fields, "GridLimitMW", minimum=0.0, maximum=MAX_SIZE)
+    else:
+        for key in ("ExportPrice", "GridLimitMW"):
+            if key in fields:
+                raise InputError(key, "applies only with a Load or PV series (self-consumption mode)")
     return StorageRequest(region, start_date, resolution, prices, capacity, power, efficiency, initial,
-                          min_soc, max_soc, final, cycle_cost, load, pv, export_price)
+                          min_soc, max_soc, final, cycle_cost, load, pv, export_price, grid_limit)
 
 
 def _export_prices(fields: Mapping[str, Any], steps: int) -> np.ndarray:
@@ -187,7 +196,8 @@ class _Solution:
 
 class _Model:
     """Column layout: c[0:T], d[T:2T], s[2T:3T], then (self-consumption) import[3T:4T], export[4T:5T],
-    then one binary per step in `battery_bin` (1 = may charge) and in `grid_bin` (1 = may import)."""
+    (with a grid limit) shortfall[5T:6T] and its peak [6T], then one binary per step in `battery_bin` (1 = may charge) and in
+    `grid_bin` (1 = may import)."""
 
     def __init__(self, req: StorageRequest) -> None:
         self.req = req
@@ -197,13 +207,22 @@ class _Model:
         self.sc = req.self_consumption
         n = 5 * T if self.sc else 3 * T
         wear = np.full(T, req.cycle_cost_per_mwh * dt_h)
+        self.limited = self.sc and req.grid_limit_mw is not None
+        if self.limited:
+            n += T + 1
         if self.sc:
             self.net = req.net_load_mw
             self.import_max = np.maximum(self.net, 0.0) + power
             self.export_max = np.maximum(-self.net, 0.0) + power
             cost = np.concatenate([np.zeros(T), wear, np.zeros(T), req.prices * dt_h, -req.export_price * dt_h])
-            lower = np.zeros(n)
             upper = np.concatenate([np.full(2 * T, power), np.full(T, smax), self.import_max, self.export_max])
+            if self.limited:
+                # Lexicographic by weights: the peak above the limit first (one MW of peak outweighs a MW above
+                # the limit in every step), then the energy above it, then money.
+                penalty = shortfall_penalty(req)
+                cost = np.concatenate([cost, np.full(T, penalty * dt_h), [10.0 * penalty * T * dt_h]])
+                upper = np.concatenate([upper, self.import_max, [float(self.import_max.max(initial=0.0))]])
+            lower = np.zeros(n)
         else:
             cost = np.concatenate([req.prices * dt_h, wear - req.prices * dt_h, np.zeros(T)])
             lower = np.zeros(n)
@@ -227,7 +246,15 @@ class _Model:
             vals += [np.ones(T), -np.ones(T), -np.ones(T), np.ones(T)]
             row_lo.append(self.net)
             row_hi.append(self.net)
+        if self.limited:
+            # Limit rows: import_t − shortfall_t ≤ GridLimitMW; peak rows: shortfall_t − peak ≤ 0
+            rows += [2 * T + t] * 2 + [3 * T + t] * 2
+            cols += [3 * T + t, 5 * T + t, 5 * T + t, np.full(T, 6 * T)]
+            vals += [np.ones(T), -np.ones(T), np.ones(T), -np.ones(T)]
+            row_lo.append(np.full(2 * T, -np.inf))
+            row_hi += [np.full(T, float(req.grid_limit_mw)), np.zeros(T)]
         self.base = (rows, cols, vals, row_lo, row_hi)
+        self.n_base_rows = T * (1 + self.sc + 2 * self.limited)
 
     def risky_battery_steps(self) -> np.ndarray:
         """Steps where simultaneous charge and discharge could pay: a negative value of energy and losses to burn."""
@@ -244,7 +271,7 @@ class _Model:
     def solve(self, battery_bin: np.ndarray, grid_bin: np.ndarray, time_limit_s: float) -> _Solution:
         T, n_cont = self.T, len(self.cost)
         rows, cols, vals, row_lo, row_hi = (list(part) for part in self.base)
-        n_rows = 2 * T if self.sc else T
+        n_rows = self.n_base_rows
         nb, ng = len(battery_bin), len(grid_bin)
         power = self.req.power_mw
         k = np.arange(nb)
@@ -308,6 +335,23 @@ class _Model:
         if not (mip or optimal) or not np.isfinite(bound):  # an interrupted LP proves no bound
             bound = -np.inf
         return _Solution(x, optimal, highs.modelStatusToString(status), mip, elapsed, bound, has_solution)
+
+
+def shortfall_penalty(req: StorageRequest) -> float:
+    """Cost per MWh imported above GridLimitMW: far above anything a MWh can earn or save in this request,
+    so the solver only exceeds the limit where no schedule of the battery avoids it."""
+    spread = float(np.max(np.abs(req.prices), initial=0.0))
+    if req.export_price is not None:
+        spread += float(np.max(np.abs(req.export_price), initial=0.0))
+    return 1000.0 + 100.0 * (spread + req.cycle_cost_per_mwh) / req.efficiency ** 2
+
+
+def grid_limit_shortfall(req: StorageRequest, import_mw: np.ndarray) -> np.ndarray:
+    """MW imported above GridLimitMW per step (0 where the limit is met); solver round-off counts as met."""
+    assert req.grid_limit_mw is not None
+    over = np.asarray(import_mw, dtype=float) - req.grid_limit_mw
+    tol = 1e-6 * max(req.grid_limit_mw, 1.0)
+    return np.where(over > tol, over, 0.0)
 
 
 def _separate(charge: np.ndarray, discharge: np.ndarray, efficiency: float) -> tuple[np.ndarray, np.ndarray]:
@@ -407,7 +451,12 @@ def _objective(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray) -
     """What is maximised: revenue − wear, or −(grid cost + wear) in self-consumption mode."""
     wear = req.cycle_cost_per_mwh * float(np.sum(discharge)) * req.dt_h
     if req.self_consumption:
-        return -grid_cost(req, req.net_load_mw + charge - discharge)[0] - wear
+        cost, imp, _ = grid_cost(req, req.net_load_mw + charge - discharge)
+        if req.grid_limit_mw is not None:
+            shortfall = grid_limit_shortfall(req, imp)
+            penalty = shortfall_penalty(req)
+            cost += penalty * req.dt_h * (float(np.sum(shortfall)) + 10.0 * req.steps * float(shortfall.max(initial=0.0)))
+        return -cost - wear
     return float(np.sum(req.prices * (discharge - charge))) * req.dt_h - wear
 
 
@@ -479,7 +528,23 @@ def run(request: StorageRequest) -> dict[str, Any]:
             "grid_cost_without_battery": cost_without,
             "savings": cost_without - cost,
             "objective": -cost - degradation,
+            "peak_import_mw": float(np.max(imp, initial=0.0)),
+            "peak_import_mw_without_battery": float(np.max(np.maximum(model.net, 0.0), initial=0.0)),
         })
+        if req.grid_limit_mw is not None:
+            # Measured on the returned schedule, not read off the solver's slack: never a violation called met.
+            shortfall = grid_limit_shortfall(req, imp)
+            over = np.flatnonzero(shortfall > 0)
+            result.update({
+                "grid_limit_mw": req.grid_limit_mw,
+                "grid_limit_met": not over.size,
+                "grid_limit_shortfall_mw": shortfall.tolist(),
+                "grid_limit_shortfall_steps": over.tolist(),
+                "grid_limit_max_shortfall_mw": float(shortfall.max(initial=0.0)),
+                "grid_limit_shortfall_mwh": float(shortfall.sum() * dt_h),
+                "grid_limit_steps_over_without_battery": int(
+                    (grid_limit_shortfall(req, np.maximum(model.net, 0.0)) > 0).sum()),
+            })
     else:
         result["objective"] = revenue - degradation
     return result

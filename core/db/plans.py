@@ -1,0 +1,79 @@
+"""Reading and writing day-ahead plans (sql/009) and the runs linked to them."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from core.db.models import OptimizationRun, Plan
+
+PLANS = Plan.__table__
+RUNS = OptimizationRun.__table__
+STEP_ORDER = ("forecast", "storage", "grid")
+
+
+def reserve_plan(conn: Connection, row: dict[str, Any]) -> uuid.UUID | None:
+    """Insert a 'running' plan; None when the idempotency key was already used."""
+    stmt = (insert(Plan).values(**row).on_conflict_do_nothing(index_elements=[Plan.idempotency_key])
+            .returning(Plan.id))
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def plan_by_idempotency_key(conn: Connection, key: str) -> dict[str, Any] | None:
+    row = conn.execute(select(PLANS).where(PLANS.c.idempotency_key == key)).first()
+    return dict(row._mapping) if row else None
+
+
+def finish_plan(engine: Engine, plan_id: str | uuid.UUID, *, status: str, summary: dict[str, Any] | None,
+                error_message: str | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(Plan).where(Plan.id == uuid.UUID(str(plan_id)))
+                     .values(status=status, summary=summary, error_message=error_message,
+                             completed_at=dt.datetime.now(dt.UTC)))
+
+
+def get_plan(engine: Engine, plan_id: str | uuid.UUID) -> dict[str, Any] | None:
+    try:
+        key = uuid.UUID(str(plan_id))
+    except ValueError:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(PLANS).where(PLANS.c.id == key)).first()
+        return dict(row._mapping) if row else None
+
+
+def plan_runs(engine: Engine, plan_id: str | uuid.UUID) -> list[dict[str, Any]]:
+    """The plan's runs with payloads, in step order (forecast, storage, grid)."""
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(RUNS).where(RUNS.c.plan_id == str(plan_id)))]
+    return sorted(rows, key=lambda r: (STEP_ORDER.index(r["plan_step"]) if r["plan_step"] in STEP_ORDER else 9,
+                                       r["created_at"]))
+
+
+def list_plans(engine: Engine, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of plans, newest first, each with its number of linked runs; and the total count."""
+    runs = (select(RUNS.c.plan_id, func.count().label("runs")).where(RUNS.c.plan_id.is_not(None))
+            .group_by(RUNS.c.plan_id).subquery())
+    query = (select(PLANS.c.id, PLANS.c.created_at, PLANS.c.region, PLANS.c.plan_date, PLANS.c.status,
+                    PLANS.c.summary, PLANS.c.inputs, PLANS.c.error_message,
+                    func.coalesce(runs.c.runs, 0).label("runs"))
+             .select_from(PLANS.outerjoin(runs, runs.c.plan_id == PLANS.c.id))
+             .order_by(PLANS.c.created_at.desc(), PLANS.c.id.desc())
+             .limit(page_size).offset(max(page, 0) * page_size))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+        total = conn.execute(select(func.count()).select_from(PLANS)).scalar_one()
+    return rows, int(total)
+
+
+def plan_ids_of_runs(engine: Engine, run_ids: list[str]) -> dict[str, str]:
+    """run id → plan id, for those of the runs that a plan made."""
+    keys = [uuid.UUID(r) for r in run_ids]
+    if not keys:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(RUNS.c.id, RUNS.c.plan_id).where(RUNS.c.id.in_(keys), RUNS.c.plan_id.is_not(None)))
+        return {str(r.id): str(r.plan_id) for r in rows}

@@ -1,0 +1,122 @@
+"""Day-ahead plan: three runs through the real pipeline (local service over HTTP, embedded Postgres), linked."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from core.db.plans import get_plan, list_plans, plan_runs
+from core.errors import InputError
+from core.forecast_inputs import history_from_demo
+from core.plan import BatterySpec, PlanRequest, run_plan, similar_plans, stored_plan, summarize
+from core.storage_inputs import prices_from_demo
+
+DAY = dt.date(2025, 7, 15)
+
+
+def make_plan(region: str = "Texas", **overrides) -> PlanRequest:
+    history = history_from_demo(region, DAY, 60, days=21)
+    history.loads_mw = [round(v / 22.0, 4) for v in history.loads_mw]   # a ~10 MW feeder
+    plan = PlanRequest(region=region, day=DAY, network="ieee33", battery_bus="18", history=history,
+                       prices=prices_from_demo(region, DAY, 60, 24).values,
+                       battery=BatterySpec(capacity_mwh=4.0, power_mw=2.0), import_limit_mw=9.0)
+    return dataclasses.replace(plan, **overrides)
+
+
+def test_plan_makes_three_linked_runs(services, engine):
+    key = str(uuid.uuid4())
+    outcome = run_plan(services.submitter(), services.engine, make_plan(), idempotency_key=key)
+    assert outcome.status == "completed", outcome.error
+    assert set(outcome.run_ids) == {"forecast", "storage", "grid"}
+    row = get_plan(engine, outcome.plan_id)
+    assert row["status"] == "completed" and row["plan_date"] == DAY and row["summary"]["currency"] == "USD"
+    runs = plan_runs(engine, outcome.plan_id)
+    assert [r["plan_step"] for r in runs] == ["forecast", "storage", "grid"]
+    assert [r["request_type"] for r in runs] == ["forecast", "storage", "grid_switch"]
+    assert [str(r["id"]) for r in runs] == [outcome.run_ids[s] for s in ("forecast", "storage", "grid")]
+    assert all(r["status"] == "completed" for r in runs)
+    with engine.connect() as conn:   # each is a full run with its embedding, like any other
+        embedded = conn.execute(text("select count(*) from optimization_embeddings where optimization_run_id "
+                                     "= any(:ids)"), {"ids": [r["id"] for r in runs]}).scalar_one()
+    assert embedded == 3
+
+    # The storage run was planned against the forecast's upper 80% band, under the import limit.
+    forecast, storage, grid = (outcome.results[s] for s in ("forecast", "storage", "grid"))
+    storage_fields = runs[1]["input_payload"]["fields"]
+    assert storage_fields["Load"] == pytest.approx(forecast["upper_80"], abs=1e-3)
+    assert storage_fields["GridLimitMW"] == 9.0
+    # The grid check carries the battery's schedule at its bus, scaled to the model.
+    grid_fields = runs[2]["input_payload"]["fields"]
+    out_mw = np.array(storage["discharge_mw"]) - np.array(storage["charge_mw"])
+    kw = np.array(grid_fields["BatteryKW"])
+    assert str(grid_fields["BatteryBus"]) == "18" and np.sign(kw[np.abs(out_mw) > 1e-6]).tolist() == \
+        np.sign(out_mw[np.abs(out_mw) > 1e-6]).tolist()
+    assert len(grid["hourly_losses_kw_before"]) == len(grid["hourly_losses_kw_after"]) == 24
+
+    s = outcome.summary
+    assert s == row["summary"]
+    assert s["peak_import_mw_after"] <= s["peak_import_mw_before"] + 1e-9
+    assert s["losses_saved_kwh"] == pytest.approx(s["losses_kwh_present"] - s["losses_kwh_recommended"])
+    assert s["lowest_voltage_pu_recommended"] == pytest.approx(min(grid["hourly_min_voltage_pu_after"]))
+
+    # The same submission again: one plan, the same three runs.
+    again = run_plan(services.submitter(), services.engine, make_plan(), idempotency_key=key)
+    assert again.duplicate and again.plan_id == outcome.plan_id and again.run_ids == outcome.run_ids
+    assert again.results["grid"]["open_lines"] == grid["open_lines"]
+    rows, total = list_plans(engine, page=0, page_size=50)
+    assert any(str(r["id"]) == outcome.plan_id and r["runs"] == 3 for r in rows) and total >= 1
+
+
+def test_failed_step_fails_the_plan_and_keeps_earlier_runs(services, engine):
+    # A forecast history too short for the service: the first run is stored as failed, nothing else is sent.
+    plan = make_plan()
+    plan.history = dataclasses.replace(plan.history, loads_mw=plan.history.loads_mw[-30:],
+                                       timestamps=plan.history.timestamps[-30:])
+    outcome = run_plan(services.submitter(), services.engine, plan, idempotency_key=str(uuid.uuid4()))
+    assert outcome.status == "failed" and "forecast step failed" in outcome.error and "PastLoads" in outcome.error
+    row = get_plan(engine, outcome.plan_id)
+    assert row["status"] == "failed" and row["error_message"] == outcome.error
+    runs = plan_runs(engine, outcome.plan_id)
+    assert [(r["plan_step"], r["status"]) for r in runs] == [("forecast", "failed")]
+
+
+@pytest.mark.parametrize("overrides,key", [
+    ({"battery_bus": "1"}, "Battery bus"),
+    ({"battery_bus": "40"}, "Battery bus"),
+    ({"import_limit_mw": 0.0}, "Import limit"),
+    ({"battery": BatterySpec(capacity_mwh=4.0, power_mw=2.0, efficiency=1.5)}, "Efficiency"),
+])
+def test_bad_form_is_refused_before_anything_is_sent(services, engine, overrides, key):
+    with engine.connect() as conn:
+        before = conn.execute(text("select (select count(*) from plans), (select count(*) from optimization_runs)")).one()
+    with pytest.raises(InputError) as err:
+        run_plan(services.submitter(), services.engine, make_plan(**overrides), idempotency_key=str(uuid.uuid4()))
+    assert err.value.key == key
+    with engine.connect() as conn:
+        after = conn.execute(text("select (select count(*) from plans), (select count(*) from optimization_runs)")).one()
+    assert tuple(after) == tuple(before)
+
+
+def test_similar_plans_are_found_through_their_forecast_runs(services, engine):
+    first = run_plan(services.submitter(), services.engine, make_plan("Bavaria"), idempotency_key=str(uuid.uuid4()))
+    second = run_plan(services.submitter(), services.engine, make_plan("Bavaria", import_limit_mw=8.5),
+                      idempotency_key=str(uuid.uuid4()))
+    found = similar_plans(engine, second)
+    assert found and found[0]["plan_id"] != second.plan_id
+    assert first.plan_id in [f["plan_id"] for f in found]
+    assert stored_plan(engine, first.plan_id).summary == first.summary
+
+
+def test_summary_counts_hours_over_the_limit_on_the_point_forecast():
+    plan = make_plan(import_limit_mw=5.0, prices=[10.0] * 24)
+    forecast = {"forecast": [4.0] * 20 + [6.0, 7.0, 6.0, 4.0], "timestamps": [f"t{i}" for i in range(24)]}
+    storage = {"charge_mw": [0.0] * 24, "discharge_mw": [0.0] * 20 + [1.0, 2.0, 1.0, 0.0],
+               "grid_limit_met": True, "grid_limit_shortfall_steps": []}
+    s = summarize(plan, forecast, storage, None)
+    assert (s["peak_import_mw_before"], s["hours_over_limit_before"]) == (7.0, 3.0)
+    assert (s["peak_import_mw_after"], s["hours_over_limit_after"]) == (5.0, 0.0)
+    assert s["cost_saving"] == pytest.approx(40.0) and s["peak_hour"] == "t21"

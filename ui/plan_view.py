@@ -1,0 +1,119 @@
+"""Draw a day-ahead plan: headline figures first, then the day, the network, the switching and the runs."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.charts.plan import plan_day_figure, plan_network_figure
+from core.plan import PlanOutcome
+
+STEP_LABELS = {"forecast": "1 · Load forecast", "storage": "2 · Battery dispatch", "grid": "3 · Network check"}
+
+
+def _hour(stamp: Any) -> str:
+    try:
+        return dt.datetime.fromisoformat(str(stamp)).strftime("%H:%M")
+    except ValueError:
+        return str(stamp)
+
+
+def _num(value: Any, fmt: str, unit: str = "") -> str:
+    return (format(float(value), fmt) + unit) if isinstance(value, (int, float)) else "–"
+
+
+def render_headline(summary: dict[str, Any]) -> None:
+    """The five figures an operator acts on, each with its unit and what it is compared with."""
+    currency, limit = summary.get("currency", ""), summary.get("import_limit_mw")
+    before, after = summary.get("peak_import_mw_before"), summary.get("peak_import_mw_after")
+    with st.container(horizontal=True, gap="large", key="plan_headline"):
+        st.metric("Peak import", _num(after if after is not None else before, ".2f", " MW"),
+                  delta=(f"{after - before:+.2f} MW vs {before:.2f} MW without battery"
+                         if after is not None and before is not None else None),
+                  delta_color="inverse", width="content",
+                  help=f"Highest import at the substation on the point forecast, peak at {_hour(summary.get('peak_hour'))}")
+        hb, ha = summary.get("hours_over_limit_before"), summary.get("hours_over_limit_after")
+        st.metric(f"Hours over {limit:g} MW", _num(ha if ha is not None else hb, ".0f", " h"),
+                  delta=f"{ha - hb:+.0f} h vs {hb:.0f} h without battery" if ha is not None and hb is not None
+                  else None, delta_color="inverse", width="content",
+                  help="Hours of the point forecast with import above the limit, after the battery")
+        cost, saving = summary.get("cost_after"), summary.get("cost_saving")
+        st.metric(f"Energy cost ({currency})", _num(cost, ",.0f", f" {currency}"),
+                  delta=f"{-saving:+,.0f} {currency} vs no battery" if saving is not None else None,
+                  delta_color="inverse", width="content",
+                  help="Σ price × import over the day on the point forecast")
+        st.metric("Losses saved by switching", _num(summary.get("losses_saved_kwh"), ",.0f", " kWh"),
+                  delta=(f"{summary['losses_kwh_recommended']:,.0f} vs {summary['losses_kwh_present']:,.0f} kWh"
+                         if summary.get("losses_kwh_recommended") is not None
+                         and summary.get("losses_kwh_present") is not None else None),
+                  delta_color="off", width="content",
+                  help="Energy lost in the feeder model over the day: present minus recommended configuration, "
+                       "both under the forecast load after the battery")
+        st.metric("Lowest voltage", _num(summary.get("lowest_voltage_pu_recommended"), ".3f", " pu"),
+                  delta=(f"present {summary['lowest_voltage_pu_present']:.3f} pu"
+                         if summary.get("lowest_voltage_pu_present") is not None else None),
+                  delta_color="off", width="content",
+                  help="Lowest bus voltage of the day in the recommended configuration")
+
+
+def render_limit_notice(summary: dict[str, Any], timestamps: list[str]) -> None:
+    limit = summary.get("import_limit_mw")
+    basis = "the forecast's upper 80% band" if summary.get("robust") else "the point forecast"
+    if summary.get("planned_limit_met") is False:
+        steps = summary.get("planned_shortfall_steps") or []
+        hours = ", ".join(_hour(timestamps[s]) for s in steps[:12] if s < len(timestamps))
+        st.warning(f"The battery cannot hold import under {limit:g} MW on {basis}: over the limit at {hours} "
+                   f"(at most {summary.get('planned_max_shortfall_mw', 0):.2f} MW above). This is the schedule "
+                   "with the least energy above the limit.")
+    elif summary.get("planned_limit_met"):
+        st.success(f"Import stays under {limit:g} MW all day on {basis}.")
+
+
+def render_switching(summary: dict[str, Any]) -> None:
+    actions = summary.get("switching_actions") or {}
+    sequence = summary.get("switching_sequence") or []
+    when = _hour(summary.get("switch_hour"))
+    if not sequence:
+        st.markdown(f"**Switching:** keep the present configuration (open {', '.join(summary.get('open_lines_present') or [])}); "
+                    f"it is already the best at the peak hour ({when}).")
+        return
+    st.markdown(f"**Switching recommended for the peak hour ({when})**: close {', '.join(actions.get('close') or []) or '–'}, "
+                f"open {', '.join(actions.get('open') or []) or '–'} (make before break, radial after every pair):")
+    st.dataframe(pd.DataFrame([{"step": i + 1, "action": s["action"], "line": s["line"]}
+                               for i, s in enumerate(sequence)]), hide_index=True, width="content")
+
+
+def render_plan(outcome: PlanOutcome, *, actuals_mw: list[float] | None = None) -> None:
+    summary = outcome.summary or {}
+    forecast, storage, grid = (outcome.results.get(s) for s in ("forecast", "storage", "grid"))
+    if summary:
+        render_headline(summary)
+    if outcome.status != "completed":
+        st.error(f"The plan did not complete: {outcome.error or 'no reason given'}. The steps that ran are "
+                 "stored as runs below.")
+    if forecast:
+        render_limit_notice(summary, forecast["timestamps"])
+        prices = (outcome.fields.get("storage") or {}).get("Prices") or []
+        st.plotly_chart(plan_day_figure(forecast, storage, prices, float(summary.get("import_limit_mw", 0.0)),
+                                        summary.get("currency", ""), actuals_mw=actuals_mw),
+                        width="stretch", key=f"plan_day_{outcome.plan_id}")
+        st.caption("Times are the feeder's local clock (the load history's timestamps). Bands: the forecast's "
+                   "empirical 80% and 95% intervals. "
+                   + ("The battery was planned against the upper 80% band (robust plan)."
+                      if summary.get("robust") else "The battery was planned against the point forecast."))
+    if grid:
+        left, right = st.columns([3, 2])
+        with left:
+            st.plotly_chart(plan_network_figure(grid), width="stretch", key=f"plan_net_{outcome.plan_id}")
+        with right:
+            render_switching(summary)
+            st.caption(f"Network: {grid.get('network')}, battery at bus {grid.get('battery_bus')}. Loads of the "
+                       "model follow the forecast (its peak = the model's loading chosen on the form); losses are "
+                       "those of the feeder model.")
+    with st.expander("The three runs of this plan", expanded=False):
+        st.dataframe(pd.DataFrame([{"step": STEP_LABELS.get(s, s), "run id": rid,
+                                    "status": "completed" if s in outcome.results else "failed"}
+                                   for s, rid in outcome.run_ids.items()]), hide_index=True, width="stretch")
+        st.caption(f"Plan id `{outcome.plan_id}` · each run is also in Run history.")
