@@ -71,8 +71,14 @@ def _on_grid(times: pd.Series, values: pd.Series, grid: pd.DatetimeIndex, label:
     if grid[0] < first:
         raise InputError(label, f"the file starts at {first}, after the chosen day's 00:00 ({grid[0]})")
     if grid[-1] >= last:
-        raise InputError(label, f"the file ends at {last}, before the end of the horizon ({grid[-1] + pd.Timedelta(step)}); "
-                                "shorten the horizon or add rows")
+        horizon = grid[-1] + pd.Timedelta(step) - grid[0]
+        latest_day = (last - horizon).floor("D")
+        days = (f"choose a day from {first.ceil('D'):%Y-%m-%d} to {latest_day:%Y-%m-%d}"
+                if latest_day >= first.ceil("D") else "the file is shorter than the horizon")
+        fits = (last - grid[0]) / pd.Timedelta(hours=1)
+        raise InputError(label, f"the file ends at {last:%Y-%m-%d %H:%M}, before the end of the "
+                                f"{horizon / pd.Timedelta(hours=1):g} h horizon ({grid[-1] + pd.Timedelta(step):%Y-%m-%d %H:%M}). "
+                                f"For this horizon {days}; or shorten the horizon to {fits:g} h, or add rows")
     aligned = series.reindex(grid, method="ffill", tolerance=spacing - pd.Timedelta(seconds=1))
     if aligned.isna().any():
         gap = aligned.index[aligned.isna().argmax()]
@@ -146,5 +152,43 @@ def storage_fields(region: str, start: dt.date, resolution_min: int, prices: lis
         fields["PV"] = [round(float(v), 4) for v in pv_mw]
     if (load_mw is not None or pv_mw is not None) and export_price is not None:
         fields["ExportPrice"] = float(export_price)
-    parse_request(fields)  # raises InputError naming the key
+    _check_in_form_words(fields, len(prices))
+    try:
+        parse_request(fields)  # the engine's own checks, so nothing the service would refuse is sent
+    except InputError as exc:
+        raise InputError(FORM_LABELS.get(exc.key, exc.key), exc.reason) from None
     return fields
+
+
+# Request keys -> the storage form's labels, so a refusal speaks the form's language.
+FORM_LABELS = {
+    "CapacityMWh": "Capacity (MWh)", "PowerMW": "Power (MW)", "Efficiency": "One-way efficiency (%)",
+    "InitialSoC": "Initial SoC (%)", "MinSoC": "Min SoC (%)", "MaxSoC": "Max SoC (%)",
+    "FinalSoC": "Final SoC at least (%)", "CycleCostPerMWh": "Wear cost (per MWh discharged)",
+    "ExportPrice": "Export price (per MWh)", "Prices": "Prices", "Load": "Load/PV CSV", "PV": "Load/PV CSV",
+    "Date": "Day", "Resolution": "Resolution", "Region": "Region",
+}
+
+
+def _pct(fraction: float) -> str:
+    return f"{100 * fraction:.4g} %"
+
+
+def _check_in_form_words(fields: dict[str, Any], steps: int) -> None:
+    """The state-of-charge rules, said with the form's labels and percentages."""
+    low, high, initial = fields["MinSoC"], fields["MaxSoC"], fields["InitialSoC"]
+    final = fields.get("FinalSoC", initial)
+    if low > high:
+        raise InputError("Min SoC (%)", f"Min SoC ({_pct(low)}) is above Max SoC ({_pct(high)})")
+    for key, label, value in (("InitialSoC", "Initial SoC", initial), ("FinalSoC", "Final SoC at least", final)):
+        if not low <= value <= high:
+            raise InputError(FORM_LABELS[key], f"{label} ({_pct(value)}) is outside Min SoC ({_pct(low)}) to "
+                                               f"Max SoC ({_pct(high)})")
+    capacity, power, efficiency = fields["CapacityMWh"], fields["PowerMW"], fields["Efficiency"]
+    if capacity > 0 and efficiency > 0:
+        reachable = (initial * capacity + steps * efficiency * power * fields["Resolution"] / 60) / capacity
+        if final > reachable * (1 + 1e-12):
+            raise InputError("Final SoC at least (%)", (
+                f"Final SoC at least ({_pct(final)}) cannot be reached: charging at full power ({power:g} MW, "
+                f"{_pct(efficiency)} efficiency) for all {steps} steps only reaches {_pct(reachable)}. "
+                "Lower it, or raise the initial SoC, the power or the horizon"))

@@ -21,7 +21,8 @@ from core.run_description import describe_request
 from ui.run_views import load_run, render_similar_runs
 from ui.plain import md_text
 from ui.shell import ensure_app_shell
-from ui.submission import render_outcome_header, submit_with_status
+from ui.forecast_view import render_forecast_outcome, forecast_csv
+from ui.submission import render_outcome_header, render_run_caption, submit_with_status
 
 ensure_app_shell()
 
@@ -72,6 +73,11 @@ last = st.session_state.get("forecast_last")
 if last:
     outcome, history = last["outcome"], last["history"]
     completed = render_outcome_header(outcome)
+    if completed:
+        render_forecast_outcome(outcome.fields, outcome.result, history.loads_mw)
+    if history.report.get("missing_rows"):
+        st.warning(f"The upload has {history.report['missing_rows']}. They are sent to the service as gaps, "
+                   "not filled in; fill them in the file if you know the values.")
     chart_col, similar_col = st.columns([3, 2])
     with similar_col:
         similar = render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="forecast")
@@ -87,14 +93,17 @@ if last:
     with chart_col:
         if completed:
             st.plotly_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
-                                            actuals_mw=history.actuals_mw or None, overlays=overlays),
+                                            actuals_mw=history.actuals_mw or None, overlays=overlays,
+                                            region=outcome.fields.get("Region")),
                             width="stretch")
             summary = forecast_summary(outcome.result, history.actuals_mw, history.loads_mw)
             if summary["metrics"]:
                 for tile, item in zip(st.columns(len(summary["metrics"])), summary["metrics"]):
                     tile.metric(item["label"], item["value"], help=item["help"])
             st.caption(f"{summary['method_caption']} · history: {md_text(history.report.get('source', ''))}")
-            notes = summary["history_notes"] + list(history.report.get("notes") or [])
+            # The gap count is in the warning above; the service's history notes say how it treated them.
+            notes = summary["history_notes"] + [n for n in history.report.get("notes") or []
+                                                if "have no value" not in n]
             if last.get("calendar"):
                 notes.append("Holidays treated like Sundays: " + ", ".join(
                     f"{day:%d %b %Y} ({name})" for day, name in last["calendar"].items()) + ".")
@@ -106,5 +115,10 @@ if last:
                     backtest_chart = backtest_figure(outcome.result)
                     if backtest_chart is not None:
                         st.plotly_chart(backtest_chart, width="stretch")
-            st.download_button("Download forecast (JSON)", data=json.dumps(outcome.result),
-                               file_name=f"forecast_{outcome.run_id[:8]}.json", mime="application/json")
+            csv_col, json_col = st.columns(2)
+            csv_col.download_button("Download forecast (CSV)", data=forecast_csv(outcome.fields, outcome.result),
+                                    file_name=f"forecast_{outcome.run_id[:8]}.csv", mime="text/csv",
+                                    help="Local time with the region's UTC offset; forecast and 80/95% bands in MW")
+            json_col.download_button("Download forecast (JSON)", data=json.dumps(outcome.result),
+                                     file_name=f"forecast_{outcome.run_id[:8]}.json", mime="application/json")
+    render_run_caption(outcome)

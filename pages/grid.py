@@ -16,7 +16,7 @@ from ui.grid_view import render_grid_result
 from ui.run_views import render_similar_runs
 from ui.plain import md_text
 from ui.shell import ensure_app_shell
-from ui.submission import render_outcome_header, submit_with_status
+from ui.submission import render_outcome_header, render_run_caption, submit_with_status
 
 ensure_app_shell()
 
@@ -30,8 +30,13 @@ st.caption("Reconfigure a distribution feeder: the QNN service picks which switc
 
 with st.form("grid_form"):
     left, middle, right = st.columns(3)
-    region = left.selectbox("Region", REGIONS, index=0, accept_new_options=True)
-    day = middle.date_input("Day", value=dt.date.today() + dt.timedelta(days=1))
+    # Region and day only label the run (History, similar runs): the network and its loads set the answer.
+    region = left.selectbox("Region (label only)", REGIONS, index=0, accept_new_options=True,
+                            help="Files the run under this region in History and similar-run search; "
+                                 "it does not change the calculation")
+    day = middle.date_input("Day (label only)", value=dt.date.today() + dt.timedelta(days=1),
+                            help="Files the run under this day; the calculation uses the network's loads as given "
+                                 "(scaled by Load scale), not a day's profile")
     choice = right.selectbox("Network", list(NETWORKS))
     json_upload = st.file_uploader("Network JSON (custom format, see the template below)", type=["json", "txt"])
     c1, c2, c3, c4 = st.columns(4)
@@ -81,4 +86,5 @@ if last:
         render_grid_result(outcome.fields, outcome.result)
         st.download_button("Download switching plan (JSON)", data=json.dumps(outcome.result),
                            file_name=f"grid_{outcome.run_id[:8]}.json", mime="application/json")
+    render_run_caption(outcome)
     render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="grid")

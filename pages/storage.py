@@ -12,10 +12,10 @@ from core.errors import InputError
 from core.run_description import describe_request
 from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
 from ui.run_views import render_similar_runs
-from ui.storage_view import render_storage_result
+from ui.storage_view import render_storage_result, schedule_csv
 from ui.plain import md_text
 from ui.shell import ensure_app_shell
-from ui.submission import render_outcome_header, submit_with_status
+from ui.submission import render_outcome_header, render_run_caption, submit_with_status
 
 ensure_app_shell()
 
@@ -87,6 +87,12 @@ if last:
     if render_outcome_header(outcome):
         render_storage_result(outcome.fields, outcome.result)
         st.caption("Prices: " + " · site: ".join(md_text(s) for s in last["sources"] if s))
-        st.download_button("Download schedule (JSON)", data=json.dumps(outcome.result),
-                           file_name=f"storage_{outcome.run_id[:8]}.json", mime="application/json")
+        csv_col, json_col = st.columns(2)
+        csv_col.download_button("Download schedule (CSV)", data=schedule_csv(outcome.fields, outcome.result),
+                                file_name=f"storage_{outcome.run_id[:8]}.csv", mime="text/csv",
+                                help="One row per step: start time with the region's UTC offset, price, charge, "
+                                     "discharge, state of charge at the step's end")
+        json_col.download_button("Download schedule (JSON)", data=json.dumps(outcome.result),
+                                 file_name=f"storage_{outcome.run_id[:8]}.json", mime="application/json")
+    render_run_caption(outcome)
     render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="storage")

@@ -25,8 +25,10 @@ def test_forecast_page_submits_and_draws(forecast_page, services):
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+    assert any("Run completed" in c.value for c in at.caption)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Status"] == "completed"
+    assert any(label.startswith("Peak · ") and value.endswith(" MW") for label, value in metrics.items())
+    assert metrics["Change from yesterday"].endswith(" %")
     figure = plotly_figures(at)[0]
     names = [trace.get("name", "") for trace in figure["data"]]
     assert any("orecast" in n for n in names) and any("95" in n for n in names)

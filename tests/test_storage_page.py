@@ -33,10 +33,11 @@ def test_storage_page_submits_and_draws(storage_page, services):
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+    assert any("Run completed" in c.value for c in at.caption)
+    assert any("proven optimal" in c.value and "throughput" in c.value for c in at.caption)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Status"] == "completed"
-    assert metrics["Optimal"] == "yes"
-    assert float(metrics["Cycles"]) > 0 and metrics["Throughput"].endswith("MWh")
+    assert float(metrics["Cycles"]) > 0 and metrics["Revenue"].endswith(" USD")  # California's currency
+    assert any(label.startswith("Peak import · ") and value.endswith(" MW") for label, value in metrics.items())
     dispatch, comparison = plotly_figures(at)[:2]
     names = [trace.get("name", "") for trace in dispatch["data"]]
     assert {"Charge (MW)", "Discharge (MW)", "SoC (MWh)"} <= set(names)
@@ -61,8 +62,8 @@ def test_storage_page_bad_battery_is_a_clear_message(storage_page):
     _number_input(at, "Max SoC (%)").set_value(20.0)
     at.button[0].click()
     at.run()
-    assert any("MinSoC" in e.value and "above MaxSoC" in e.value for e in at.error)
-    assert not [m for m in at.metric if m.label == "Status"]  # nothing was submitted
+    assert any("Min SoC (80 %) is above Max SoC (20 %)" in e.value for e in at.error)
+    assert not at.metric  # nothing was submitted
 
 
 def test_storage_page_csv_prices_and_site_csv(storage_page):
@@ -82,7 +83,8 @@ def test_storage_page_csv_prices_and_site_csv(storage_page):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Status"] == "completed" and "Grid cost" in metrics
+    assert any("Run completed" in c.value for c in at.caption)
+    assert metrics["Saved vs no battery"].endswith(" USD")
     dispatch = plotly_figures(at)[0]
     names = [trace.get("name", "") for trace in dispatch["data"]]
     assert "Load (MW)" in names and "PV (MW)" in names
@@ -137,4 +139,5 @@ def test_site_csv_and_fields():
     with pytest.raises(InputError) as info:
         storage_fields("Bavaria", day, 60, prices.values, capacity_mwh=10, power_mw=5, efficiency=0.95,
                        initial_soc=0.95, min_soc=0.1, max_soc=0.9)
-    assert info.value.key == "InitialSoC"
+    assert info.value.key == "Initial SoC (%)"  # the form's words, in percent
+    assert info.value.reason == "Initial SoC (95 %) is outside Min SoC (10 %) to Max SoC (90 %)"

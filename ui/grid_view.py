@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.charts.grid import losses_figure, network_figure, voltage_profile_figure
 from ui.plain import md_text
+from core.outcomes import grid_outcome
 
 
 def _num(value: Any, digits: int) -> str:
@@ -15,16 +16,21 @@ def _num(value: Any, digits: int) -> str:
 
 
 def render_grid_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
-    before, after = result.get("losses_kw_before"), result["losses_kw_after"]
-    v_before, v_after = result.get("min_voltage_pu_before"), result["min_voltage_pu_after"]
-    known = isinstance(before, (int, float)), isinstance(v_before, (int, float))
-    cols = st.columns(4)
-    cols[0].metric("Losses before (kW)", _num(before, 2), help="AC power flow of the present switch states")
-    cols[1].metric("Losses after (kW)", _num(after, 2), delta=f"{after - before:,.2f}" if known[0] else None,
-                   delta_color="inverse")
-    cols[2].metric("Min voltage before (pu)", _num(v_before, 4))
-    cols[3].metric("Min voltage after (pu)", _num(v_after, 4),
-                   delta=f"{v_after - v_before:+.4f}" if known[1] else None)
+    outcome = grid_outcome(result)
+    saved, saved_pct = outcome.losses_saved_kw, outcome.losses_saved_pct
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Losses saved", f"{saved:,.1f} kW" if saved is not None else "–", width="content",
+                  delta=f"{saved_pct:.1f} % lower" if saved_pct is not None and saved_pct > 0 else None,
+                  help="Real-power losses of the present switch states minus those after switching (AC power flow)")
+        st.metric("Losses before → after", f"{_num(outcome.losses_before_kw, 1)} → {outcome.losses_after_kw:,.1f} kW",
+                  width="content", help="Real-power losses of the whole network, AC power flow")
+        bus = f" · bus {outcome.min_voltage_bus}" if outcome.min_voltage_bus else ""
+        before_bus = f" at bus {outcome.min_voltage_before_bus}" if outcome.min_voltage_before_bus else ""
+        st.metric(f"Minimum voltage{bus}", f"{outcome.min_voltage_pu:.4f} pu", width="content",
+                  delta=(f"{outcome.min_voltage_pu - outcome.min_voltage_before_pu:+.4f} pu vs before"
+                         if outcome.min_voltage_before_pu is not None else None),
+                  help=f"Lowest bus voltage after switching; before: {_num(outcome.min_voltage_before_pu, 4)} pu"
+                       f"{before_bus}")
     vmin, vmax = result.get("voltage_min_pu", fields.get("VoltageMin")), result.get("voltage_max_pu", fields.get("VoltageMax"))
     if result.get("voltage_ok") is False:
         st.warning(f"No radial configuration keeps every bus within {vmin}–{vmax} pu; this one comes closest "

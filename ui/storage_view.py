@@ -1,4 +1,5 @@
-"""Draw a storage dispatch result: metrics, the schedule, and what optimisation earns over simpler policies."""
+"""Draw a storage dispatch result: the money, peak import and cycles first, then the schedule, then what
+optimisation earns over simpler policies."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,56 +11,82 @@ from core.charts.storage import comparison_figure, dispatch_figure
 from core.engines.storage_baselines import compare
 from core.errors import InputError
 from ui.plain import md_text
+from core.outcomes import storage_outcome
+from core.region_info import clock_label, money, time_axis_title, with_offsets
 
 
-def _money(value: Any) -> str:
-    return f"{float(value):,.0f}" if isinstance(value, (int, float)) else "–"
+def schedule_csv(fields: dict[str, Any], result: dict[str, Any]) -> str:
+    """One row per step: start with the region's UTC offset, price, charge, discharge, SoC at the step's end."""
+    stamps = list(result.get("timestamps") or [])
+    frame = pd.DataFrame({"step_start": with_offsets(stamps, fields.get("Region"))})
+    columns = {"Prices": "price_per_mwh", "Load": "load_mw", "PV": "pv_mw"}
+    for key, name in columns.items():
+        if isinstance(fields.get(key), list) and len(fields[key]) == len(stamps):
+            frame[name] = fields[key]
+    for key in ("charge_mw", "discharge_mw", "soc_mwh", "grid_import_mw", "grid_export_mw"):
+        values = result.get(key)
+        if isinstance(values, list) and len(values) == len(stamps):
+            frame["soc_end_mwh" if key == "soc_mwh" else key] = values
+    return frame.to_csv(index=False, float_format="%.4f")
 
 
 def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
-    self_consumption = "grid_cost" in result
-    cols = st.columns(5)
-    cols[0].metric("Revenue", _money(result["revenue"]),
-                   help="Σ price × (discharge − charge) × step length, in the currency of the prices"
-                        + (" — the battery's energy valued at the import price" if self_consumption else ""))
-    cols[1].metric("Cycles", f"{float(result.get('cycles', 0.0)):.2f}",
-                   help="Equivalent full cycles: (charged + discharged energy) / (2 × capacity)")
-    cols[2].metric("Throughput", f"{float(result.get('throughput_mwh', 0.0)):,.0f} MWh",
-                   help="Energy charged plus energy discharged, at the grid connection")
-    if self_consumption:
-        cols[3].metric("Grid cost", _money(result["grid_cost"]),
-                       delta=f"{-float(result.get('savings', 0.0)):,.0f} vs no battery", delta_color="inverse")
-    else:
-        cols[3].metric("Net of wear", _money(result.get("objective", result["revenue"])),
-                       help="Revenue minus CycleCostPerMWh × discharged energy")
+    outcome = storage_outcome(fields, result)
+    code = outcome.currency
+    region = fields.get("Region")
+    unit = code or "in the prices' currency"
+    with st.container(horizontal=True, gap="large"):
+        st.metric(outcome.value_label, money(outcome.value, code), width="content",
+                  help=("Grid bill without the battery minus the bill with it, at the import and export prices"
+                        if outcome.self_consumption else
+                        "Σ price × (discharge − charge) × step length") + f", {unit}")
+        st.metric(f"Peak import · {clock_label(outcome.peak_import_time, region)}",
+                  f"{outcome.peak_import_mw:,.1f} MW", width="content",
+                  help="Largest power drawn from the grid in one step" + (
+                      " (site load + charging − PV)" if outcome.self_consumption else " (charging the battery)"))
+        st.metric("Cycles", f"{outcome.cycles:.2f}", width="content",
+                  help="Equivalent full cycles: (charged + discharged energy) / (2 × capacity)")
     optimal = result.get("optimal")
-    cols[4].metric("Optimal", "yes" if optimal else ("no" if optimal is False else "–"),
-                   help=f"{result.get('solver', 'solver not reported')}; status {result.get('status', '–')}")
+    details = [f"throughput {float(result.get('throughput_mwh', 0.0)):,.0f} MWh"]
+    if "objective" in result and not outcome.self_consumption:
+        details.append(f"net of wear {money(float(result['objective']), code)}")
+    if outcome.self_consumption:
+        details.append(f"grid cost {money(float(result['grid_cost']), code)} "
+                       f"(without the battery {money(float(result.get('grid_cost_without_battery', 0.0)), code)})")
+    details.append(("proven optimal" if optimal else "not proven optimal" if optimal is False else "optimality "
+                    "not reported") + f" ({result.get('solver', 'solver not reported')}, status "
+                                      f"{result.get('status', '–')})")
+    if not code:
+        details.append("currency: that of the uploaded prices (region not known)")
+    st.caption(" · ".join(details))
     if optimal is False:
         gap = result.get("optimality_gap")
         bound = f"; it is at most {100 * float(gap):.3f}% below the optimum." if isinstance(gap, (int, float)) else "."
         st.warning("The solver could not prove this schedule optimal in time" + bound)
 
-    st.plotly_chart(dispatch_figure(fields, result), width="stretch")
+    st.plotly_chart(dispatch_figure(fields, result, currency=code, time_title=time_axis_title(region)),
+                    width="stretch")
 
     try:
         rows = compare(fields, result)
     except InputError as exc:  # a stored run from another backend may not be re-computable
         st.caption(f"No comparison with simpler policies: {md_text(exc.key)}: {md_text(exc.reason)}")
         return
+    st.subheader("What optimisation earns")
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(comparison_figure(fields, result, rows=rows), width="stretch")
+        st.plotly_chart(comparison_figure(fields, result, rows=rows, currency=code), width="stretch")
     with right:
-        st.subheader("What optimisation earns")
         optimal_value, rule_value, none_value = (row["objective"] for row in rows)
-        st.markdown(f"- **{optimal_value - rule_value:,.0f}** more than the rule-based policy\n"
-                    f"- **{optimal_value - none_value:,.0f}** more than no battery")
-        table = pd.DataFrame(rows).rename(columns={
-            "policy": "policy", "revenue": "revenue", "degradation_cost": "wear", "objective": "net value",
-            "cycles": "cycles", "throughput_mwh": "throughput MWh", "grid_cost": "grid cost"})
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                    for c in table.columns if c != "policy"})
-        st.caption("Rule-based: " + ("store PV surplus, cover the deficit." if self_consumption else
+        st.metric("More than the rule-based policy", money(optimal_value - rule_value, code))
+        st.metric("More than no battery", money(optimal_value - none_value, code))
+        st.caption("Rule-based: " + ("store PV surplus, cover the deficit." if outcome.self_consumption else
                                       "each day, charge in the cheapest and discharge in the dearest steps."))
+    suffix = f" ({code})" if code else ""
+    table = pd.DataFrame(rows).rename(columns={
+        "revenue": f"revenue{suffix}", "degradation_cost": f"wear{suffix}", "objective": f"net value{suffix}",
+        "throughput_mwh": "throughput (MWh)", "grid_cost": f"grid cost{suffix}"})
+    # Full width, money without decimals: the table must fit a phone as well as a control-room screen.
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        c: st.column_config.NumberColumn(format={"cycles": "%.2f", "throughput (MWh)": "%.1f"}.get(c, "%.0f"))
+        for c in table.columns if c != "policy"})

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.pipeline import RunOutcome
 from ui.plain import md_text
-from ui.run_views import render_failure, render_run_header
+from ui.run_views import render_failure
 from ui.state import get_services, new_submission_nonce, submission_key
 
 
@@ -22,17 +22,33 @@ def submit_with_status(code: str, *, scope: str, verb: str, detail: str) -> RunO
 
 
 def render_outcome_header(outcome: RunOutcome) -> bool:
-    """Run id, status and timings; the failure in words; True when there is a result to draw."""
-    response = outcome.response or {}
-    render_run_header(outcome.run_id, outcome.status, backend=get_services().backend_name,
-                      model_id=response.get("model_id"), execution_ms=response.get("execution_time_ms"),
-                      round_trip_ms=outcome.round_trip_ms, total_ms=outcome.total_ms,
-                      stored=outcome.stored, duplicate=outcome.duplicate)
+    """What the operator must know before the figures: a failure in words, a repeat, a delayed store.
+
+    True when there is a result to draw. Run id and timings come after the result (render_run_caption):
+    the figures the operator acts on open the page.
+    """
     if outcome.notice:
         st.info(md_text(outcome.notice))
     if outcome.duplicate:
+        st.info("This exact submission was already made; showing the stored run instead of running it twice.")
         st.button("Run it again as a new run", on_click=new_submission_nonce, key=f"again_{outcome.run_id}")
+    if not outcome.stored:
+        st.warning("The database did not accept the run just now. The result is safe in the local outbox and "
+                   "will be written as soon as the database answers (see Health).")
     if outcome.status != "completed":
         render_failure(outcome.error)
         return False
     return True
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:,.0f} ms" if isinstance(value, (int, float)) else "–"
+
+
+def render_run_caption(outcome: RunOutcome) -> None:
+    """Run id, status, timings and backend in one small line."""
+    response = outcome.response or {}
+    st.caption(f"Run {outcome.status} · solver {_ms(response.get('execution_time_ms'))} · "
+               f"round trip {_ms(outcome.round_trip_ms)} · submit → stored {_ms(outcome.total_ms)} · "
+               f"backend: {md_text(get_services().backend_name or '–')} · model: {md_text(str(response.get('model_id') or '–'))} · "
+               f"run id `{outcome.run_id}`")

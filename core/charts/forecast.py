@@ -8,6 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from core.engines.forecast_metrics import actuals_metrics
+from core.region_info import time_axis_title
 
 _HISTORY = "#5f6b7a"
 _FORECAST = "#1f5fbf"
@@ -44,7 +45,8 @@ def _band(fig: go.Figure, x: Sequence[str], lower: Sequence[float], upper: Seque
 
 def forecast_figure(history_timestamps: list[str], history_mw: list[float | None], result: dict,
                     actuals_mw: list[float | None] | None = None,
-                    overlays: Sequence[tuple[str, list[str], list[float]]] = ()) -> go.Figure:
+                    overlays: Sequence[tuple[str, list[str], list[float]]] = (),
+                    region: str | None = None) -> go.Figure:
     stamps = list(result.get("timestamps") or [])
     fig = go.Figure()
     if history_timestamps:
@@ -74,9 +76,16 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
         title = f"Load forecast vs actuals — {metrics_caption(metrics)}"
     if stamps:
         fig.add_vline(x=stamps[0], line={"color": "#868e96", "width": 1, "dash": "dash"})
+        fig.add_annotation(x=stamps[0], y=1, yref="paper", text="forecast →", showarrow=False, xanchor="left",
+                           yanchor="bottom", font={"size": 11, "color": "#495057"})
+    # Hour ticks while a few days are in view, whole days once zoomed out.
+    fig.update_xaxes(nticks=16, tickformatstops=[
+        {"dtickrange": [None, 86_400_000], "value": "%H:%M\n%a %d %b"},
+        {"dtickrange": [86_400_000, None], "value": "%a %d %b"},
+    ], showgrid=True)
     fig.update_layout(
         title={"text": title, "font": {"size": 14}},
-        xaxis_title="Local time", yaxis_title="Load (MW)", hovermode="x unified",
+        xaxis_title=time_axis_title(region), yaxis_title="Load (MW)", hovermode="x unified",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         margin={"l": 60, "r": 20, "t": 90, "b": 50}, template="plotly_white",
     )
@@ -87,7 +96,7 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
 
 
 def _initial_window(history_timestamps: Sequence[str], stamps: Sequence[str]) -> list[str] | None:
-    """Open on the last week of history and the whole forecast; the rest is a zoom-out away."""
+    """Open on the last two days of history and the whole forecast; the rest is a zoom-out away."""
     if not stamps:
         return None
     try:
@@ -95,7 +104,7 @@ def _initial_window(history_timestamps: Sequence[str], stamps: Sequence[str]) ->
         last = dt.datetime.fromisoformat(stamps[-1])
     except ValueError:
         return None
-    left = first - dt.timedelta(days=7)
+    left = first - dt.timedelta(days=2)
     if history_timestamps:
         try:
             left = max(left, dt.datetime.fromisoformat(history_timestamps[0]))

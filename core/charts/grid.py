@@ -88,9 +88,89 @@ def _fmt(value: Any, unit: str, digits: int = 1) -> str:
     return f"{float(value):,.{digits}f} {unit}" if isinstance(value, (int, float)) else "–"
 
 
+def _layout_edges(result: Mapping[str, Any], pos: Mapping[str, tuple[float, float]]) -> set[str]:
+    """Ids of the lines drawn straight: the tree the layout was built from (parent → child)."""
+    use_before = bool(result.get("radial_before", False))
+    tree: set[str] = set()
+    for ln in _lines(result):
+        a, b = str(ln.get("from_bus")), str(ln.get("to_bus"))
+        if ln.get("closed_before" if use_before else "closed_after") and a in pos and b in pos \
+                and abs(pos[a][0] - pos[b][0]) == 1.0:
+            tree.add(str(ln.get("id")))
+    return tree
+
+
+# Pixels per layout unit, for the clearance tests below (the figure is ~1400 × 560 on a desktop).
+def _scale(pos: Mapping[str, tuple[float, float]], height: int) -> tuple[float, float]:
+    xs = [p[0] for p in pos.values()] or [0.0]
+    ys = [p[1] for p in pos.values()] or [0.0]
+    return 1300.0 / max(1.0, max(xs) - min(xs)), (height - 80.0) / max(1.0, max(ys) - min(ys))
+
+
+def _bezier(p0: tuple[float, float], control: tuple[float, float], p2: tuple[float, float],
+            n: int = 24) -> list[tuple[float, float]]:
+    return [((1 - t) ** 2 * p0[0] + 2 * (1 - t) * t * control[0] + t * t * p2[0],
+             (1 - t) ** 2 * p0[1] + 2 * (1 - t) * t * control[1] + t * t * p2[1])
+            for t in (i / n for i in range(n + 1))]
+
+
+def _tie_route(p0: tuple[float, float], p2: tuple[float, float], obstacles: list[tuple[float, float]],
+               sx: float, sy: float) -> list[tuple[float, float]]:
+    """A curve for a line outside the drawn tree: bowed off the straight chord (which would lie on the feeder
+    it parallels, or cut across other branches) to the side with the most room, measured in pixels."""
+    mx, my = (p0[0] + p2[0]) / 2, (p0[1] + p2[1]) / 2
+    dx, dy = (p2[0] - p0[0]) * sx, (p2[1] - p0[1]) * sy
+    length = max(1e-9, (dx * dx + dy * dy) ** 0.5)
+    nx, ny = -dy / length, dx / length  # unit normal, pixels
+    best: tuple[float, list[tuple[float, float]]] | None = None
+    for bow_px in (45.0, 80.0, 120.0):
+        for sign in (1.0, -1.0):
+            control = (mx + sign * nx * bow_px * 2 / sx, my + sign * ny * bow_px * 2 / sy)
+            path = _bezier(p0, control, p2)
+            inner = path[3:-3]
+            clearance = min((min(((x - ox) * sx) ** 2 + ((y - oy) * sy) ** 2 for x, y in inner)
+                             for ox, oy in obstacles), default=1e12) ** 0.5
+            score = clearance - 0.05 * bow_px
+            if best is None or score > best[0]:
+                best = (score, path)
+    return best[1] if best else [p0, p2]
+
+
+def _label_positions(pos: Mapping[str, tuple[float, float]], segments: list[tuple[float, float]],
+                     sx: float, sy: float) -> dict[str, str]:
+    """Per bus the label position (above, below, left, right) farthest from lines and other buses."""
+    offsets = {"top center": (0, 13), "bottom center": (0, -13), "top right": (12, 11), "top left": (-12, 11),
+               "bottom right": (12, -11), "bottom left": (-12, -11)}
+    points = [(x * sx, y * sy) for x, y in segments]
+    chosen: dict[str, str] = {}
+    for bus, (bx, by) in pos.items():
+        px, py = bx * sx, by * sy
+        near = [(x, y) for x, y in points if abs(x - px) < 60 and abs(y - py) < 60]
+        best_name, best_gap = "top center", -1.0
+        for name, (ox, oy) in offsets.items():
+            lx, ly = px + ox, py + oy
+            gap = min(((x - lx) ** 2 + (y - ly) ** 2 for x, y in near), default=1e12) ** 0.5
+            if gap > best_gap + 2.0:  # prefer the earlier (conventional) position unless clearly better
+                best_name, best_gap = name, gap
+        chosen[bus] = best_name
+    return chosen
+
+
+def _densify(p0: tuple[float, float], p1: tuple[float, float], sx: float, sy: float) -> list[tuple[float, float]]:
+    steps = max(1, int((((p1[0] - p0[0]) * sx) ** 2 + ((p1[1] - p0[1]) * sy) ** 2) ** 0.5 / 6))
+    return [(p0[0] + (p1[0] - p0[0]) * i / steps, p0[1] + (p1[1] - p0[1]) * i / steps) for i in range(steps + 1)]
+
+
 def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any], *, height: int = 560) -> go.Figure:
-    """Buses coloured by voltage after switching; open lines dashed; lines the answer switches highlighted."""
+    """Buses coloured by voltage after switching; open lines dashed; lines the answer switches highlighted.
+
+    The tree the layout comes from is drawn straight; every other line (ties, and in the answer's state the
+    lines it opened) is a curve bowed to the side with room, so a newly closed tie never hides the feeder
+    it parallels. Line ids are written on every switchable or switched line.
+    """
     pos = tree_layout(result)
+    sx, sy = _scale(pos, height)
+    straight = _layout_edges(result, pos)
     groups = {
         "closed": ("Closed", CLOSED_COLOUR, "solid", 2),
         "open": ("Open", OPEN_COLOUR, "dash", 1.5),
@@ -99,20 +179,35 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
     }
     xs: dict[str, list[float | None]] = {g: [] for g in groups}
     ys: dict[str, list[float | None]] = {g: [] for g in groups}
-    mid_x, mid_y, mid_text, mid_colour = [], [], [], []
-    for ln in _lines(result):
+    mid_x, mid_y, mid_text, mid_colour, mid_label = [], [], [], [], []
+    obstacles = list(pos.values())
+    drawn: list[tuple[float, float]] = []
+    lines = _lines(result)
+    for ln in lines:
+        a, b = str(ln.get("from_bus")), str(ln.get("to_bus"))
+        if a in pos and b in pos and str(ln.get("id")) in straight:
+            drawn += _densify(pos[a], pos[b], sx, sy)
+    for ln in sorted(lines, key=lambda ln: str(ln.get("id")) not in straight):  # straight first: curves avoid them
         a, b = str(ln.get("from_bus")), str(ln.get("to_bus"))
         if a not in pos or b not in pos:
             continue
         before, after = bool(ln.get("closed_before")), bool(ln.get("closed_after"))
         group = ("closed_now" if after and not before else "opened_now" if before and not after
                  else "closed" if after else "open")
-        (x0, y0), (x1, y1) = pos[a], pos[b]
-        xs[group] += [x0, x1, None]
-        ys[group] += [y0, y1, None]
-        mid_x.append((x0 + x1) / 2)
-        mid_y.append((y0 + y1) / 2)
+        if str(ln.get("id")) in straight:
+            path = [pos[a], pos[b]]
+        else:
+            path = _tie_route(pos[a], pos[b], obstacles + drawn, sx, sy)
+            drawn += path
+        xs[group] += [p[0] for p in path] + [None]
+        ys[group] += [p[1] for p in path] + [None]
+        middle = path[len(path) // 2] if len(path) > 2 else ((path[0][0] + path[1][0]) / 2,
+                                                             (path[0][1] + path[1][1]) / 2)
+        mid_x.append(middle[0])
+        mid_y.append(middle[1])
         mid_colour.append(groups[group][1])
+        show_id = group in ("closed_now", "opened_now") or bool(ln.get("switchable", True)) and not (before and after)
+        mid_label.append(str(ln.get("id")) if show_id or len(lines) <= 40 else "")
         state = {"closed_now": "closed by the answer", "opened_now": "opened by the answer",
                  "closed": "closed", "open": "open"}[group]
         flow = (f"<br>P {_fmt(ln.get('p_kw_after'), 'kW')}, Q {_fmt(ln.get('q_kvar_after'), 'kvar')}"
@@ -125,8 +220,10 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         if xs[group]:
             fig.add_trace(go.Scatter(x=xs[group], y=ys[group], mode="lines", name=label, hoverinfo="skip",
                                      line={"color": colour, "dash": dash, "width": width}))
-    fig.add_trace(go.Scatter(x=mid_x, y=mid_y, mode="markers", name="Lines", showlegend=False,
-                             marker={"size": 7, "color": mid_colour, "opacity": 0.35, "symbol": "diamond"},
+    fig.add_trace(go.Scatter(x=mid_x, y=mid_y, mode="markers+text", name="Line ids", showlegend=False,
+                             marker={"size": 6, "color": mid_colour, "opacity": 0.5, "symbol": "diamond"},
+                             text=[f"<i>{t}</i>" if t else "" for t in mid_label], textposition="middle right",
+                             textfont={"size": 9, "color": mid_colour},
                              hovertext=mid_text, hoverinfo="text"))
     volts = result.get("bus_voltage_pu") or {}
     v_after, v_before = volts.get("after", {}) or {}, volts.get("before", {}) or {}
@@ -141,10 +238,14 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         text.append(f"<b>bus {b}</b>{' (substation)' if b == slack else ''}"
                     f"<br>V after {_fmt(v_after.get(b), 'pu', 4)}<br>V before {_fmt(v_before.get(b), 'pu', 4)}"
                     f"<br>load {_fmt(load.get('p_kw'), 'kW')} / {_fmt(load.get('q_kvar'), 'kvar')}")
+    labelled = len(buses) <= 80
+    # Line-id labels are obstacles for bus labels too.
+    places = _label_positions(pos, drawn + list(zip(mid_x, mid_y)), sx, sy) if labelled else {}
     fig.add_trace(go.Scatter(
-        x=[pos[b][0] for b in buses], y=[pos[b][1] for b in buses], mode="markers+text" if len(buses) <= 80 else
-        "markers", name="Buses", showlegend=False, text=buses if len(buses) <= 80 else None,
-        textposition="top center", textfont={"size": 9}, hovertext=text, hoverinfo="text",
+        x=[pos[b][0] for b in buses], y=[pos[b][1] for b in buses], mode="markers+text" if labelled else
+        "markers", name="Buses", showlegend=False, text=buses if labelled else None,
+        textposition=[places.get(b, "top center") for b in buses] if labelled else None,
+        textfont={"size": 10, "color": "#212529"}, hovertext=text, hoverinfo="text",
         marker={"size": [14 if b == slack else 9 for b in buses],
                 "symbol": ["square" if b == slack else "circle" for b in buses],
                 "color": colours, "colorscale": "RdYlGn", "cmin": min(vmin, 0.9), "cmax": 1.0,

@@ -1,6 +1,7 @@
 """Plotly figures for storage dispatch: the schedule at a glance, and what optimisation earns."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,17 @@ def _timestamps(request_fields: Mapping[str, Any], result: Mapping[str, Any], st
     return list(range(steps))
 
 
+def _step_ends(x: Sequence[Any], request_fields: Mapping[str, Any]) -> tuple[list[Any], float | None]:
+    """Each step's end (the instant a state of charge refers to) and the step length in ms (None: no dates)."""
+    resolution = _number(request_fields, "Resolution", 60.0)
+    try:
+        starts = [dt.datetime.fromisoformat(str(s)) for s in x]
+    except ValueError:
+        return [i + 1 for i in range(len(x))], None
+    step = dt.timedelta(minutes=resolution)
+    return [(s + step).isoformat() for s in starts], step.total_seconds() * 1000
+
+
 def _number(fields: Mapping[str, Any], key: str, default: float) -> float:
     value = fields.get(key, default)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
@@ -30,47 +42,69 @@ def _price_unit(currency: str) -> str:
     return f"{currency}/MWh" if currency else "price per MWh"
 
 
-def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any], currency: str = "") -> go.Figure:
-    """Top: charge (below zero) and discharge bars in MW, prices on the right axis. Bottom: SoC with its bounds."""
+def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any], currency: str = "",
+                    time_title: str = "Local time") -> go.Figure:
+    """Top: charge (below zero) and discharge bars in MW over each step, prices on the right axis.
+    Bottom: the state of charge at each step's end, starting from the initial state at the first step's start."""
     charge = [float(v) for v in result.get("charge_mw", [])]
     discharge = [float(v) for v in result.get("discharge_mw", [])]
     soc = [float(v) for v in result.get("soc_mwh", [])]
     steps = len(charge)
     x = _timestamps(request_fields, result, steps)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.58, 0.42],
+    ends, width_ms = _step_ends(x, request_fields)
+    # Bars span their step [start, end); a price holds over its step, so its line gets the last step's end too.
+    bar = {"offset": 0, "width": width_ms * 0.92} if width_ms else {}
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.58, 0.42],
                         specs=[[{"secondary_y": True}], [{}]],
-                        subplot_titles=("Charge / discharge and price", "State of charge"))
+                        subplot_titles=("Charge / discharge and price", "State of charge (end of each step)"))
     fig.add_trace(go.Bar(x=x, y=[-c for c in charge], name="Charge (MW)", marker_color=CHARGE_COLOUR,
-                         hovertemplate="%{x}<br>charge %{customdata:.2f} MW<extra></extra>", customdata=charge),
+                         hovertemplate="charge %{customdata:.2f} MW<extra></extra>", customdata=charge, **bar),
                   row=1, col=1, secondary_y=False)
     fig.add_trace(go.Bar(x=x, y=discharge, name="Discharge (MW)", marker_color=DISCHARGE_COLOUR,
-                         hovertemplate="%{x}<br>discharge %{y:.2f} MW<extra></extra>"),
+                         hovertemplate="discharge %{y:.2f} MW<extra></extra>", **bar),
                   row=1, col=1, secondary_y=False)
+    edges = list(x) + ends[-1:]
     for key, label, dash in (("Load", "Load (MW)", "dot"), ("PV", "PV (MW)", "dash")):
         series = request_fields.get(key)
         if isinstance(series, list) and len(series) == steps:
-            fig.add_trace(go.Scatter(x=x, y=series, name=label, mode="lines",
-                                     line={"color": BOUND_COLOUR if key == "Load" else "#ff7f0e", "dash": dash}),
+            fig.add_trace(go.Scatter(x=edges, y=list(series) + series[-1:], name=label, mode="lines",
+                                     line={"color": BOUND_COLOUR if key == "Load" else "#ff7f0e", "dash": dash,
+                                           "shape": "hv"}),
                           row=1, col=1, secondary_y=False)
     prices = request_fields.get("Prices")
     if isinstance(prices, list) and len(prices) == steps:
-        fig.add_trace(go.Scatter(x=x, y=prices, name=f"Price ({_price_unit(currency)})", mode="lines",
-                                 line={"color": PRICE_COLOUR, "shape": "hv", "width": 1.5}),
+        fig.add_trace(go.Scatter(x=edges, y=list(prices) + prices[-1:], name=f"Price ({_price_unit(currency)})",
+                                 mode="lines", line={"color": PRICE_COLOUR, "shape": "hv", "width": 1.5},
+                                 hovertemplate="%{y:,.2f} " + _price_unit(currency) + "<extra></extra>"),
                       row=1, col=1, secondary_y=True)
-    fig.add_trace(go.Scatter(x=x, y=soc, name="SoC (MWh)", mode="lines", line={"color": SOC_COLOUR, "width": 2},
-                             fill="tozeroy", fillcolor="rgba(148,103,189,0.15)"), row=2, col=1)
     capacity = _number(request_fields, "CapacityMWh", 0.0)
+    initial = _number(request_fields, "InitialSoC", float("nan")) * capacity
+    soc_x, soc_y = list(ends), list(soc)
+    if steps and initial == initial:  # the initial state belongs at the first step's start
+        soc_x, soc_y = [x[0]] + soc_x, [initial] + soc_y
+    fig.add_trace(go.Scatter(x=soc_x, y=soc_y, name="SoC (MWh)", mode="lines+markers" if steps <= 96 else "lines",
+                             marker={"size": 4}, line={"color": SOC_COLOUR, "width": 2}, fill="tozeroy",
+                             fillcolor="rgba(148,103,189,0.15)", hovertemplate="SoC %{y:,.2f} MWh<extra></extra>"),
+                  row=2, col=1)
     if capacity > 0 and steps:
         for key, default, label in (("MinSoC", 0.0, "Min SoC"), ("MaxSoC", 1.0, "Max SoC")):
             level = _number(request_fields, key, default) * capacity
-            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[level, level], name=f"{label} ({level:.4g} MWh)",
-                                     mode="lines", line={"color": BOUND_COLOUR, "dash": "dash", "width": 1}),
+            fig.add_trace(go.Scatter(x=[soc_x[0], soc_x[-1]], y=[level, level], name=f"{label} ({level:.4g} MWh)",
+                                     mode="lines", line={"color": BOUND_COLOUR, "dash": "dash", "width": 1},
+                                     hoverinfo="skip"),
                           row=2, col=1)
-    fig.update_layout(barmode="relative", bargap=0.05, height=560, hovermode="x unified",
-                      legend={"orientation": "h", "y": -0.12}, margin={"t": 40, "l": 60, "r": 60, "b": 40})
+    fig.update_layout(barmode="relative", bargap=0.05, height=600, hovermode="x unified",
+                      legend={"orientation": "h", "y": -0.14}, margin={"t": 40, "l": 60, "r": 70, "b": 40})
     fig.update_yaxes(title_text="MW (charge < 0)", row=1, col=1, secondary_y=False)
-    fig.update_yaxes(title_text=_price_unit(currency), row=1, col=1, secondary_y=True, showgrid=False)
+    # Whole-number price ticks, not 57.9, 75.5, 93.2.
+    fig.update_yaxes(title_text=_price_unit(currency), row=1, col=1, secondary_y=True, showgrid=False,
+                     tickformat=",.0f", nticks=6)
     fig.update_yaxes(title_text="MWh", row=2, col=1, rangemode="tozero")
+    fig.update_xaxes(title_text=time_title, row=2, col=1)
+    fig.update_xaxes(nticks=14, tickformatstops=[
+        {"dtickrange": [None, 86_400_000], "value": "%H:%M\n%a %d %b"},
+        {"dtickrange": [86_400_000, None], "value": "%a %d %b"},
+    ])
     return fig
 
 
