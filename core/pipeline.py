@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.codec import decode_request, encode_request
 from core.db.monitoring import record_run_monitoring_safely
 from core.db.runs import reserve_run, run_by_idempotency_key, write_final_run
+from core.embedding_backfill import EmbeddingBackfill
 from core.embeddings import MODEL_NAME, TextEncoder
 from core.outbox import Outbox
 from core.qnn_client import QNNClient, QNNError, QNNRejected
@@ -76,6 +77,7 @@ class RunSubmitter:
         mode: str = "hybrid",
         model_id: str | None = None,
         secrets: list[str] | None = None,
+        backfill: EmbeddingBackfill | None = None,
     ) -> None:
         self._engine_provider = engine_provider
         self.client = client
@@ -85,6 +87,8 @@ class RunSubmitter:
         self.mode = mode
         self.model_id = model_id
         self.secrets = secrets or []
+        # With a backfill, a run submitted while the sentence model loads is stored first and embedded after.
+        self.backfill = backfill
 
     def submit_fields(self, fields: dict[str, Any], *, idempotency_key: str | None = None) -> RunOutcome:
         return self.submit(encode_request(fields), idempotency_key=idempotency_key)
@@ -134,7 +138,8 @@ class RunSubmitter:
                 outcome.response = {"error_body": redact(json.dumps(exc.body, default=str)[:5000], self.secrets)}
         timings["qnn"] = (time.perf_counter() - t0) * 1000
 
-        embedding = self._embed(fields, request_type, timings)
+        defer_embedding = self.backfill is not None and not self.encoder.loaded
+        embedding = None if defer_embedding else self._embed(fields, request_type, timings)
         now = dt.datetime.now(dt.UTC)
         final_row = {
             **base_row,
@@ -154,10 +159,14 @@ class RunSubmitter:
                     record_run_monitoring_safely(conn, stored_row, outcome.response)
         except SQLAlchemyError as exc:
             log.warning("database write failed (%s); run %s kept in the outbox", type(exc).__name__, run_id)
+            if defer_embedding:  # the outbox record carries everything the run needs
+                embedding = self._embed(fields, request_type, timings)
             self.outbox.put(run_id, {"row": {k: _jsonable(v) for k, v in final_row.items()},
                                      "embedding": embedding, "created_at": now.isoformat()})
             outcome.stored = False
         timings["store"] = (time.perf_counter() - t0) * 1000
+        if defer_embedding and outcome.stored:
+            self.backfill.schedule(run_id, request_type, fields)
         if outcome.stored and len(self.outbox):
             self._flush_outbox_quietly()
         outcome.timings_ms = timings
