@@ -38,10 +38,11 @@ def fit_cell(text: str, limit: int = SPREADSHEET_CELL_LIMIT) -> str:
     return text[:kept] + TRUNCATION_NOTE.format(kept=kept, total=len(text))
 
 
-def _utc(value: Any) -> Any:
+def _utc(value: Any, *, iso: bool = False) -> Any:
+    """UTC, spreadsheet-friendly ('2026-11-30 01:02:03', in a column named …_utc) or ISO 8601 with 'Z'."""
     if isinstance(value, dt.datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        moment = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if iso else "%Y-%m-%d %H:%M:%S")
     return value
 
 
@@ -70,8 +71,8 @@ def write_json(runs: Iterable[dict[str, Any]], handle: IO[str]) -> int:
     for run in runs:
         handle.write(",\n" if count else "\n")
         record = {k: v for k, v in run.items() if k != "idempotency_key"}
-        record["created_at"] = _utc(record.get("created_at"))
-        record["completed_at"] = _utc(record.get("completed_at"))
+        record["created_at"] = _utc(record.get("created_at"), iso=True)
+        record["completed_at"] = _utc(record.get("completed_at"), iso=True)
         json.dump(record, handle, default=str)
         count += 1
     handle.write("\n]\n")

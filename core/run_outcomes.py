@@ -75,3 +75,16 @@ def result_of(run: Mapping[str, Any]) -> dict[str, Any]:
     payload = run.get("result_payload")
     result = payload.get("result") if isinstance(payload, Mapping) else None
     return result if isinstance(result, dict) else {}
+
+
+def outcome_text(request_type: str | None, figures: Mapping[str, Any]) -> str:
+    """The one figure a History row leads with, in words and units; '' when the run has none."""
+    if request_type == "forecast" and figures.get("forecast_peak_mw") is not None:
+        at = str(figures.get("forecast_peak_time") or "")
+        return f"peak {figures['forecast_peak_mw']:,.1f} MW" + (f" at {at[5:16].replace('T', ' ')}" if at else "")
+    if request_type == "storage" and figures.get("storage_revenue") is not None:
+        cycles = figures.get("storage_cycles")
+        return f"revenue {figures['storage_revenue']:,.0f}" + (f" · {cycles:.2f} cycles" if cycles is not None else "")
+    if request_type == "grid_switch" and figures.get("grid_loss_saved_kw") is not None:
+        return f"losses −{figures['grid_loss_saved_kw']:,.1f} kW"
+    return ""

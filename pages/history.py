@@ -10,7 +10,7 @@ import streamlit as st
 from core.db.runs import RunFilters, distinct_regions, iter_runs, latest_run_time, list_runs
 from core.export import export_bytes
 from core.run_description import describe_request
-from core.run_outcomes import run_outcomes
+from core.run_outcomes import outcome_text, run_outcomes
 from ui.compare_view import render_comparison
 from ui.result_views import render_result
 from ui.run_views import TASK_LABELS, load_run, render_run_header, render_similar_runs
@@ -77,8 +77,7 @@ frame = pd.DataFrame([{
     "region": r["region"],
     "for date": r["forecast_date"],
     "status": r["status"],
-    **{k: v for k, v in run_outcomes(r["request_type"], r.get("outcome_source")).items()
-       if k in ("forecast_peak_mw", "storage_revenue", "grid_loss_saved_kw")},
+    "outcome": outcome_text(r["request_type"], run_outcomes(r["request_type"], r.get("outcome_source"))),
     "solver ms": r["qnn_execution_time"],
     "round trip ms": r["round_trip_ms"],
     "backend": r["qnn_backend"] or "",
@@ -86,17 +85,13 @@ frame = pd.DataFrame([{
     "run id": str(r["id"]),
 } for r in rows])
 event = st.dataframe(
-    frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row", key="history_table",
+    frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, on_select="rerun", selection_mode="multi-row", key="history_table",
     column_config={
         "submitted": st.column_config.DatetimeColumn("submitted (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "for date": st.column_config.DateColumn("for date"),
-        "forecast_peak_mw": st.column_config.NumberColumn("peak MW", format="%.1f",
-                                                          help="Forecast peak load over the horizon"),
-        "storage_revenue": st.column_config.NumberColumn("revenue", format="%,.0f",
-                                                         help="Storage arbitrage revenue, in the currency of "
-                                                              "the prices sent"),
-        "grid_loss_saved_kw": st.column_config.NumberColumn("losses saved kW", format="%.1f",
-                                                            help="Grid losses removed by the switching plan"),
+        "outcome": st.column_config.TextColumn(
+            "outcome", width="medium", help="Forecast: peak load and its time (region local time); storage: "
+                                            "revenue in the currency of the prices sent; grid: losses saved"),
         "solver ms": st.column_config.NumberColumn("solver ms", format="%.0f"),
         "round trip ms": st.column_config.NumberColumn("round trip ms", format="%.0f"),
         "error": st.column_config.TextColumn("error", width="medium"),

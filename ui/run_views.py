@@ -102,3 +102,27 @@ def render_similar_runs(run_id: str, query_text: str | None, *, key: str, k: int
             st.switch_page("pages/history.py", query_params={"compare": ",".join([run_id, *picked])})
     st.caption("Select rows to open a run or compare it with this one.")
     return similar
+
+
+def similar_forecast_overlays(similar: list[dict[str, Any]], result: dict[str, Any]
+                              ) -> list[tuple[str, list[str], list[float]]]:
+    """Similar runs' forecasts over this one: aligned step by step on this forecast's hours and scaled to its
+    mean level, so a 200 MW feeder's shape compares with a 100 MW one; each label names region, day, id and
+    the scale factor."""
+    own = [v for v in (result.get("forecast") or []) if isinstance(v, (int, float))]
+    stamps = list(result.get("timestamps") or [])
+    if not own or not stamps:
+        return []
+    own_mean = sum(own) / len(own)
+    overlays = []
+    for s in similar:
+        run = load_run(s["run_id"]) or {}
+        theirs = (((run.get("result_payload") or {}).get("result") or {}).get("forecast") or [])
+        values = [v for v in theirs if isinstance(v, (int, float))]
+        if run.get("status") != "completed" or not values or len(values) != len(theirs):
+            continue
+        n = min(len(values), len(stamps))
+        factor = own_mean / (sum(values[:n]) / n) if sum(values[:n]) else 1.0
+        label = f"{s['region']} {s['forecast_date'] or ''} · {s['run_id'][:6]} (×{factor:.2f})"
+        overlays.append((label, stamps[:n], [v * factor for v in values[:n]]))
+    return overlays
