@@ -1,9 +1,13 @@
 """Energy Grid Load Optimizer — operator dashboard entry point."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Grid Load Optimizer", page_icon=":material/bolt:", layout="wide")
+# A file in the repository, not a Material icon: those are fetched from a font host and break offline.
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
+st.set_page_config(page_title="Grid Load Optimizer", page_icon=str(FAVICON), layout="wide")
 
 from core.config import load_settings  # noqa: E402
 from core.redact import install_log_redaction  # noqa: E402
@@ -28,8 +32,7 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
-try:
-    navigation.run()
-finally:
-    # After the page, so the status reflects what the page just did (e.g. the first run started the services).
+# Before the page: a page that stops early (st.stop, an input error) keeps the status; it refreshes itself.
+with st.sidebar:
     render_status_sidebar()
+navigation.run()

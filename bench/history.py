@@ -272,17 +272,14 @@ def measure_export(engine: Any, runs: int) -> dict[str, float]:
     from sqlalchemy import select
 
     from core.db.runs import RUNS, RunFilters, iter_runs
-    from core.export import export_to_tempfile
+    from core.export import export_bytes
 
     tracemalloc.start()
     t0 = time.perf_counter()
-    spool = export_to_tempfile(iter_runs(engine, RunFilters()), "csv")
+    size = len(export_bytes(iter_runs(engine, RunFilters()), "csv"))
     seconds = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    spool.seek(0, os.SEEK_END)
-    size = spool.tell()
-    spool.close()
 
     subset = min(runs, 5000)
     tracemalloc.start()

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.codec import decode_request, encode_request, request_sha256
 from core.db.monitoring import record_run_monitoring_safely
 from core.db.runs import replace_interrupted_run, reserve_run, run_by_idempotency_key, write_final_run
+from core.embedding_backfill import EmbeddingBackfill
 from core.embeddings import MODEL_NAME, TextEncoder
 from core.errors import IdempotencyConflict
 from core.outbox import Outbox
@@ -84,6 +85,7 @@ class RunSubmitter:
         model_id: str | None = None,
         secrets: list[str] | None = None,
         in_flight: set[str] | None = None,
+        backfill: EmbeddingBackfill | None = None,
     ) -> None:
         self._engine_provider = engine_provider
         self.client = client
@@ -95,6 +97,8 @@ class RunSubmitter:
         self.secrets = secrets or []
         # Run ids computing in this process: an interrupted-run sweep must leave them alone.
         self.in_flight = in_flight if in_flight is not None else set()
+        # With a backfill, a run submitted while the sentence model loads is stored first and embedded after.
+        self.backfill = backfill
 
     def submit_fields(self, fields: dict[str, Any], *, idempotency_key: str | None = None) -> RunOutcome:
         return self.submit(encode_request(fields), idempotency_key=idempotency_key)
@@ -173,7 +177,8 @@ class RunSubmitter:
                 outcome.response = {"error_body": safe_text(json.dumps(exc.body, default=str), 5000, self.secrets)}
         timings["qnn"] = (time.perf_counter() - t0) * 1000
 
-        embedding = self._embed(fields, request_type, timings)
+        defer_embedding = self.backfill is not None and not self.encoder.loaded
+        embedding = None if defer_embedding else self._embed(fields, request_type, timings)
         now = dt.datetime.now(dt.UTC)
         final_row = {
             **base_row,
@@ -191,11 +196,15 @@ class RunSubmitter:
             self._store(final_row, embedding, outcome, now)
         except SQLAlchemyError as exc:
             log.warning("database write failed (%s); run %s kept in the outbox", type(exc).__name__, run_id)
+            if defer_embedding:  # the outbox record carries everything the run needs
+                embedding = self._embed(fields, request_type, timings)
             self.outbox.put(run_id, {"row": {k: _jsonable(v) for k, v in final_row.items()},
                                      "embedding": embedding, "created_at": now.isoformat()},
                             idempotency_key=idempotency_key)
             outcome.stored = False
         timings["store"] = (time.perf_counter() - t0) * 1000
+        if defer_embedding and outcome.stored:
+            self.backfill.schedule(run_id, request_type, fields)
         if outcome.stored and len(self.outbox):
             self._flush_outbox_quietly()
         outcome.timings_ms = timings

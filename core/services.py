@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from core.config import Settings, load_settings
 from core.db.connection import create_database_engine, describe_database
 from core.db.runs import mark_interrupted_runs
+from core.embedding_backfill import EmbeddingBackfill
 from core.embeddings import TextEncoder
 from core.local_qnn.server import LocalQNNServer
 from core.outbox import Outbox
@@ -48,6 +49,14 @@ class Services:
     _last_sweep: float = 0.0
     _supervisor: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
+    # The dashboard stores a run first and embeds it after when the model is still loading (defer_embeddings);
+    # the CLI and tests embed before storing, as a short-lived process would lose a background embedding.
+    defer_embeddings: bool = False
+    backfill: EmbeddingBackfill | None = None
+
+    def __post_init__(self) -> None:
+        if self.backfill is None:
+            self.backfill = EmbeddingBackfill(self.encoder, self.engine)
 
     def warm_up_in_background(self) -> threading.Thread:
         """Start the database, the QNN service and the sentence model one after another, off the page thread.
@@ -176,7 +185,8 @@ class Services:
         return RunSubmitter(self.engine, self.client(), self.encoder, self.outbox,
                             backend_label=self.backend_name, mode=self.settings.qnn_mode,
                             model_id=self.settings.qnn_model_id, secrets=secret_values(self.settings),
-                            in_flight=self.in_flight)
+                            in_flight=self.in_flight,
+                            backfill=self.backfill if self.defer_embeddings else None)
 
     def close(self) -> None:
         self._stopping.set()

@@ -42,7 +42,8 @@ with st.container(border=True):
     severities = c2.multiselect("Severity", list(reversed(SEVERITIES)))
     types = c3.multiselect("Type", list(TYPE_LABELS), format_func=TYPE_LABELS.get)
     regions = c4.multiselect("Region", distinct_regions(engine))
-    dates = c5.date_input("Detected between", value=(), max_value=dt.date.today() + dt.timedelta(days=1))
+    dates = c5.date_input("Detected between (UTC days)", value=(),
+                          max_value=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1))
 filters = AnomalyFilters(status=status, severities=tuple(severities), anomaly_types=tuple(types),
                          regions=tuple(regions), date_from=dates[0] if len(dates) > 0 else None,
                          date_to=dates[1] if len(dates) > 1 else None)
@@ -53,13 +54,14 @@ if not rows:
     st.stop()
 st.caption(f"{len(rows)} anomal{'y' if len(rows) == 1 else 'ies'}"
            f"{' (the first 500)' if len(rows) == 500 else ''} · open first, most severe first. "
-           "Select one to see it on its run's chart.")
+           "Select one to see it on its run's chart. Detected times are UTC; reading times in the descriptions "
+           "are the feeder's local time, as in its load history.")
 
 frame = pd.DataFrame([{
     "severity": r["severity"],
     "type": TYPE_LABELS.get(r["anomaly_type"], r["anomaly_type"]),
     "region": r.get("region") or "–",
-    "detected": r["detected_at"],
+    "detected": pd.Timestamp(r["detected_at"]).tz_convert("UTC").tz_localize(None),
     "description": r["description"],
     "readings": len(r.get("affected_steps") or []),
     "status": "resolved" if r["resolved"] else "open",
@@ -67,7 +69,7 @@ frame = pd.DataFrame([{
 } for r in rows])
 event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                      key="anomalies_table", column_config={
-                         "detected": st.column_config.DatetimeColumn("detected", format="YYYY-MM-DD HH:mm"),
+                         "detected": st.column_config.DatetimeColumn("detected (UTC)", format="YYYY-MM-DD HH:mm"),
                          "description": st.column_config.TextColumn("description", width="large"),
                          "readings": st.column_config.NumberColumn("readings", help="Readings affected"),
                      })
@@ -87,7 +89,11 @@ with right:
     st.caption(f"Run {md_text(run_id or '–')} · "
                f"{md_text(TASK_LABELS.get(anomaly.get('request_type'), anomaly.get('request_type')))}"
                f" · {md_text(anomaly.get('region') or '')} · found by "
-               f"{'the QNN service' if anomaly['source'] == 'qnn' else 'the dashboard'} ({md_text(anomaly['backend'])})")
+               f"{'the QNN service' if anomaly['source'] == 'qnn' else 'the dashboard'} ({md_text(anomaly['backend'])})"
+               f" · detected {pd.Timestamp(anomaly['detected_at']).tz_convert('UTC'):%Y-%m-%d %H:%M} UTC")
+    if run_id:
+        st.page_link("pages/history.py", label="Open its run in History", icon=":material/open_in_new:",
+                     query_params={"run": run_id})
     if anomaly["resolved"]:
         st.success(f"Resolved {anomaly['resolved_at']:%Y-%m-%d %H:%M} UTC"
                    + (f" — {md_text(anomaly['resolution_note'])}" if anomaly.get("resolution_note") else ""))

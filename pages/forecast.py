@@ -18,7 +18,7 @@ from core.forecast_inputs import (
 )
 from core.holiday_calendar import holidays_for_request
 from core.run_description import describe_request
-from ui.run_views import load_run, render_similar_runs
+from ui.run_views import load_run, render_similar_runs, similar_forecast_overlays
 from ui.plain import md_text
 from ui.shell import ensure_app_shell
 from ui.forecast_view import render_forecast_outcome, forecast_csv
@@ -81,15 +81,9 @@ if last:
     chart_col, similar_col = st.columns([3, 2])
     with similar_col:
         similar = render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="forecast")
-        overlay = st.checkbox("Overlay their forecasts", value=False, disabled=not similar)
-    overlays = []
-    if overlay:
-        for s in similar:
-            run = load_run(s["run_id"])
-            result = ((run or {}).get("result_payload") or {}).get("result") or {}
-            if result.get("forecast") and result.get("timestamps"):
-                overlays.append((f"{s['region']} {s['forecast_date']} ({s['run_id'][:6]})",
-                                 result["timestamps"], result["forecast"]))
+        overlay = st.checkbox("Overlay their forecasts", value=False, disabled=not similar,
+                              help="Their shapes on this forecast's hours, scaled to this forecast's mean level")
+    overlays = similar_forecast_overlays(similar, outcome.result) if overlay else []
     with chart_col:
         if completed:
             st.plotly_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,

@@ -1,4 +1,4 @@
-"""Run history: filter, page through, open a run, export."""
+"""Run history: filter, page through, open a run, compare runs, export."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,58 +7,98 @@ import math
 import pandas as pd
 import streamlit as st
 
-from core.db.runs import RunFilters, distinct_regions, iter_runs, list_runs
-from core.export import export_to_tempfile
+from core.db.runs import RunFilters, distinct_regions, iter_runs, latest_run_time, list_runs
+from core.export import export_bytes
 from core.run_description import describe_request
+from core.run_outcomes import outcome_text, run_outcomes
+from ui.compare_view import render_comparison
 from ui.plan_history import render_plan_history
 from ui.result_views import render_result
 from ui.run_views import TASK_LABELS, load_run, render_run_header, render_similar_runs
 from ui.plain import md_text
-from ui.state import database_or_stop, get_services
 from ui.shell import ensure_app_shell
+from ui.state import database_or_stop, get_services, runs_version
 
 ensure_app_shell()
+
+PAGE_SIZE = 25
+# Exports are built in memory (Streamlit serves a download from bytes): past these, narrow the filters.
+CSV_EXPORT_LIMIT = 20_000
+JSON_EXPORT_LIMIT = 2_000
 
 st.title("Run history")
 services = get_services()
 engine = database_or_stop(services)
 render_plan_history(engine)
 
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=100)
+def _page(filters: RunFilters, page: int, version: tuple) -> tuple[list[dict], int]:  # noqa: ARG001 - cache key
+    return list_runs(engine, filters, page=page, page_size=PAGE_SIZE)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _regions(version: tuple) -> list[str]:  # noqa: ARG001 - cache key
+    return distinct_regions(engine)
+
+
+# Cached lists are keyed on the newest run and on runs this process stored since (their completion).
+version = (latest_run_time(engine), runs_version())
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
     types = c1.multiselect("Type", list(TASK_LABELS), format_func=TASK_LABELS.get)
-    regions = c2.multiselect("Region", distinct_regions(engine))
+    regions = c2.multiselect("Region", _regions(version))
     statuses = c3.multiselect("Status", ["completed", "failed", "running"])
-    today = dt.date.today()
-    dates = c4.date_input("Submitted between", value=(), max_value=today + dt.timedelta(days=1))
+    today = dt.datetime.now(dt.UTC).date()
+    dates = c4.date_input("Submitted between (UTC days)", value=(), max_value=today + dt.timedelta(days=1))
 filters = RunFilters(tuple(types), tuple(regions), tuple(statuses),
                      dates[0] if len(dates) > 0 else None, dates[1] if len(dates) > 1 else None)
 if st.session_state.get("history_filters") != filters:
     st.session_state["history_filters"] = filters
     st.session_state["history_page"] = 1
 
-page_size = 25
-total_placeholder = st.empty()
 page = int(st.session_state.get("history_page", 1))
-rows, total = list_runs(engine, filters, page=page - 1, page_size=page_size)
-pages = max(1, math.ceil(total / page_size))
-total_placeholder.caption(f"{total:,} runs match · page {page} of {pages}")
+rows, total = _page(filters, page - 1, version)
+if total == 0:
+    if filters == RunFilters():
+        st.info("No runs yet. Run a load forecast, a storage dispatch or a grid switching study: every run is "
+                "stored here, with its inputs, its result and similar past runs.", icon=":material/lightbulb:")
+        with st.container(horizontal=True):
+            st.page_link("pages/forecast.py", label="Run a load forecast", icon=":material/show_chart:")
+            st.page_link("pages/storage.py", label="Plan a battery", icon=":material/battery_charging_full:")
+            st.page_link("pages/grid.py", label="Study grid switching", icon=":material/account_tree:")
+    else:
+        st.info("No runs match these filters. Remove a filter or widen the dates.", icon=":material/filter_alt_off:")
+    st.stop()
+pages = max(1, math.ceil(total / PAGE_SIZE))
+st.caption(f"{total:,} runs match · page {page} of {pages} · times in UTC · select one row to open a run, "
+           "two or more of one type to compare them")
 
-frame = pd.DataFrame(rows, columns=["id", "created_at", "request_type", "region", "forecast_date", "status",
-                                    "qnn_backend", "qnn_execution_time", "round_trip_ms", "error_message"])
-frame["id"] = frame["id"].astype(str)
-frame["request_type"] = frame["request_type"].map(lambda t: TASK_LABELS.get(t, t))
+frame = pd.DataFrame([{
+    "submitted": pd.Timestamp(r["created_at"]).tz_convert("UTC").tz_localize(None),
+    "type": TASK_LABELS.get(r["request_type"], r["request_type"]),
+    "region": r["region"],
+    "for date": r["forecast_date"],
+    "status": r["status"],
+    "outcome": outcome_text(r["request_type"], run_outcomes(r["request_type"], r.get("outcome_source"))),
+    "solver ms": r["qnn_execution_time"],
+    "round trip ms": r["round_trip_ms"],
+    "backend": r["qnn_backend"] or "",
+    "error": r["error_message"] or "",
+    "run id": str(r["id"]),
+} for r in rows])
 event = st.dataframe(
-    frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="history_table",
+    frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, on_select="rerun", selection_mode="multi-row", key="history_table",
     column_config={
-        "id": st.column_config.TextColumn("run id", width="small", help="Select a row to open the run"),
-        "created_at": st.column_config.DatetimeColumn("submitted", format="YYYY-MM-DD HH:mm:ss"),
-        "request_type": st.column_config.TextColumn("type"),
-        "forecast_date": st.column_config.DateColumn("for date"),
-        "qnn_backend": "backend",
-        "qnn_execution_time": st.column_config.NumberColumn("solver ms", format="%.0f"),
-        "round_trip_ms": st.column_config.NumberColumn("round trip ms", format="%.0f"),
-        "error_message": st.column_config.TextColumn("error", width="medium"),
+        "submitted": st.column_config.DatetimeColumn("submitted (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "for date": st.column_config.DateColumn("for date"),
+        "outcome": st.column_config.TextColumn(
+            "outcome", width="medium", help="Forecast: peak load and its time (region local time); storage: "
+                                            "revenue in the currency of the prices sent; grid: losses saved"),
+        "solver ms": st.column_config.NumberColumn("solver ms", format="%.0f"),
+        "round trip ms": st.column_config.NumberColumn("round trip ms", format="%.0f"),
+        "error": st.column_config.TextColumn("error", width="medium"),
+        "run id": st.column_config.TextColumn("run id", width="small"),
     })
 
 nav = st.columns([1.3, 1.3, 4.4, 1.5, 1.5], vertical_alignment="center")
@@ -68,16 +108,31 @@ if nav[0].button("Newer", icon=":material/chevron_left:", disabled=page <= 1, wi
 if nav[1].button("Older", icon=":material/chevron_right:", disabled=page >= pages, width="stretch"):
     st.session_state["history_page"] = page + 1
     st.rerun()
-nav[3].download_button("Export CSV", data=lambda: export_to_tempfile(iter_runs(engine, filters), "csv"),
-                       file_name="runs.csv", mime="text/csv", disabled=total == 0, on_click="ignore",
-                       icon=":material/download:", width="stretch")
-nav[4].download_button("Export JSON", data=lambda: export_to_tempfile(iter_runs(engine, filters), "json"),
-                       file_name="runs.json", mime="application/json", disabled=total == 0, on_click="ignore",
-                       icon=":material/download:", width="stretch")
+nav[3].download_button("Export CSV", data=lambda: export_bytes(iter_runs(engine, filters, limit=CSV_EXPORT_LIMIT),
+                                                               "csv"),
+                       file_name="runs.csv", mime="text/csv", on_click="ignore", icon=":material/download:",
+                       width="stretch", help="One row per run: outcome figures and technical columns, UTC times")
+nav[4].download_button("Export JSON", data=lambda: export_bytes(iter_runs(engine, filters, limit=JSON_EXPORT_LIMIT),
+                                                                "json"),
+                       file_name="runs.json", mime="application/json", on_click="ignore",
+                       icon=":material/download:", width="stretch",
+                       help="Every run in full: inputs and the service's whole answer")
+if total > JSON_EXPORT_LIMIT:
+    st.caption(f"Exports hold the newest {CSV_EXPORT_LIMIT:,} (CSV) and {JSON_EXPORT_LIMIT:,} (JSON) matching "
+               "runs; narrow the dates for older ones.")
 
-selected = event.selection.rows if event and event.selection else []
-if selected:
-    run = load_run(str(frame.iloc[selected[0]]["id"]))
+selected_ids = [frame.iloc[i]["run id"] for i in (event.selection.rows if event and event.selection else [])]
+# A run opened from elsewhere (the similar-runs panel) arrives as ?run=<id> or ?compare=<id>,<id>.
+linked = st.query_params.get("compare") or st.query_params.get("run")
+if not selected_ids and linked:
+    selected_ids = [i for i in linked.split(",") if i]
+
+if len(selected_ids) > 1:
+    st.divider()
+    runs = [r for r in (load_run(i) for i in selected_ids) if r is not None]
+    render_comparison(runs, key="history_compare")
+elif selected_ids:
+    run = load_run(selected_ids[0])
     if run is None:
         st.warning("That run no longer exists.")
         st.stop()
@@ -87,6 +142,7 @@ if selected:
     payload = run.get("result_payload") or {}
     render_run_header(str(run["id"]), run["status"], backend=run["qnn_backend"], model_id=run["qnn_model_id"],
                       execution_ms=run["qnn_execution_time"], round_trip_ms=run["round_trip_ms"])
+    st.caption(f"Submitted {pd.Timestamp(run['created_at']).tz_convert('UTC'):%Y-%m-%d %H:%M:%S} UTC")
     fields = (run.get("input_payload") or {}).get("fields") or {}
     left, right = st.columns([3, 2])
     with left:

@@ -7,11 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from core.charts.monitoring import (
+    backend_name,
     cost_figure,
     failure_rate_figure,
     latency_histogram_figure,
     latency_trend_figure,
     requests_per_day_figure,
+    task_name,
 )
 from core.redact import safe_text
 from core.db.monitoring import (
@@ -21,7 +23,6 @@ from core.db.monitoring import (
     metrics_daily,
     metrics_totals,
 )
-from ui.run_views import TASK_LABELS
 from ui.shell import ensure_app_shell
 from ui.plain import md_text
 from ui.state import database_or_stop, get_services
@@ -29,8 +30,8 @@ from ui.state import database_or_stop, get_services
 ensure_app_shell()
 
 st.title("Execution metrics")
-st.caption("One row per finished run, written with the run: what the QNN service reported (device, qubits, "
-           "circuit depth, cost, solver time) and the round trip the dashboard measured.")
+st.caption("Every finished run, the same runs as History: what the QNN service reported (device, qubits, "
+           "cost, solver time) and the round trip the dashboard measured. Days are UTC days.")
 services = get_services()
 engine = database_or_stop(services)
 
@@ -40,15 +41,16 @@ with st.container(border=True):
     c1, c2, c3 = st.columns([3, 2, 2])
     period = c1.date_input("Period (UTC days)", value=(today - dt.timedelta(days=29), today),
                            max_value=today + dt.timedelta(days=1))
-    backends = c2.multiselect("Backend", choices["backends"])
-    types = c3.multiselect("Type", choices["request_types"], format_func=lambda t: TASK_LABELS.get(t, t))
+    backends = c2.multiselect("Backend", choices["backends"], format_func=backend_name)
+    types = c3.multiselect("Type", choices["request_types"], format_func=task_name)
 if len(period) < 2:
     st.info("Pick the end of the period.")
     st.stop()
 filters = MetricsFilters(period[0], period[1], tuple(backends), tuple(types))
 totals = metrics_totals(engine, filters)
 if not totals["requests"]:
-    st.info("No runs in this period. Metrics are recorded for every run from now on.")
+    st.info("No finished runs in this period. Pick a longer period, or run a forecast, a storage dispatch or a "
+            "grid study: each appears here when it finishes.")
     st.stop()
 
 k = st.columns(6)
@@ -64,7 +66,7 @@ k[5].metric("Cost", f"${totals['cost_usd']:,.2f}",
 daily = metrics_daily(engine, filters)
 top_left, top_right = st.columns(2)
 with top_left:
-    st.subheader("Requests per day")
+    st.subheader("Runs per day")
     st.plotly_chart(requests_per_day_figure(daily), width="stretch", key="metrics_requests")
 with top_right:
     st.subheader("Failure rate")
@@ -88,7 +90,15 @@ with bottom_right:
                 "and no QNN backend reported billed quantum time.", icon=":material/savings:")
 
 with st.expander("Per day, type and backend (table)"):
-    st.dataframe(pd.DataFrame(daily), hide_index=True, width="stretch")
+    table = pd.DataFrame([{
+        "day (UTC)": r["day"], "type": task_name(r["request_type"]), "backend": backend_name(r["backend"]),
+        "runs": r["requests"], "completed": r["completed"], "service failures": r["service_failures"],
+        "rejected input": r["rejected"], "round trip p50 ms": r["round_trip_p50_ms"],
+        "round trip p95 ms": r["round_trip_p95_ms"], "solver p50 ms": r["execution_p50_ms"],
+        "cost USD": r["cost_usd"]} for r in daily])
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        name: st.column_config.NumberColumn(format="%.0f") for name in
+        ("round trip p50 ms", "round trip p95 ms", "solver p50 ms")})
 
 with st.expander("Live figures from the QNN service"):
     st.caption("Kept in memory by the service since it started: includes requests from any client.")

@@ -53,16 +53,31 @@ def test_the_service_anomalies_are_stored_and_linked(engine, faulty_run):
     assert listed[0]["region"] == "Monitoring-DB" and listed[0]["request_type"] == "forecast"
 
 
-def test_a_rejected_run_gets_a_failed_metrics_row_and_dashboard_detection(engine, services):
+def test_a_rejected_run_gets_a_failed_metrics_row_and_no_anomalies(engine, services):
     fields = forecast_fields(region="Monitoring-Rejected", days=14)
     fields["PastLoads"][: 24 * 5] = [None] * (24 * 5)     # > 20% missing: the service refuses it
     outcome = services.submitter().submit(encode_request(fields))
     assert outcome.status == "failed"
     row = run_metrics(engine, outcome.run_id)
     assert row["status"] == "failed" and row["failure_kind"] == "rejected" and row["device"] is None
-    stored = run_anomalies(engine, outcome.run_id)
-    assert [a["anomaly_type"] for a in stored] == ["missing_data"]
-    assert stored[0]["source"] == "dashboard" and stored[0]["severity"] == "critical"
+    # The operator was told why the data was refused; no forecast ran, so no "the forecast fills the gap".
+    assert run_anomalies(engine, outcome.run_id) == []
+
+
+def test_the_same_history_submitted_again_lists_its_anomalies_once(engine, services):
+    fields = faulty_fields("Monitoring-Dedupe")
+    first = services.submitter().submit_fields(fields, idempotency_key=f"dedupe-1-{uuid.uuid4()}")
+    second = services.submitter().submit_fields(fields, idempotency_key=f"dedupe-2-{uuid.uuid4()}")
+    assert first.status == second.status == "completed" and first.run_id != second.run_id
+    assert sorted(a["anomaly_type"] for a in run_anomalies(engine, first.run_id)) == ["flatline", "spike"]
+    assert run_anomalies(engine, second.run_id) == []
+    listed = list_anomalies(engine, AnomalyFilters(regions=("Monitoring-Dedupe",)))
+    assert len(listed) == 2
+    # Once resolved, the same readings seen again are a new finding.
+    for anomaly in listed:
+        resolve_anomaly(engine, anomaly["id"])
+    third = services.submitter().submit_fields(fields, idempotency_key=f"dedupe-3-{uuid.uuid4()}")
+    assert len(run_anomalies(engine, third.run_id)) == 2
 
 
 def test_listing_is_open_first_by_severity_and_resolve_is_idempotent(engine, faulty_run):
@@ -85,8 +100,13 @@ def test_period_aggregates_are_computed_in_sql(engine, faulty_run):
     daily = metrics_daily(engine, PERIOD)
     forecast_today = [r for r in daily if r["request_type"] == "forecast" and r["backend"] == "local"]
     assert forecast_today and forecast_today[0]["day"] == TODAY
+    # Every finished run counts, with or without a metrics row (seeded runs have none): the same runs as History.
     with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(METRICS)).scalar_one()
+        total = conn.execute(text("select count(*) from optimization_runs where status in ('completed', 'failed') "
+                                  "and created_at >= :start and created_at < :end"),
+                             {"start": dt.datetime.combine(PERIOD.date_from, dt.time(), tzinfo=dt.UTC),
+                              "end": dt.datetime.combine(PERIOD.date_to + dt.timedelta(days=1), dt.time(),
+                                                         tzinfo=dt.UTC)}).scalar_one()
     assert sum(r["requests"] for r in daily) == total
     totals = metrics_totals(engine, PERIOD)
     assert totals["requests"] == total and totals["rejected"] >= 1
@@ -194,15 +214,21 @@ def test_resolve_everywhere_says_what_the_service_was_told(engine, services, fau
     other = resolve_everywhere(engine, remote_client, second["id"], current_backend="local")
     assert other.ok and other.remote == "other_backend" and len(calls) == 1
 
-    # Found by the dashboard itself (a failed forecast run): only the table changes.
-    gappy = forecast_fields(days=3)
+    # Found by the dashboard itself (a remote answer without anomalies): only the table changes.
+    gappy = forecast_fields(region="Remote-Gappy", days=3)
     gappy["PastLoads"][40:] = [None] * 32
-    failed = {**row, "id": uuid.uuid4(), "status": "failed", "result_payload": None, "error_message": "timeout",
-              "input_payload": {"fields": gappy}}
+    plain = {**row, "id": uuid.uuid4(), "region": "Remote-Gappy", "result_payload": {"result": {}},
+             "input_payload": {"fields": gappy}}
+    with engine.begin() as conn:
+        write_final_run(conn, plain, None)
+        assert record_run_monitoring(conn, plain, {"result": {}}) == {"metrics": 1, "anomalies": 1}
+    dashboard = run_anomalies(engine, plain["id"])[0]
+    assert dashboard["source"] == "dashboard" and run_metrics(engine, plain["id"])["status"] == "completed"
+    # A run that failed in the service: no forecast ran, so nothing is said about its data.
+    failed = {**plain, "id": uuid.uuid4(), "status": "failed", "result_payload": None, "error_message": "timeout"}
     with engine.begin() as conn:
         write_final_run(conn, failed, None)
-        assert record_run_monitoring(conn, failed, None) == {"metrics": 1, "anomalies": 1}
-    dashboard = run_anomalies(engine, failed["id"])[0]
-    assert dashboard["source"] == "dashboard" and run_metrics(engine, failed["id"])["failure_kind"] == "service"
+        assert record_run_monitoring(conn, failed, None) == {"metrics": 1, "anomalies": 0}
+    assert run_metrics(engine, failed["id"])["failure_kind"] == "service"
     assert resolve_everywhere(engine, services.client(), dashboard["id"],
                               current_backend="local").remote == "not_applicable"

@@ -79,7 +79,7 @@ def test_metrics_page_draws_the_period(faulty_run):
     assert len(charts) == 3, "no cost chart when every run cost $0"
     assert any("cost $0" in i.value for i in at.info)
     requests = charts[0]
-    assert any("forecast · local" == trace.get("name") for trace in requests["data"])
+    assert any(trace.get("name") == "Load forecast" for trace in requests["data"])  # operator words, one backend
     next(r for r in at.radio if r.label == "Latency view").set_value("p50 / p95 per day")
     at.run()
     assert not at.exception, at.exception
@@ -102,4 +102,4 @@ def test_metrics_figures_on_a_short_period_have_one_tick_per_day_and_room_around
     assert failures["data"][0]["y"] == [25.0]
     assert failures["layout"]["yaxis"]["range"] == [0, pytest.approx(28.75)]
     cost = cost_figure(daily).to_plotly_json()
-    assert cost["data"][0]["y"] == [0.12] and cost["data"][0]["name"] == "qnn"
+    assert cost["data"][0]["y"] == [0.12] and cost["data"][0]["name"] == "QNN API qnn"

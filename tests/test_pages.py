@@ -55,6 +55,14 @@ def test_history_page_lists_and_filters(engine, services):
     assert not at.exception
     table = at.dataframe[0].value
     assert len(table) >= 1 and set(table["region"]) == {"History-Region"}
+    # Outcomes first, no "None" for a run without an error, times named.
+    assert table["outcome"].str.startswith("peak ").all() and table["outcome"].str.contains(" MW").all()
+    assert (table["error"] == "").all()
+    assert "UTC" in at.caption[0].value
+    at.multiselect[2].set_value(["running"])
+    at.run()
+    assert not at.exception
+    assert any("No runs match these filters" in i.value for i in at.info)
 
 
 def test_health_page_shows_every_dependency(services):

@@ -40,8 +40,20 @@ def render_failure(error: str | None) -> None:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _similar(run_id: str, same_type: bool, k: int) -> list[dict[str, Any]]:
+    """The k most similar completed runs: a failed run has no result to learn from or compare with."""
     services = get_services()
-    return [r.as_dict() for r in similar_to_run(services.engine(), run_id, k=k, same_type=same_type)]
+    found = similar_to_run(services.engine(), run_id, k=k + 10, same_type=same_type)
+    return [r.as_dict() for r in found if r.status == "completed"][:k]
+
+
+@st.fragment(run_every=2)
+def _wait_for_embedding(run_id: str) -> None:
+    """The run was stored before the sentence model was ready; its embedding is being added in the background.
+    Look every 2 s (an in-memory check, only while waiting), then redraw the page with its similar runs."""
+    if not get_services().backfill.pending(run_id):
+        st.rerun()
+    st.caption(":material/hourglass_top: Finding similar runs: the similarity model is still loading; "
+               "they appear here in a few seconds.")
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=200)
@@ -50,7 +62,7 @@ def load_run(run_id: str) -> dict[str, Any] | None:
 
 
 def render_similar_runs(run_id: str, query_text: str | None, *, key: str, k: int = 5) -> list[dict[str, Any]]:
-    """The k most similar past runs with distance and what matched; returns them."""
+    """The k most similar completed past runs, what matched, and links to open or compare them; returns them."""
     st.subheader("Similar past runs")
     same_type = st.toggle("Same request type only", value=True, key=f"{key}_same_type")
     try:
@@ -59,16 +71,59 @@ def render_similar_runs(run_id: str, query_text: str | None, *, key: str, k: int
         st.warning(f"Similar runs are unavailable right now ({type(exc).__name__}).")
         return []
     if not similar:
-        st.caption("No similar past runs yet: each new run makes this list better.")
+        _similar.clear(run_id, same_type, k)  # never keep an empty answer: the embedding may arrive any moment
+        if get_services().backfill.pending(run_id):
+            _wait_for_embedding(run_id)
+        else:
+            st.caption("No similar past runs yet: each new run makes this list better.")
         return []
+    # Narrow column: the match strength and what matched first, the rest behind the row's tooltip-free columns.
     frame = pd.DataFrame([{
-        "run": s["run_id"][:8], "type": TASK_LABELS.get(s["request_type"], s["request_type"]),
-        "region": s["region"], "date": s["forecast_date"], "status": s["status"],
-        "similarity": max(0.0, 1.0 - s["distance"]), "what matched": match_reason(query_text, s["embedded_text"]),
+        "similarity": max(0.0, 1.0 - s["distance"]),
+        "run": f"{s['region']} {s['forecast_date'] or ''}".strip(),
+        "what matched": match_reason(query_text, s["embedded_text"]),
+        "type": TASK_LABELS.get(s["request_type"], s["request_type"]),
+        "id": s["run_id"][:8],
     } for s in similar])
-    st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        "similarity": st.column_config.ProgressColumn("similarity", min_value=0.0, max_value=1.0, format="%.3f",
-                                                      help="1 − cosine distance of the run embeddings"),
-        "what matched": st.column_config.TextColumn("what matched", width="large"),
+    event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
+                         key=f"{key}_similar_table", column_config={
+        "similarity": st.column_config.ProgressColumn("match", min_value=0.0, max_value=1.0, format="%.2f",
+                                                      width="small",
+                                                      help="1 − distance (embedding cosine + numeric profile)"),
+        "run": st.column_config.TextColumn("run", width="small"),
+        "what matched": st.column_config.TextColumn("what matched", width="medium"),
     })
+    picked = [similar[i]["run_id"] for i in (event.selection.rows if event and event.selection else [])]
+    with st.container(horizontal=True):
+        if st.button("Open in History", key=f"{key}_open_similar", disabled=len(picked) != 1,
+                     icon=":material/open_in_new:", help="Select one row"):
+            st.switch_page("pages/history.py", query_params={"run": picked[0]})
+        if st.button("Compare with this run", key=f"{key}_compare_similar", disabled=not picked,
+                     icon=":material/compare_arrows:", help="Select one or more rows"):
+            st.switch_page("pages/history.py", query_params={"compare": ",".join([run_id, *picked])})
+    st.caption("Select rows to open a run or compare it with this one.")
     return similar
+
+
+def similar_forecast_overlays(similar: list[dict[str, Any]], result: dict[str, Any]
+                              ) -> list[tuple[str, list[str], list[float]]]:
+    """Similar runs' forecasts over this one: aligned step by step on this forecast's hours and scaled to its
+    mean level, so a 200 MW feeder's shape compares with a 100 MW one; each label names region, day, id and
+    the scale factor."""
+    own = [v for v in (result.get("forecast") or []) if isinstance(v, (int, float))]
+    stamps = list(result.get("timestamps") or [])
+    if not own or not stamps:
+        return []
+    own_mean = sum(own) / len(own)
+    overlays = []
+    for s in similar:
+        run = load_run(s["run_id"]) or {}
+        theirs = (((run.get("result_payload") or {}).get("result") or {}).get("forecast") or [])
+        values = [v for v in theirs if isinstance(v, (int, float))]
+        if run.get("status") != "completed" or not values or len(values) != len(theirs):
+            continue
+        n = min(len(values), len(stamps))
+        factor = own_mean / (sum(values[:n]) / n) if sum(values[:n]) else 1.0
+        label = f"{s['region']} {s['forecast_date'] or ''} · {s['run_id'][:6]} (×{factor:.2f})"
+        overlays.append((label, stamps[:n], [v * factor for v in values[:n]]))
+    return overlays

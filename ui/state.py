@@ -16,6 +16,7 @@ from core.services import Services, build_services, health_snapshot
 @st.cache_resource(show_spinner=False)
 def get_services() -> Services:
     services = build_services()
+    services.defer_embeddings = True  # the first run must not wait for the sentence model (core/embedding_backfill.py)
     # The first page must not wait for Postgres, the QNN service or torch: start them in the background.
     services.warm_up_in_background()
     return services
@@ -35,6 +36,21 @@ def database_or_stop(services: Services) -> Engine:
                  "Computed runs wait in the local outbox meanwhile; the Health page shows when it is back.")
         st.stop()
         raise  # st.stop() raises; this keeps type checkers certain the function never returns None
+
+
+@st.cache_resource(show_spinner=False)
+def _runs_version_counter() -> list[int]:
+    return [0]
+
+
+def runs_version() -> int:
+    """Bumped when this process stores a run: part of the cache key of the run list queries, so a run just
+    submitted shows at once while page switches read cached lists (their TTL covers runs written by others)."""
+    return _runs_version_counter()[0]
+
+
+def bump_runs_version() -> None:
+    _runs_version_counter()[0] += 1
 
 
 @st.cache_data(ttl=15, show_spinner=False)

@@ -6,7 +6,7 @@ import streamlit as st
 from core.pipeline import RunOutcome
 from ui.plain import md_text
 from ui.run_views import render_failure
-from ui.state import get_services, new_submission_nonce, submission_key
+from ui.state import bump_runs_version, get_services, new_submission_nonce, submission_key
 
 
 def submit_with_status(code: str, *, scope: str, verb: str, detail: str) -> RunOutcome:
@@ -14,6 +14,7 @@ def submit_with_status(code: str, *, scope: str, verb: str, detail: str) -> RunO
     with st.status(f"{verb}…", expanded=False) as status:
         status.write(detail)
         outcome = get_services().submitter().submit(code, idempotency_key=submission_key(scope, code))
+        bump_runs_version()
         done = outcome.status == "completed"
         status.update(label=f"{verb}: done" if done else f"{verb}: failed", state="complete" if done else "error")
     if outcome.status == "completed" and not outcome.duplicate:

@@ -15,6 +15,8 @@ _FORECAST = "#1f5fbf"
 _BAND_95 = "rgba(31, 95, 191, 0.12)"
 _ACTUAL = "#d9480f"
 _TYPE_COLOURS = {"forecast": "#1f5fbf", "storage": "#2ca02c", "grid_switch": "#9467bd", "simulation": "#7f7f7f"}
+TASK_NAMES = {"forecast": "Load forecast", "storage": "Storage dispatch", "grid_switch": "Grid switching",
+              "simulation": "Simulation"}
 _SERVICE = "#eb5757"
 _REJECTED = "#f2c94c"
 
@@ -159,6 +161,20 @@ def _day_axis(fig: go.Figure, days: Sequence[Any]) -> go.Figure:
     return fig
 
 
+def task_name(kind: str) -> str:
+    return TASK_NAMES.get(kind, kind.replace("_", " ").capitalize())
+
+
+def backend_name(backend: str) -> str:
+    """'local' is the service this dashboard started on its own machine; others are the API's host."""
+    return "local service" if backend == "local" else f"QNN API {backend}"
+
+
+def series_name(kind: str, backend: str, *, one_backend: bool) -> str:
+    """Operator words for a (request type, backend) series; the backend only when there are several."""
+    return task_name(kind) if one_backend else f"{task_name(kind)} ({backend_name(backend)})"
+
+
 def _count_axis(fig: go.Figure, highest: float) -> None:
     """Whole-number y ticks for counts (automatic ticks show 0.2 runs, or '1, 1, 2, 2' once rounded)."""
     fig.update_yaxes(rangemode="tozero", tickformat="d", dtick=max(1, math.ceil(highest / 6)))
@@ -175,11 +191,12 @@ def requests_per_day_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
         group["x"].append(row["day"])
         group["y"].append(int(row["requests"]))
     for (kind, backend), points in sorted(groups.items()):
-        fig.add_trace(go.Bar(x=points["x"], y=points["y"], name=f"{kind} · {backend}", width=0.7 * _DAY_MS,
+        name = series_name(kind, backend, one_backend=len(backends) == 1)
+        fig.add_trace(go.Bar(x=points["x"], y=points["y"], name=name, width=0.7 * _DAY_MS,
                              marker={"color": _TYPE_COLOURS.get(kind, "#7f7f7f"),
                                      "pattern": {"shape": patterns[backends.index(backend) % len(patterns)]}},
-                             hovertemplate="%{x|%Y-%m-%d}<br>%{y} requests<extra>" + f"{kind} · {backend}</extra>"))
-    fig.update_layout(barmode="stack", yaxis_title="requests", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                             hovertemplate="%{x|%Y-%m-%d}<br>%{y} runs<extra>" + f"{name}</extra>"))
+    fig.update_layout(barmode="stack", yaxis_title="runs", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
     _count_axis(fig, max((v["requests"] for v in _by_day(daily, "requests").values()), default=1))
     return _day_axis(fig, [r["day"] for r in daily])
@@ -215,7 +232,7 @@ def latency_histogram_figure(histogram: Sequence[Mapping[str, Any]]) -> go.Figur
     for kind in sorted({str(r["request_type"]) for r in histogram}):
         rows = [r for r in histogram if r["request_type"] == kind]
         fig.add_trace(go.Bar(x=[labels[(float(r["low_ms"]), float(r["high_ms"]))] for r in rows],
-                             y=[int(r["runs"]) for r in rows], name=kind,
+                             y=[int(r["runs"]) for r in rows], name=task_name(kind),
                              marker={"color": _TYPE_COLOURS.get(kind, "#7f7f7f")}))
     fig.update_layout(barmode="group", xaxis_title="round trip (dashboard → QNN service → dashboard)",
                       yaxis_title="runs", margin={"l": 10, "r": 10, "t": 30, "b": 10},
@@ -228,6 +245,7 @@ def latency_histogram_figure(histogram: Sequence[Mapping[str, Any]]) -> go.Figur
 def latency_trend_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
     """p50 (solid) and p95 (dotted) round-trip time per day, per request type and backend."""
     fig = go.Figure()
+    one_backend = len({str(r["backend"]) for r in daily}) <= 1
     for kind, backend in sorted({(str(r["request_type"]), str(r["backend"])) for r in daily}):
         rows = [r for r in daily if r["request_type"] == kind and r["backend"] == backend
                 and r.get("round_trip_p50_ms") is not None]
@@ -236,9 +254,11 @@ def latency_trend_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
         colour = _TYPE_COLOURS.get(kind, "#7f7f7f")
         days = [r["day"] for r in rows]
         fig.add_trace(go.Scatter(x=days, y=[r["round_trip_p50_ms"] for r in rows], mode="lines+markers",
-                                 name=f"{kind} · {backend} p50", line={"color": colour}))
+                                 name=f"{series_name(kind, backend, one_backend=one_backend)} p50",
+                                 line={"color": colour}))
         fig.add_trace(go.Scatter(x=days, y=[r["round_trip_p95_ms"] for r in rows], mode="lines",
-                                 name=f"{kind} · {backend} p95", line={"color": colour, "dash": "dot"}))
+                                 name=f"{series_name(kind, backend, one_backend=one_backend)} p95",
+                                 line={"color": colour, "dash": "dot"}))
     fig.update_layout(yaxis_title="round trip (ms)", yaxis_type="log", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
     return _day_axis(fig, [r["day"] for r in daily])
@@ -252,8 +272,9 @@ def cost_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
     fig = go.Figure()
     for backend, days in sorted(per_backend.items()):
         ordered = sorted(days.items())
-        fig.add_trace(go.Bar(x=[d for d, _ in ordered], y=[c for _, c in ordered], name=backend, width=0.7 * _DAY_MS,
-                             hovertemplate="%{x|%Y-%m-%d}<br>$%{y:.2f}<extra>" + backend + "</extra>"))
+        name = backend_name(backend)
+        fig.add_trace(go.Bar(x=[d for d, _ in ordered], y=[c for _, c in ordered], name=name, width=0.7 * _DAY_MS,
+                             hovertemplate="%{x|%Y-%m-%d}<br>$%{y:.2f}<extra>" + name + "</extra>"))
     fig.update_layout(barmode="stack", yaxis_title="USD", yaxis_rangemode="tozero",
                       margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2})
     return _day_axis(fig, [r["day"] for r in daily])

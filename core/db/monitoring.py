@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Float, Integer, MetaData, SmallInteger,
-                        Table, Text, cast, func, literal_column, select, update)
+                        Table, Text, and_, case, cast, func, literal_column, select, update)
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 
 from core.anomalies import SEVERITIES, SEVERITY_RANK, detect_in_request
@@ -156,8 +156,11 @@ def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: 
 
 
 def _dashboard_anomalies(run_row: Mapping[str, Any], response: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """When the service did not look (a remote API, or a failed run): detect here, on the request's history."""
-    if run_row.get("request_type") != "forecast":
+    """When the service did not look (a remote API): detect here, on the request's history.
+
+    Only for completed runs: a rejected request's data was refused (its error says why), and a failed one had
+    no forecast, so findings such as "the forecast fills the gap" would not hold; its re-run is checked."""
+    if run_row.get("request_type") != "forecast" or run_row.get("status") != "completed":
         return []
     fields = (run_row.get("input_payload") or {}).get("fields")
     if not isinstance(fields, dict):
@@ -205,11 +208,27 @@ def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response
         items, source = _dashboard_anomalies(run_row, response), "dashboard"
     rows = [r for r in (_anomaly_row(a, run_id=run_id, backend=backend, source=source)
                         for a in items[:MAX_ANOMALIES_PER_RUN]) if r is not None]
+    rows = _not_already_open(conn, run_row.get("region"), rows)
     stored = 0
     if rows:
         stored = len(conn.execute(insert(ANOMALIES).values(rows).on_conflict_do_nothing()
                                   .returning(ANOMALIES.c.id)).all())
     return {"metrics": int(written_metrics is not None), "anomalies": stored}
+
+
+def _not_already_open(conn: Connection, region: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop findings that are still open from an earlier run of the same region: the same type over the same
+    readings (first and last time). Submitting the same history again must not list its anomalies twice."""
+    timed = {r["first_timestamp"] for r in rows if r["first_timestamp"] is not None}
+    if not timed or region is None:
+        return rows
+    a = ANOMALIES.c
+    open_ones = set(conn.execute(
+        select(a.anomaly_type, a.series, a.first_timestamp, a.last_timestamp)
+        .select_from(ANOMALIES.join(OptimizationRun, OptimizationRun.id == a.optimization_run_id))
+        .where(OptimizationRun.region == str(region), a.resolved.is_(False), a.first_timestamp.in_(timed))).all())
+    return [r for r in rows
+            if (r["anomaly_type"], r["series"], r["first_timestamp"], r["last_timestamp"]) not in open_ones]
 
 
 def record_run_monitoring_safely(conn: Connection, run_row: Mapping[str, Any],
@@ -316,6 +335,30 @@ def resolve_anomaly(engine: Engine, anomaly_id: str | uuid.UUID, note: str | Non
 
 # -- execution metrics: aggregates over a period, computed in SQL ---------------------------------------------
 
+def _run_metrics_source() -> Any:
+    """Every finished run with its metrics row when it has one: the runs table is the source of truth, so the
+    Metrics page counts the same runs as History (seeded or imported runs have no metrics row; their timings
+    come from the run itself). Periods are on the run's submission time, as in History."""
+    runs, m = OptimizationRun.__table__.c, METRICS.c
+    rejected = runs.error_message.startswith(QNNRejected.operator_message)
+    derived_kind = case((and_(runs.status == "failed", rejected), "rejected"), (runs.status == "failed", "service"))
+    return (select(
+        runs.id.label("optimization_run_id"), runs.request_type,
+        func.coalesce(m.backend, runs.qnn_backend, "unknown").label("backend"),
+        m.device, m.n_qubits, m.circuit_depth,
+        func.coalesce(m.execution_time_ms, runs.qnn_execution_time).label("execution_time_ms"),
+        func.coalesce(m.round_trip_ms, runs.round_trip_ms).label("round_trip_ms"),
+        m.cost_usd, runs.status,
+        func.coalesce(m.failure_kind, derived_kind).label("failure_kind"),
+        runs.created_at)
+        .select_from(OptimizationRun.__table__.outerjoin(METRICS, m.optimization_run_id == runs.id))
+        .where(runs.status.in_(("completed", "failed")))
+        .subquery("run_metrics"))
+
+
+RUN_METRICS = _run_metrics_source()
+
+
 @dataclass(frozen=True)
 class MetricsFilters:
     date_from: dt.date
@@ -326,16 +369,16 @@ class MetricsFilters:
     def conditions(self) -> list[Any]:
         start = dt.datetime.combine(self.date_from, dt.time(), tzinfo=dt.UTC)
         end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-        where = [METRICS.c.created_at >= start, METRICS.c.created_at < end]
+        where = [RUN_METRICS.c.created_at >= start, RUN_METRICS.c.created_at < end]
         if self.backends:
-            where.append(METRICS.c.backend.in_(self.backends))
+            where.append(RUN_METRICS.c.backend.in_(self.backends))
         if self.request_types:
-            where.append(METRICS.c.request_type.in_(self.request_types))
+            where.append(RUN_METRICS.c.request_type.in_(self.request_types))
         return where
 
 
 def _aggregates() -> list[Any]:
-    m = METRICS.c
+    m = RUN_METRICS.c
     completed = m.status == "completed"
     return [
         func.count().label("requests"),
@@ -353,16 +396,16 @@ def _aggregates() -> list[Any]:
 
 
 def _day() -> Any:
-    return cast(func.date_trunc("day", func.timezone("UTC", METRICS.c.created_at)), DateTime).label("day")
+    return cast(func.date_trunc("day", func.timezone("UTC", RUN_METRICS.c.created_at)), DateTime).label("day")
 
 
 def metrics_daily(engine: Engine, filters: MetricsFilters) -> list[dict[str, Any]]:
     """Per UTC day, request type and backend: counts, failures, latency percentiles, cost."""
     day = _day()
-    query = (select(day, METRICS.c.request_type, METRICS.c.backend, *_aggregates())
+    query = (select(day, RUN_METRICS.c.request_type, RUN_METRICS.c.backend, *_aggregates())
              .where(*filters.conditions())
-             .group_by(literal_column("1"), METRICS.c.request_type, METRICS.c.backend)
-             .order_by(literal_column("1"), METRICS.c.request_type, METRICS.c.backend))
+             .group_by(literal_column("1"), RUN_METRICS.c.request_type, RUN_METRICS.c.backend)
+             .order_by(literal_column("1"), RUN_METRICS.c.request_type, RUN_METRICS.c.backend))
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     for row in rows:
@@ -383,11 +426,11 @@ def metrics_totals(engine: Engine, filters: MetricsFilters) -> dict[str, Any]:
 def latency_histogram(engine: Engine, filters: MetricsFilters, *, buckets_per_decade: int = 4
                       ) -> list[dict[str, Any]]:
     """Round-trip times of completed runs in log-spaced buckets, per request type: [low_ms, high_ms)."""
-    bucket = func.floor(func.log(func.greatest(METRICS.c.round_trip_ms, 0.1)) * buckets_per_decade).label("bucket")
-    query = (select(METRICS.c.request_type, bucket, func.count().label("runs"))
-             .where(*filters.conditions(), METRICS.c.status == "completed", METRICS.c.round_trip_ms.is_not(None))
-             .group_by(METRICS.c.request_type, literal_column("2"))
-             .order_by(METRICS.c.request_type, literal_column("2")))
+    bucket = func.floor(func.log(func.greatest(RUN_METRICS.c.round_trip_ms, 0.1)) * buckets_per_decade).label("bucket")
+    query = (select(RUN_METRICS.c.request_type, bucket, func.count().label("runs"))
+             .where(*filters.conditions(), RUN_METRICS.c.status == "completed", RUN_METRICS.c.round_trip_ms.is_not(None))
+             .group_by(RUN_METRICS.c.request_type, literal_column("2"))
+             .order_by(RUN_METRICS.c.request_type, literal_column("2")))
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     for row in rows:
@@ -400,9 +443,9 @@ def latency_histogram(engine: Engine, filters: MetricsFilters, *, buckets_per_de
 def metric_choices(engine: Engine) -> dict[str, list[str]]:
     """Backends and request types present, for the page's filters."""
     with engine.connect() as conn:
-        backends = list(conn.execute(select(METRICS.c.backend).distinct().order_by(METRICS.c.backend)).scalars())
-        types = list(conn.execute(select(METRICS.c.request_type).distinct()
-                                  .order_by(METRICS.c.request_type)).scalars())
+        backends = list(conn.execute(select(RUN_METRICS.c.backend).distinct().order_by(RUN_METRICS.c.backend)).scalars())
+        types = list(conn.execute(select(RUN_METRICS.c.request_type).distinct()
+                                  .order_by(RUN_METRICS.c.request_type)).scalars())
     return {"backends": backends, "request_types": types}
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, case, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import OptimizationEmbedding, OptimizationRun
@@ -19,6 +19,16 @@ RUN_LIST_COLUMNS = (
     OptimizationRun.qnn_model_id, OptimizationRun.qnn_execution_time, OptimizationRun.round_trip_ms,
     OptimizationRun.error_message,
 )
+_RESULT = OptimizationRun.result_payload["result"]
+# Only the parts of the result that outcome columns read (core/run_outcomes.py), not the whole payload:
+# a storage or grid result is tens of kilobytes, a forecast's values and timestamps a few hundred bytes.
+RUN_OUTCOME_SOURCE = func.jsonb_build_object(
+    "forecast", case((OptimizationRun.request_type == "forecast", _RESULT["forecast"])),
+    "timestamps", case((OptimizationRun.request_type == "forecast", _RESULT["timestamps"])),
+    "resolution_min", _RESULT["resolution_min"],
+    "revenue", _RESULT["revenue"], "cycles", _RESULT["cycles"],
+    "loss_reduction_kw", _RESULT["loss_reduction_kw"], "min_voltage_pu_after", _RESULT["min_voltage_pu_after"],
+).label("outcome_source")
 
 
 @dataclass(frozen=True)
@@ -128,8 +138,11 @@ def get_run(engine: Engine, run_id: str | uuid.UUID) -> dict[str, Any] | None:
 
 
 def list_runs(engine: Engine, filters: RunFilters, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
-    """One page of runs, newest first, and the total count under the filters."""
-    query = filters.apply(select(*RUN_LIST_COLUMNS))
+    """One page of runs, newest first, and the total count under the filters.
+
+    Each row carries `outcome_source`: the few result keys core.run_outcomes reads.
+    """
+    query = filters.apply(select(*RUN_LIST_COLUMNS, RUN_OUTCOME_SOURCE))
     query = query.order_by(OptimizationRun.created_at.desc(), OptimizationRun.id.desc())
     query = query.limit(page_size).offset(max(page, 0) * page_size)
     count_query = filters.apply(select(func.count()).select_from(OptimizationRun))
@@ -139,13 +152,22 @@ def list_runs(engine: Engine, filters: RunFilters, *, page: int, page_size: int)
     return rows, int(total)
 
 
-def iter_runs(engine: Engine, filters: RunFilters, *, batch_size: int = 500) -> Iterator[dict[str, Any]]:
-    """Every run under the filters with payloads, streamed with a server-side cursor."""
+def iter_runs(engine: Engine, filters: RunFilters, *, batch_size: int = 500,
+              limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every run under the filters with payloads (newest first, at most `limit`), streamed with a server-side cursor."""
     query = filters.apply(select(RUNS)).order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
         for row in result:
             yield dict(row._mapping)
+
+
+def latest_run_time(engine: Engine) -> dt.datetime | None:
+    """When the newest run was created (an index lookup): part of the cache key of run lists."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(OptimizationRun.created_at))).scalar_one()
 
 
 def distinct_regions(engine: Engine, limit: int = 500) -> list[str]:

@@ -1,0 +1,186 @@
+"""What the operator waits for, in Chromium: submit → chart, the first submission after a start, page switch,
+opening a run in History; idle and with one core kept busy by a CPU-bound process.
+
+Baseline measured in the same run: the app's own server time for the same action.
+- submit: the pipeline's "Submit → stored" time the page shows for that very run;
+- page switch / open run: the same page's script run in-process (Streamlit AppTest, median of 3 after a
+  warm-up), on the same database.
+The ratio (browser / server) is the cost of the browser, the websocket and Streamlit's front end.
+
+    .venv/bin/python -m bench.browser [--repeats 7]
+
+Targets (issue 14): submit → chart p50 < 0.5 s idle, < 1 s busy; first submission < 3 s; page switch and
+open run < 0.5 s idle.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench._common import print_table, private_data_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+_RUN_ID_JS = """() => {
+  const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+    .find(e => e.querySelector('[data-testid="stMetricLabel"]')?.innerText.trim() === 'Run');
+  return m ? m.querySelector('[data-testid="stMetricValue"]').innerText.trim() : null; }"""
+_STORED_MS_JS = """() => {
+  const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+    .find(e => e.querySelector('[data-testid="stMetricLabel"]')?.innerText.trim() === 'Submit → stored');
+  return m ? parseFloat(m.querySelector('[data-testid="stMetricValue"]').innerText) : null; }"""
+_IDLE_JS = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+
+
+def _wait_new_chart(page, previous_run: str | None) -> None:
+    page.wait_for_function(f"(prev) => ({_RUN_ID_JS})() && ({_RUN_ID_JS})() !== prev "
+                           "&& document.querySelector('.js-plotly-plot .main-svg')", arg=previous_run,
+                           timeout=120_000, polling="raf")
+
+
+def _submit(page, demo_days: int) -> tuple[float, float | None]:
+    """Seconds from the click to the new run's chart on screen, and the server's own submit → stored (s)."""
+    previous = page.evaluate(_RUN_ID_JS)
+    page.get_by_label("Demo history (days)").fill(str(demo_days))
+    started = time.perf_counter()
+    page.get_by_role("button", name="Run forecast").click()
+    _wait_new_chart(page, previous)
+    elapsed = time.perf_counter() - started
+    page.wait_for_function(_IDLE_JS, timeout=120_000)
+    stored_ms = page.evaluate(_STORED_MS_JS)
+    return elapsed, (stored_ms / 1000 if stored_ms else None)
+
+
+def _switch(page, title: str, ready_selector: str) -> float:
+    started = time.perf_counter()
+    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=title).wait_for()
+    page.locator(ready_selector).first.wait_for()
+    page.wait_for_function(_IDLE_JS, timeout=60_000)
+    return time.perf_counter() - started
+
+
+def _open_run(page, row: int) -> float:
+    grid = page.locator("[data-testid='stDataFrame']").first
+    box = grid.bounding_box()
+    started = time.perf_counter()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 * (row + 1) + 17)
+    page.get_by_text("Similar past runs", exact=True).wait_for()
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()
+    page.wait_for_function(_IDLE_JS, timeout=60_000)
+    elapsed = time.perf_counter() - started
+    page.mouse.click(box["x"] + 18, box["y"] + 35 * (row + 1) + 17)  # unselect
+    page.wait_for_function(_IDLE_JS, timeout=60_000)
+    return elapsed
+
+
+def _server_render_s(page_file: str, repeats: int = 3) -> float:
+    from streamlit.testing.v1 import AppTest
+
+    times = []
+    for _ in range(repeats + 1):
+        at = AppTest.from_file(str(ROOT / "pages" / page_file), default_timeout=300)
+        started = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
+def _server_open_run_s(repeats: int = 3) -> float:
+    from streamlit.testing.v1 import AppTest
+
+    from core.db.runs import RunFilters, list_runs
+    from ui.state import get_services
+
+    rows, _ = list_runs(get_services().engine(), RunFilters(), page=0, page_size=repeats + 1)
+    times = []
+    for row in rows:
+        at = AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=300)
+        at.query_params["run"] = str(row["id"])
+        started = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
+def _phase(page, label: str, repeats: int, first_days: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"submit": [], "stored": [], "switch": [], "open": []}
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Load forecast", exact=True).click()
+    page.get_by_role("button", name="Run forecast").wait_for()
+    for i in range(repeats):
+        elapsed, stored = _submit(page, first_days + i)
+        out["submit"].append(elapsed)
+        if stored is not None:
+            out["stored"].append(stored)
+    for _ in range(repeats):
+        out["switch"].append(_switch(page, "Run history", "[data-testid='stDataFrame']"))
+        out["switch"].append(_switch(page, "Load forecast", "[data-testid='stForm']"))
+    _switch(page, "Run history", "[data-testid='stDataFrame']")
+    for i in range(repeats):
+        out["open"].append(_open_run(page, i % 10))
+    print(f"{label}: done", file=sys.stderr)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
+    with private_data_dir("eglo-bench-browser-"), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.set_default_timeout(120_000)
+        with streamlit_server() as url:
+            # The first submission after a start: the page is opened and the form sent at once, while the
+            # database, the QNN service and the sentence model are still starting in the background.
+            opened = time.perf_counter()
+            page.goto(url)
+            page.get_by_role("button", name="Run forecast").wait_for()
+            page_ready = time.perf_counter() - opened
+            first, first_stored = _submit(page, 21)
+            idle = _phase(page, "idle", args.repeats, 30)
+            busy_process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                time.sleep(1.0)
+                busy = _phase(page, "busy", args.repeats, 30 + args.repeats)
+            finally:
+                busy_process.terminate()
+                busy_process.wait(10)
+        browser.close()
+
+        from ui.state import get_services
+
+        get_services().encoder.encode_one("warm-up")
+        server_switch = statistics.median([_server_render_s("history.py"), _server_render_s("forecast.py")])
+        server_open = _server_open_run_s()
+
+    p50 = statistics.median
+    rows = [
+        ["first page after start (server starting)", page_ready, "–", "–", "–"],
+        ["first submission after a start", first, first_stored or float("nan"),
+         first / first_stored if first_stored else float("nan"), "< 3 s"],
+    ]
+    for label, data, submit_target, other_target in (("idle", idle, "< 0.5 s", "< 0.5 s"),
+                                                     ("1 core busy", busy, "< 1 s", "–")):
+        stored = p50(data["stored"]) if data["stored"] else float("nan")
+        rows += [
+            [f"submit → chart p50 ({label})", p50(data["submit"]), stored, p50(data["submit"]) / stored,
+             submit_target],
+            [f"page switch p50 ({label})", p50(data["switch"]), server_switch, p50(data["switch"]) / server_switch,
+             other_target],
+            [f"open a run in History p50 ({label})", p50(data["open"]), server_open,
+             p50(data["open"]) / server_open, other_target],
+        ]
+    print_table(f"Chromium, seconds (p50 of {args.repeats}; baseline: the app's own server time for the action)",
+                ["action", "browser s", "server s (baseline)", "× baseline", "target"], rows)
+
+
+if __name__ == "__main__":
+    main()
