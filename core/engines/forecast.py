@@ -3,7 +3,9 @@
 The model lives in forecast_model.py (profile-ridge; see its docstring and bench/forecast.py for why).
 Keys: Date (first forecast day; the history ends right before Date 00:00), Resolution (15/30/60 min),
 Horizon (steps, 1 h to 7 days), PastLoads (MW, oldest first, null = missing), optional Holidays
-(["YYYY-MM-DD", ...]) and Backtest (true/false, default true).
+(["YYYY-MM-DD", ...]), Backtest (true/false, default true), and optional weather: TemperatureC (°C) and
+IrradianceWm2 (global horizontal irradiance, W/m²), each a list of len(PastLoads) + Horizon values on the same
+steps: the history's measured weather, then the weather forecast for the horizon.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ RESOLUTIONS_MIN = (15, 30, 60)
 MAX_MISSING_SHARE = 0.2
 MAX_MISSING_SHARE_LAST_DAY = 0.5
 MAX_HOLIDAYS = 400
+# Key -> (unit, lowest, highest): physically plausible ranges; outside them a unit mix-up is likelier.
+WEATHER_KEYS = {"TemperatureC": ("°C", -60.0, 60.0), "IrradianceWm2": ("W/m²", 0.0, 1500.0)}
 
 METHOD_DESCRIPTIONS = {
     "profile-ridge": "Weekly, day-type and recent-day load profiles combined by a median ridge regression "
@@ -43,6 +47,8 @@ class ForecastRequest:
     past_loads_mw: np.ndarray
     holidays: frozenset[dt.date] = frozenset()
     backtest: bool = True
+    temperature_c: np.ndarray | None = None      # history + horizon steps
+    irradiance_wm2: np.ndarray | None = None     # history + horizon steps
 
 
 def _horizon(fields: Mapping[str, Any], resolution: int) -> int:
@@ -83,6 +89,23 @@ def _backtest_flag(fields: Mapping[str, Any]) -> bool:
     raise InputError("Backtest", "must be true or false")
 
 
+def _weather(fields: Mapping[str, Any], key: str, n_history: int, horizon: int) -> np.ndarray | None:
+    if fields.get(key) is None:
+        return None
+    unit, lo, hi = WEATHER_KEYS[key]
+    expected = n_history + horizon
+    raw = fields[key]
+    if isinstance(raw, list) and len(raw) != expected:
+        raise InputError(key, f"has {len(raw)} values; it needs {expected}: one per PastLoads step ({n_history}) "
+                              f"followed by the weather forecast for the {horizon} forecast steps")
+    values = get_series(fields, key, min_length=expected, max_length=expected)
+    bad = np.flatnonzero((values < lo) | (values > hi))
+    if len(bad):
+        raise InputError(key, f"value {int(bad[0])} is {values[bad[0]]:g} {unit}; the plausible range is "
+                              f"{lo:g} to {hi:g} {unit}")
+    return values
+
+
 def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
     start = get_date(fields, "Date")
     resolution = get_choice(fields, "Resolution", RESOLUTIONS_MIN)
@@ -110,7 +133,9 @@ def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
     # Actuals are read by the service's anomaly check, not by the model: bounded like the history.
     get_series(fields, "Actuals", required=False, allow_missing_values=True, min_length=0, max_length=horizon,
                max_abs=MAX_ABS_POWER_MW)
-    return ForecastRequest(start, resolution, horizon, loads, _holidays(fields), _backtest_flag(fields))
+    return ForecastRequest(start, resolution, horizon, loads, _holidays(fields), _backtest_flag(fields),
+                           _weather(fields, "TemperatureC", len(loads), horizon),
+                           _weather(fields, "IrradianceWm2", len(loads), horizon))
 
 
 def _clean(values: np.ndarray, digits: int = 6) -> list[float]:
@@ -155,7 +180,8 @@ def run(request: ForecastRequest) -> dict[str, Any]:
     started = time.perf_counter()
     loads = request.past_loads_mw
     model = forecast_model.forecast(loads, request.start_date, request.resolution_min, request.horizon_steps,
-                                    request.holidays, backtest=request.backtest)
+                                    request.holidays, backtest=request.backtest,
+                                    temperature_c=request.temperature_c, irradiance_wm2=request.irradiance_wm2)
     origin = dt.datetime.combine(request.start_date, dt.time())
     step = dt.timedelta(minutes=request.resolution_min)
     q = model.quantiles

@@ -219,3 +219,44 @@ def _gaps(grid: pd.DatetimeIndex, missing: np.ndarray) -> list[dict[str, Any]]:
     ends = np.flatnonzero(edges == -1)
     return [{"start": grid[a].isoformat(), "end": grid[b - 1].isoformat(), "steps": int(b - a)}
             for a, b in zip(starts, ends)]
+
+
+MAX_WEATHER_MISSING_SHARE = 0.1
+
+
+def weather_from_frame(df: pd.DataFrame, timestamp_col: str, column: str, resolution_min: int,
+                       forecast_start: Any, history_steps: int, horizon_steps: int) -> tuple[list[float], str]:
+    """A weather column on the forecast's wall-clock grid: the history steps, then the horizon steps.
+
+    The rows after the forecast start carry the weather forecast (their load is empty). Unlike load,
+    weather must be complete for the engine: short gaps (the DST hour, a missed reading) are
+    interpolated linearly and said so; a column that stops before the end of the horizon is refused,
+    because the forecast would have no weather for its last hours.
+    """
+    if column not in df.columns:
+        raise InputError(column, f"no such column; the file has {', '.join(map(str, df.columns))[:200]}")
+    stamps, _ = _wall_clock(df[timestamp_col], timestamp_col)
+    values = _numbers(df[column])
+    frame = pd.DataFrame({"t": stamps.values, "v": values.values}).dropna()
+    if frame.empty:
+        raise InputError(column, "contains no numbers")
+    step = pd.Timedelta(minutes=resolution_min)
+    start = _as_start(forecast_start)
+    series = frame.groupby(frame["t"].dt.floor(step))["v"].mean()
+    grid = pd.date_range(start - step * history_steps, start + step * (horizon_steps - 1), freq=step)
+    on_grid = series.reindex(grid)
+    end = start + step * (horizon_steps - 1)
+    last = on_grid.last_valid_index()
+    if last is None or last < end:
+        covered = "no step" if last is None or last < start else f"until {last:%Y-%m-%d %H:%M}"
+        raise InputError(column, f"the weather forecast after the start covers {covered}; add rows up to "
+                                 f"{end:%Y-%m-%d %H:%M} (load left empty) or remove the column")
+    missing = int(on_grid.isna().sum())
+    if missing > MAX_WEATHER_MISSING_SHARE * len(grid):
+        raise InputError(column, f"{missing} of {len(grid)} steps have no value; at most "
+                                 f"{MAX_WEATHER_MISSING_SHARE:.0%} may be missing")
+    note = f"{column}: {len(grid) - horizon_steps} history + {horizon_steps} forecast steps"
+    if missing:
+        on_grid = on_grid.interpolate(limit_direction="both")
+        note += f", {missing} missing step(s) interpolated linearly"
+    return [float(v) for v in on_grid.to_numpy(dtype=float)], note + "."
