@@ -18,7 +18,7 @@ from core.forecast_inputs import (
 )
 from core.holiday_calendar import holidays_for_request
 from core.run_description import describe_request
-from ui.run_views import load_run, render_similar_runs, similar_forecast_overlays
+from ui.run_views import render_similar_runs, similar_forecast_overlays
 from ui.plain import md_text
 from ui.shell import ensure_app_shell
 from ui.forecast_view import render_forecast_outcome, forecast_csv

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core.codec import encode_request
-from core.db.monitoring import (ANOMALIES, METRICS, AnomalyFilters, MetricsFilters, anomaly_counts,
+from core.db.monitoring import (ANOMALIES, AnomalyFilters, MetricsFilters, anomaly_counts,
                                 execution_metrics, latency_histogram, list_anomalies, metrics_daily,
                                 metrics_totals, record_run_monitoring, resolve_anomaly, run_anomalies, run_metrics)
 from tests.helpers import forecast_fields

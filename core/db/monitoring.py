@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Float, Integer, MetaData, SmallInteger,
-                        Table, Text, and_, case, cast, func, literal_column, select, update)
+                        Table, Text, case, cast, func, literal_column, select, update)
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 
 from core.anomalies import SEVERITIES, SEVERITY_RANK, detect_in_request
@@ -340,8 +340,8 @@ def _run_metrics_source() -> Any:
     Metrics page counts the same runs as History (seeded or imported runs have no metrics row; their timings
     come from the run itself). Periods are on the run's submission time, as in History."""
     runs, m = OptimizationRun.__table__.c, METRICS.c
-    rejected = runs.error_message.startswith(QNNRejected.operator_message)
-    derived_kind = case((and_(runs.status == "failed", rejected), "rejected"), (runs.status == "failed", "service"))
+    # The run's own failure kind (sql/008, from the typed error) where no metrics row says it.
+    derived_kind = case((runs.status == "failed", func.coalesce(runs.failure_kind, "service")))
     return (select(
         runs.id.label("optimization_run_id"), runs.request_type,
         func.coalesce(m.backend, runs.qnn_backend, "unknown").label("backend"),
