@@ -69,11 +69,20 @@ class Services:
                     step()
                 except Exception as exc:  # reported by the health checks, not here
                     log.warning("warm-up step failed: %s", type(exc).__name__)
-            self._supervise_forever()
+            self.start_supervision()
 
         thread = threading.Thread(target=warm_up, daemon=True, name="services-warm-up")
         thread.start()
         return thread
+
+    def start_supervision(self) -> None:
+        """Supervise in a thread of its own: callers may wait for the warm-up thread to finish (the REST API
+        does, before its first request)."""
+        with self._lock:
+            if self._supervisor is None:
+                self._supervisor = threading.Thread(target=self._supervise_forever, daemon=True,
+                                                    name="services-supervisor")
+                self._supervisor.start()
 
     def _supervise_forever(self) -> None:
         """While the app runs: restart a dead local QNN service, close runs a stopped process left 'running'."""
