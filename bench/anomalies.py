@@ -1,6 +1,6 @@
 """Planted-anomaly benchmark: precision and recall per anomaly type, against a global z-score baseline.
 
-Series: the built-in demo feeder profiles (core/demo_data.py) for every region, at 15/30/60-minute
+Series: the built-in demo feeder profiles (core/demo/profiles.py) for every region, at 15/30/60-minute
 resolution, 14-35 days long, in several seasons, each with a seeded set of planted faults (a fifth stay
 clean). The last day of each series is held out as actuals for the forecast engine's forecast, and
 forecast misses are planted there.
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from core.anomalies import ANOMALY_TYPES, Anomaly, detect_anomalies, _runs
-from core.demo_data import REGIONS, demo_load_history
+from core.monitoring.detection import ANOMALY_TYPES, Anomaly, detect_anomalies, _runs
+from core.demo.profiles import REGIONS, demo_load_history
 
 PLANTABLE = ("spike", "dip", "flatline", "negative_load", "impossible_load", "missing_data", "forecast_error")
 
@@ -117,7 +117,7 @@ def _plant_actuals(actuals: list[float | None], forecast: list[float], rng: np.r
 
 
 def _forecast(history: list[float | None], forecast_date: dt.date, resolution: int) -> dict[str, Any]:
-    from core.engines import forecast as engine
+    from core.local_qnn.engines.forecast import forecaster as engine
 
     fields = {"Task": "forecast", "Region": "bench", "Date": forecast_date.isoformat(), "Resolution": resolution,
               "Horizon": 24 * 60 // resolution, "PastLoads": history, "Backtest": False}
@@ -274,9 +274,9 @@ def print_table(ours: dict[str, Tally], base: dict[str, Tally]) -> None:
 # -- end to end: the same detection through the local QNN service over HTTP -----------------------------------
 
 def end_to_end(cases: list[Case]) -> None:
-    from core.codec import encode_request
-    from core.local_qnn.server import LocalQNNServer
-    from core.qnn_client import QNNClient
+    from core.contract.codec import encode_request
+    from core.client.local_service import LocalQNNServer
+    from core.client.qnn_client import QNNClient
 
     detections, round_trips, service_ms, local_ms = [], [], [], []
     with LocalQNNServer() as server, QNNClient(server.base_url) as client:

@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from bench._common import print_table
-from core.codec import decode_request, encode_request
-from core.engines import forecast as engine
-from core.engines.forecast_history import history_from_frame
-from core.engines.forecast_metrics import coverage, point_metrics, seasonal_naive_mae
+from core.contract.codec import decode_request, encode_request
+from core.local_qnn.engines.forecast import forecaster as engine
+from core.inputs.forecast_history import history_from_frame
+from core.contract.forecast_metrics import coverage, point_metrics, seasonal_naive_mae
 
 # Chosen before any experiment. The held-back series is the last grid-level aggregate column of the
 # file (hv_urban); it was never loaded while the method was developed.
@@ -240,8 +240,8 @@ def latency(series: np.ndarray) -> list[list[object]]:
 
 def http_round_trip(series: np.ndarray) -> list[list[object]] | None:
     try:
-        from core.local_qnn.server import LocalQNNServer
-        from core.qnn_client import QNNClient
+        from core.client.local_service import LocalQNNServer
+        from core.client.qnn_client import QNNClient
     except ImportError:
         return None
     hist = series[-57 * 24:-24]
@@ -324,7 +324,7 @@ def main() -> None:
     print_table("Latency of ours (median ms, this process alone)", ["request", "ms"], latency(series["mv_semiurb_pload"]))
     trip = http_round_trip(series["mv_semiurb_pload"])
     if trip is None:
-        print("\nHTTP round trip: skipped (core.local_qnn.server / core.qnn_client not available)")
+        print("\nHTTP round trip: skipped (core.client.local_service / core.client.qnn_client not available)")
     else:
         print_table("End to end, 8 weeks hourly, 24 h ahead (median of 10; baseline: engine in-process)",
                     ["path", "ms", "ratio"], trip)

@@ -27,8 +27,8 @@ from bench.forecast import (
     load_series,
     origins,
 )
-from core.engines import forecast_model
-from core.engines.forecast_metrics import point_metrics, seasonal_naive_mae
+from core.local_qnn.engines.forecast import model as forecast_model
+from core.contract.forecast_metrics import point_metrics, seasonal_naive_mae
 
 HOUSEHOLD = "H0-A_pload"
 HOLIDAYS = frozenset(dt.date.fromisoformat(d) for d in HOLIDAYS_2016)

@@ -1,6 +1,6 @@
 """Real measured load series for bench/forecast.py: vic_elec (Victoria, half-hourly, with temperature).
 
-Each window is read through the same functions as a CSV upload (core/engines/forecast_history.py):
+Each window is read through the same functions as a CSV upload (core/inputs/forecast_history.py):
 the repeated DST half hours are averaged, the missing spring hour stays a gap in the load and is
 interpolated in the temperature. Origins are midnights; each forecasts the next day from the 8 weeks
 before it.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.engines.forecast_history import history_from_frame, weather_from_frame
+from core.inputs.forecast_history import history_from_frame, weather_from_frame
 
 VIC_ELEC = Path(__file__).resolve().parents[1] / "bench" / "data" / "vic_elec.csv"
 SHARED_VIC_ELEC = Path("/work/shared/data/vic_elec.csv")

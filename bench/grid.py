@@ -3,7 +3,7 @@
 Run: `.venv/bin/python -m bench.grid`
 
 Networks: IEEE 33-bus and 69-bus (5 ties each), and seeded synthetic radial feeders with ties
-(`core.engines.grid_networks.synthetic_feeder`: 120 buses / 15 ties, like the 118-bus test feeder of the
+(`core.local_qnn.engines.grid.networks.synthetic_feeder`: 120 buses / 15 ties, like the 118-bus test feeder of the
 literature, 400 / 25 and 1000 / 50; loads scaled so the present state sags to 0.92 pu).
 
 Baselines measured in the same run:
@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from bench._common import print_table, timed
-from core.codec import encode_request
-from core.engines import grid
-from core.engines.grid_networks import Network, ieee33, ieee69, synthetic_feeder, to_pandapower
-from core.engines.grid_powerflow import RadialSolver
-from core.engines.grid_search import Problem, optimise, sequential_opening
+from core.contract.codec import encode_request
+from core.local_qnn.engines.grid import reconfiguration as grid
+from core.local_qnn.engines.grid.networks import Network, ieee33, ieee69, synthetic_feeder, to_pandapower
+from core.local_qnn.engines.grid.powerflow import RadialSolver
+from core.local_qnn.engines.grid.search import Problem, optimise, sequential_opening
 
 KNOWN_OPTIMUM_KW = {"ieee33": 139.5513, "ieee69": 99.6194}
 SEARCH_SECONDS = 45.0
@@ -78,8 +78,8 @@ def main() -> None:
     quality, timing = [], []
     http_seconds: dict[str, float] = {}
     try:
-        from core.local_qnn.server import LocalQNNServer
-        from core.qnn_client import QNNClient
+        from core.client.local_service import LocalQNNServer
+        from core.client.qnn_client import QNNClient
 
         with LocalQNNServer() as server, QNNClient(server.base_url, timeout_s=300) as client:
             client.predict(encode_request(fields_for("ieee33")), mode="classical")  # warm the service

@@ -3,7 +3,7 @@
 Run: `.venv/bin/python -m bench.history [--sizes 10000 100000] [--queries 200] [--fresh]`
 
 Each size gets its own data folder (own embedded Postgres + pgvector) under
-`$TMPDIR/eglo-bench-history/n<size>`, filled by `core.seed_demo.seed_demo` (real engines, real
+`$TMPDIR/eglo-bench-history/n<size>`, filled by `core.demo.seed.seed_demo` (real engines, real
 embeddings of real descriptions; see its docstring). Seeding is idempotent, so a second run of the
 bench reuses the folders and prints the seeding time measured when they were filled (`--fresh` wipes
 them). Figures, each against a baseline measured in the same run:
@@ -18,7 +18,7 @@ them). Figures, each against a baseline measured in the same run:
   page and each filter, against loading the whole list into pandas and filtering there;
 - the history page itself (streamlit AppTest, server time): first render of a session, and a filter
   change;
-- export (core.export over core.db.runs.iter_runs, CSV of every run): tracemalloc peak and time,
+- export (core.client.export over core.db.runs.iter_runs, CSV of every run): tracemalloc peak and time,
   against materialising the runs in a list first (measured on min(N, 5000) runs, scaled to N).
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _pct(values: list[float], q: float) -> float:
 # --- seeding ---------------------------------------------------------------------------------------------
 
 def seed(services: Any, folder: Path, runs: int) -> dict[str, Any]:
-    from core.seed_demo import seed_demo
+    from core.demo.seed import seed_demo
 
     record = folder / "seed_report.json"
     history = json.loads(record.read_text()) if record.exists() else []
@@ -127,7 +127,7 @@ def _recall(found: list[tuple[str, float]], exact: list[tuple[str, float]]) -> f
 def measure_similar(engine: Any, queries: int) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from core.similarity import nearest_runs, similar_to_run
+    from core.search.similarity import nearest_runs, similar_to_run
 
     sample = _sample_runs(engine, queries)
     out: dict[str, Any] = {}
@@ -272,7 +272,7 @@ def measure_export(engine: Any, runs: int) -> dict[str, float]:
     from sqlalchemy import select
 
     from core.db.runs import RUNS, RunFilters, iter_runs
-    from core.export import export_bytes
+    from core.client.export import export_bytes
 
     tracemalloc.start()
     t0 = time.perf_counter()
@@ -296,8 +296,8 @@ def measure_export(engine: Any, runs: int) -> dict[str, float]:
 # --- report ----------------------------------------------------------------------------------------------
 
 def run_size(root: Path, runs: int, queries: int, encoder: Any) -> dict[str, Any]:
-    from core.config import load_settings
-    from core.services import build_services
+    from core.client.config import load_settings
+    from core.client.services import build_services
 
     folder = root / f"n{runs}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -331,7 +331,7 @@ def print_report(results: list[dict[str, Any]]) -> None:
                      round(s["seeded_runs"] / s["seeded_s"], 1) if s["seeded_s"] else "-",
                      s["distinct_requests"], s["distinct_texts"],
                      ", ".join(f"{k} {v:.0f}" for k, v in parts.items() if k != "total")])
-    print_table("seeding (core.seed_demo, real engines and embeddings)",
+    print_table("seeding (core.demo.seed, real engines and embeddings)",
                 ["runs", "seeded", "seconds", "runs/s", "distinct requests", "distinct texts",
                  "last seeding: s per stage"], rows)
 
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop(name, None)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from core.embeddings import TextEncoder
+    from core.search.embeddings import TextEncoder
 
     encoder = TextEncoder()
     started = time.perf_counter()

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench._common import percentile, print_table, private_data_dir
-from core.demo_data import REGIONS  # the regions the form offers
+from core.demo.profiles import REGIONS  # the regions the form offers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +80,7 @@ async def _service_burst(base_url: str, code: str, concurrent: int) -> tuple[lis
 def service_load(concurrent: int) -> list[list[object]]:
     import httpx
 
-    from core.local_qnn.server import LocalQNNServer
+    from core.client.local_service import LocalQNNServer
     from tests.helpers import forecast_code
 
     code = forecast_code(days=56)
@@ -110,7 +110,7 @@ def main() -> None:
     with private_data_dir("eglo-bench-load-"):
         from sqlalchemy import text
 
-        from core.services import build_services
+        from core.client.services import build_services
 
         baseline = run_sessions(1, 10)
         loaded = run_sessions(args.sessions, args.submissions)

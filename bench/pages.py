@@ -53,7 +53,7 @@ def main() -> None:
 
         services = get_services()
         services.encoder.encode_one("warm-up")
-        from core.demo_data import REGIONS
+        from core.demo.profiles import REGIONS
         from tests.helpers import forecast_code
 
         for region in REGIONS:  # a little history so history/similar panels have rows

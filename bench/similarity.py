@@ -18,7 +18,7 @@ local QNN service, real engines, the app's embedding, Postgres + pgvector) in a 
 precision@5 = share of those 5 from the query's family.
 
 Methods, all in this run:
-- app: HNSW + profile re-rank: what the app ships (core.similarity.nearest_runs with the query's fields:
+- app: HNSW + profile re-rank: what the app ships (core.search.similarity.nearest_runs with the query's fields:
   match_optimization_runs over pgvector HNSW, same-type filter, top 40 re-ranked with the numeric profile);
 - app search, text only:  the same search without the re-rank (the embedding of describe_request alone);
 - exact text only / exact text + profile: the same, by exact cosine in numpy (what the index costs, if anything);
@@ -54,7 +54,7 @@ class Family:
 
 
 def families(include_grid: bool = True) -> list[Family]:
-    from core.seed_demo import FEEDER_SHAPES
+    from core.demo.seed import FEEDER_SHAPES
 
     out: list[Family] = []
     for region in FAMILY_REGIONS:
@@ -78,7 +78,7 @@ def families(include_grid: bool = True) -> list[Family]:
 
 
 def _season_day(season: str, region: str, rng: np.random.Generator) -> dt.date:
-    from core.run_description import _FLIP, SOUTHERN_REGIONS
+    from core.search.description import _FLIP, SOUTHERN_REGIONS
 
     if region.lower() in SOUTHERN_REGIONS:
         season = _FLIP[season]
@@ -92,7 +92,7 @@ _CUSTOM_NETWORK: dict[str, Any] = {}
 
 def custom_network() -> dict[str, Any]:
     if not _CUSTOM_NETWORK:
-        from core.engines.grid_networks import synthetic_feeder
+        from core.local_qnn.engines.grid.networks import synthetic_feeder
 
         net = synthetic_feeder(90, 6, 11, name="Riverside feeder")
         _CUSTOM_NETWORK.update({"name": "Riverside feeder", **net.to_json()})
@@ -101,7 +101,7 @@ def custom_network() -> dict[str, Any]:
 
 def make_fields(family: Family, rng: np.random.Generator) -> dict[str, Any]:
     """One run of the family: a fresh day, size, history and noise."""
-    from core.seed_demo import (
+    from core.demo.seed import (
         BATTERY_SITES,
         REGION_BY_NAME,
         Feeder,
@@ -144,11 +144,11 @@ def _exact_top(query: np.ndarray, stored: np.ndarray, allowed: np.ndarray, k: in
 
 
 def evaluate(per_family: int, queries: int, seed: int) -> dict[str, Any]:
-    from core.codec import encode_request
-    from core.run_description import describe_request
-    from core.seed_demo import available_engines
-    from core.services import build_services
-    from core.similarity import (
+    from core.contract.codec import encode_request
+    from core.search.description import describe_request
+    from core.demo.seed import available_engines
+    from core.client.services import build_services
+    from core.search.similarity import (
         RERANK_CANDIDATES,
         nearest_runs,
         profile_distance,

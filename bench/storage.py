@@ -25,9 +25,9 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from bench._common import timed
-from core.codec import encode_request
-from core.engines import storage
-from core.engines.storage_demo import demo_prices
+from core.contract.codec import encode_request
+from core.local_qnn.engines.storage import dispatch as storage
+from core.demo.prices import demo_prices
 
 CAPACITY_MWH, POWER_MW, EFFICIENCY = 100.0, 25.0, 0.95
 MIN_SOC, MAX_SOC, INITIAL_SOC = 0.1, 0.9, 0.5
@@ -150,8 +150,8 @@ def main() -> None:
         have_pypsa, pypsa_label = False, ""
     server = client = None
     try:
-        from core.local_qnn.server import LocalQNNServer
-        from core.qnn_client import QNNClient
+        from core.client.local_service import LocalQNNServer
+        from core.client.qnn_client import QNNClient
         server = LocalQNNServer().start()
         client = QNNClient(server.base_url)
     except Exception as exc:  # the benchmark still reports the in-process figures

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from core.errors import IdempotencyConflict, InputError
+from core.contract.errors import IdempotencyConflict, InputError
 
 
 @contextlib.contextmanager
@@ -43,7 +43,7 @@ def _print(value: Any) -> None:
 def _check_code(code: str) -> dict[str, Any] | None:
     """The checks the pipeline makes before anything is sent, made before the database and the service start,
     so bad input is answered at once."""
-    from core.codec import decode_request
+    from core.contract.codec import decode_request
     from core.local_qnn.tasks import validate_common
 
     try:
@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             _print(rejected)
             return 2
 
-    from core.config import load_settings
-    from core.redact import install_log_redaction
-    from core.services import build_services, health_snapshot
+    from core.client.config import load_settings
+    from core.client.redact import install_log_redaction
+    from core.client.services import build_services, health_snapshot
 
     settings = load_settings()
     install_log_redaction(settings)
@@ -105,14 +105,14 @@ def main(argv: list[str] | None = None) -> int:
             _print(line)
             return 0 if outcome.status == "completed" else 1
         if args.command == "similar":
-            from core.similarity import similar_to_run
+            from core.search.similarity import similar_to_run
 
             runs = similar_to_run(services.engine(), args.run_id, k=args.k, same_type=not args.any_type)
             _print([{key: r.as_dict()[key] for key in ("run_id", "request_type", "region", "distance")}
                     for r in runs])
             return 0
         if args.command == "flush-outbox":
-            from core.pipeline import flush_outbox
+            from core.client.pipeline import flush_outbox
 
             summary = flush_outbox(services.engine(), services.outbox)
             _print(summary)
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             _print(health_snapshot(services))
             return 0
         if args.command == "seed-demo":
-            from core.seed_demo import seed_demo
+            from core.demo.seed import seed_demo
 
             with _native_stdout_to_stderr():
                 summary = seed_demo(services, runs=args.runs, seed=args.seed)

@@ -6,11 +6,11 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.anomalies import SEVERITIES, TYPE_LABELS
+from core.monitoring.detection import SEVERITIES, TYPE_LABELS
 from core.charts.monitoring import anomaly_run_figure
 from core.db.monitoring import AnomalyFilters, anomaly_counts, list_anomalies, run_anomalies
 from core.db.runs import distinct_regions
-from core.monitoring_client import resolve_everywhere
+from core.monitoring.resolve import resolve_everywhere
 from ui.run_views import TASK_LABELS, load_run
 from ui.plain import md_text
 from ui.state import database_or_stop, get_services

@@ -7,17 +7,17 @@ import json
 import streamlit as st
 
 from core.charts.forecast import backtest_figure, forecast_figure, forecast_summary
-from core.codec import encode_request
-from core.demo_data import REGIONS
-from core.errors import InputError
-from core.forecast_inputs import (
+from core.contract.codec import encode_request
+from core.demo.profiles import REGIONS
+from core.contract.errors import InputError
+from core.inputs.forecast import (
     forecast_fields,
     history_first_day,
     history_from_csv,
     history_from_demo,
 )
-from core.holiday_calendar import holidays_for_request
-from core.run_description import describe_request
+from core.inputs.holidays import holidays_for_request
+from core.search.description import describe_request
 from ui.run_views import render_similar_runs, similar_forecast_overlays
 from ui.plain import md_text
 from ui.shell import ensure_app_shell

@@ -6,12 +6,12 @@ import json
 
 import streamlit as st
 
-from core.codec import encode_request
-from core.demo_data import REGIONS
-from core.engines.grid_inputs import grid_fields, network_from_csv_uploads, network_from_json_upload
-from core.engines.grid_networks import ieee33
-from core.errors import InputError
-from core.run_description import describe_request
+from core.contract.codec import encode_request
+from core.demo.profiles import REGIONS
+from core.inputs.grid import grid_fields, network_from_csv_uploads, network_from_json_upload
+from core.local_qnn.engines.grid.networks import ieee33
+from core.contract.errors import InputError
+from core.search.description import describe_request
 from ui.grid_view import render_grid_result
 from ui.run_views import render_similar_runs
 from ui.plain import md_text

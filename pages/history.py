@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from core.db.runs import RunFilters, distinct_regions, iter_runs, latest_run_time, list_runs
-from core.export import export_bytes
-from core.run_description import describe_request
-from core.run_outcomes import outcome_text, run_outcomes
+from core.client.export import export_bytes
+from core.search.description import describe_request
+from core.contract.run_outcomes import outcome_text, run_outcomes
 from ui.compare_view import render_comparison
 from ui.plan_history import render_plan_history
 from ui.result_views import render_result

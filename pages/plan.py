@@ -7,12 +7,12 @@ import json
 
 import streamlit as st
 
-from core.demo_data import REGIONS
-from core.errors import InputError
-from core.holiday_calendar import holidays_for_request
-from core.plan import BatterySpec, PlanRequest, run_plan, similar_plans
-from core.plan_inputs import CURRENCIES, csv_history, currency_of, demo_feeder_history, network_from_upload
-from core.storage_inputs import prices_from_csv, prices_from_demo
+from core.demo.profiles import REGIONS
+from core.contract.errors import InputError
+from core.inputs.holidays import holidays_for_request
+from core.client.plan import BatterySpec, PlanRequest, run_plan, similar_plans
+from core.inputs.plan import CURRENCIES, csv_history, currency_of, demo_feeder_history, network_from_upload
+from core.inputs.storage import prices_from_csv, prices_from_demo
 from ui.plan_view import render_plan
 from ui.shell import ensure_app_shell
 from ui.state import get_services, submission_key

@@ -6,11 +6,11 @@ import json
 
 import streamlit as st
 
-from core.codec import encode_request
-from core.demo_data import REGIONS
-from core.errors import InputError
-from core.run_description import describe_request
-from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
+from core.contract.codec import encode_request
+from core.demo.profiles import REGIONS
+from core.contract.errors import InputError
+from core.search.description import describe_request
+from core.inputs.storage import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
 from ui.run_views import render_similar_runs
 from ui.storage_view import render_storage_result, schedule_csv
 from ui.plain import md_text

@@ -7,7 +7,7 @@ from typing import Any
 
 import uvicorn
 
-from core.local_qnn.server import free_port
+from core.client.local_service import free_port
 
 
 class ThreadedApi:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from core.local_qnn.server import free_port
+from core.client.local_service import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

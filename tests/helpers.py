@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core.codec import encode_request
-from core.demo_data import demo_load_history
+from core.contract.codec import encode_request
+from core.demo.profiles import demo_load_history
 
 
 def forecast_fields(region: str = "California", start: dt.date = dt.date(2025, 6, 7), days: int = 21,

@@ -6,9 +6,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from core.anomalies import (SEVERITIES, DetectionConfig, detect_anomalies, detect_in_request, forecast_errors,
+from core.monitoring.detection import (SEVERITIES, DetectionConfig, detect_anomalies, detect_in_request, forecast_errors,
                             history_start)
-from core.demo_data import REGIONS, demo_load_history
+from core.demo.profiles import REGIONS, demo_load_history
 
 START = dt.date(2025, 6, 7)
 

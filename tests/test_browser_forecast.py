@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import text
 
-from core.config import Settings
+from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
 from tests.browser import chromium_page, plot_traces, screenshot, streamlit_server

@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from core.codec import encode_request
-from core.export import SPREADSHEET_CELL_LIMIT
+from core.contract.codec import encode_request
+from core.client.export import SPREADSHEET_CELL_LIMIT
 from tests.browser import chromium_page, screenshot, streamlit_server
 from tests.helpers import forecast_code, forecast_fields
 

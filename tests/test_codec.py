@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from core.codec import decode_request, encode_request
-from core.errors import InputError
+from core.contract.codec import decode_request, encode_request
+from core.contract.errors import InputError
 
 
 def test_design_example_round_trips():

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from core.charts.forecast import backtest_figure, forecast_figure
-from core.codec import decode_request, encode_request
-from core.engines import forecast
-from core.engines.forecast_history import history_from_frame
-from core.engines.forecast_metrics import actuals_metrics
-from core.errors import InputError
+from core.contract.codec import decode_request, encode_request
+from core.local_qnn.engines.forecast import forecaster as forecast
+from core.inputs.forecast_history import history_from_frame
+from core.contract.forecast_metrics import actuals_metrics
+from core.contract.errors import InputError
 
 START = dt.date(2025, 3, 3)  # a Monday
 DATA = Path(__file__).parent / "data" / "simbench_load_extract.csv"

@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.helpers import plotly_figures
 
-from core.codec import encode_request
-from core.demo_data import demo_load_history
-from core.forecast_inputs import forecast_fields, history_from_csv
+from core.contract.codec import encode_request
+from core.demo.profiles import demo_load_history
+from core.inputs.forecast import forecast_fields, history_from_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120

@@ -9,12 +9,13 @@ import time
 import numpy as np
 import pytest
 
-from core.codec import decode_request, encode_request
-from core.engines import grid, grid_networks
-from core.engines.grid_networks import (ieee33, network_json_from_csv, parse_custom_network, synthetic_feeder)
-from core.engines.grid_powerflow import RadialSolver
-from core.engines.grid_search import count_configurations, enumerate_configurations, optimise, Problem
-from core.errors import InputError
+from core.contract.codec import decode_request, encode_request
+from core.local_qnn.engines.grid import reconfiguration as grid
+from core.local_qnn.engines.grid import networks as grid_networks
+from core.local_qnn.engines.grid.networks import (ieee33, network_json_from_csv, parse_custom_network, synthetic_feeder)
+from core.local_qnn.engines.grid.powerflow import RadialSolver
+from core.local_qnn.engines.grid.search import count_configurations, enumerate_configurations, optimise, Problem
+from core.contract.errors import InputError
 
 
 def solve(network, **extra):

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.engines import grid, grid_hourly
-from core.engines.grid_networks import ieee33, to_pandapower
-from core.errors import InputError
+from core.local_qnn.engines.grid import reconfiguration as grid
+from core.local_qnn.engines.grid import hourly as grid_hourly
+from core.local_qnn.engines.grid.networks import ieee33, to_pandapower
+from core.contract.errors import InputError
 
 pp = pytest.importorskip("pandapower")
 

@@ -7,9 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.helpers import plotly_figures
 
-from core.engines.grid_inputs import grid_fields, network_from_csv_uploads, network_from_json_upload
-from core.engines.grid_networks import ieee33
-from core.errors import InputError
+from core.inputs.grid import grid_fields, network_from_csv_uploads, network_from_json_upload
+from core.local_qnn.engines.grid.networks import ieee33
+from core.contract.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # a cold start imports torch for the embeddings

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.engines.grid_networks import Network, ieee33, ieee69, synthetic_feeder, to_pandapower
-from core.engines.grid_powerflow import (RadialSolver, current_a, line_power_kva, meshed_power_flow, power_flow,
+from core.local_qnn.engines.grid.networks import Network, ieee33, ieee69, synthetic_feeder, to_pandapower
+from core.local_qnn.engines.grid.powerflow import (RadialSolver, current_a, line_power_kva, meshed_power_flow, power_flow,
                                          radial_power_flow)
 
 pp = pytest.importorskip("pandapower")

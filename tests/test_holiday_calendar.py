@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.demo_data import demo_load_history
-from core.errors import InputError
-from core.holiday_calendar import (
+from core.demo.profiles import demo_load_history
+from core.contract.errors import InputError
+from core.inputs.holidays import (
     holidays_for_request,
     parse_holiday_dates,
     public_holidays,

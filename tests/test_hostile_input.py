@@ -23,11 +23,11 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
-from core.codec import encode_request
-from core.engines.storage_demo import demo_prices
+from core.contract.codec import encode_request
+from core.demo.prices import demo_prices
 from core.local_qnn.app import MAX_BODY_BYTES
 from core.local_qnn.guards import non_finite_path
-from core.local_qnn.server import LocalQNNServer
+from core.client.local_service import LocalQNNServer
 from tests.helpers import forecast_fields
 
 PREDICT = "/api/v1/predictions/predict"

@@ -8,10 +8,10 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from core.codec import decode_request, request_sha256
-from core.config import PROJECT_ROOT
-from core.errors import IdempotencyConflict
-from core.qnn_client import QNNRejected
+from core.contract.codec import decode_request, request_sha256
+from core.client.config import PROJECT_ROOT
+from core.contract.errors import IdempotencyConflict
+from core.client.qnn_client import QNNRejected
 from tests.helpers import forecast_code, forecast_fields
 
 

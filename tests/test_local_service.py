@@ -2,7 +2,7 @@
 import httpx
 import pytest
 
-from core.qnn_client import QNNRejected
+from core.client.qnn_client import QNNRejected
 from tests.helpers import forecast_code
 
 

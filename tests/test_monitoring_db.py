@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select, text
 
-from core.codec import encode_request
+from core.contract.codec import encode_request
 from core.db.monitoring import (ANOMALIES, AnomalyFilters, MetricsFilters, anomaly_counts,
                                 execution_metrics, latency_histogram, list_anomalies, metrics_daily,
                                 metrics_totals, record_run_monitoring, resolve_anomaly, run_anomalies, run_metrics)
@@ -174,8 +174,8 @@ def test_tables_have_row_level_security(engine):
 def test_resolve_everywhere_says_what_the_service_was_told(engine, services, faulty_run):
     import httpx
 
-    from core.monitoring_client import resolve_everywhere
-    from core.qnn_client import QNNClient
+    from core.monitoring.resolve import resolve_everywhere
+    from core.client.qnn_client import QNNClient
 
     spike = next(a for a in run_anomalies(engine, faulty_run.run_id) if not a["resolved"])
     # The local service that found it: resolved on both sides; a second call changes nothing.

@@ -4,8 +4,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core.codec import encode_request
-from core.qnn_client import QNNRejected
+from core.contract.codec import encode_request
+from core.client.qnn_client import QNNRejected
 from tests.helpers import forecast_fields
 
 ANOMALIES = "/api/v1/monitoring/anomalies/"

@@ -4,11 +4,11 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from core.codec import encode_request
+from core.contract.codec import encode_request
 from core.db.migrations import apply_migrations, applied_migrations, migration_files
 from core.db.runs import RunFilters, get_run, list_runs
-from core.errors import InputError
-from core.similarity import similar_to_run
+from core.contract.errors import InputError
+from core.search.similarity import similar_to_run
 from tests.helpers import forecast_code, forecast_fields
 
 

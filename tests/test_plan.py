@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from core.db.plans import get_plan, list_plans, plan_runs
-from core.errors import InputError
-from core.forecast_inputs import history_from_demo
-from core.plan import BatterySpec, PlanRequest, run_plan, similar_plans, stored_plan, summarize
-from core.storage_inputs import prices_from_demo
+from core.contract.errors import InputError
+from core.inputs.forecast import history_from_demo
+from core.client.plan import BatterySpec, PlanRequest, run_plan, similar_plans, stored_plan, summarize
+from core.inputs.storage import prices_from_demo
 
 DAY = dt.date(2025, 7, 15)
 

@@ -3,7 +3,7 @@ import hypothesis
 import pytest
 import schemathesis
 
-from core.local_qnn.server import LocalQNNServer
+from core.client.local_service import LocalQNNServer
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.run_description import describe_request
-from core.seed_demo import (
+from core.search.description import describe_request
+from core.demo.seed import (
     BATTERY_SITES,
     REGION_BY_NAME,
     Feeder,
@@ -16,7 +16,7 @@ from core.seed_demo import (
     seed_demo,
     storage_fields,
 )
-from core.similarity import (
+from core.search.similarity import (
     match_reason,
     nearest_runs,
     profile_distance,

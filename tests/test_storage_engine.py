@@ -9,11 +9,11 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from core.charts.storage import comparison_figure, dispatch_figure
-from core.codec import decode_request, encode_request
-from core.engines import storage
-from core.engines.storage_baselines import compare, no_battery, rule_based
-from core.engines.storage_demo import demo_prices
-from core.errors import InputError
+from core.contract.codec import decode_request, encode_request
+from core.local_qnn.engines.storage import dispatch as storage
+from core.local_qnn.engines.storage.baselines import compare, no_battery, rule_based
+from core.demo.prices import demo_prices
+from core.contract.errors import InputError
 
 
 def fields(**overrides):

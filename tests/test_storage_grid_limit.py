@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.engines import storage
-from core.errors import InputError
+from core.local_qnn.engines.storage import dispatch as storage
+from core.contract.errors import InputError
 from tests.test_storage_engine import _random_fields, check_feasible, fields
 
 

@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.helpers import plotly_figures
 
-from core.errors import InputError
-from core.storage_inputs import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
+from core.contract.errors import InputError
+from core.inputs.storage import load_pv_from_csv, prices_from_csv, prices_from_demo, storage_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # a cold start imports torch for the embeddings

@@ -3,10 +3,10 @@ import datetime as dt
 
 import pytest
 
-from core.errors import InputError
-from core.export import neutralise_formula, write_csv
-from core.forecast_inputs import history_from_csv
-from core.uploads import numeric_column, read_csv_upload, timestamp_column
+from core.contract.errors import InputError
+from core.client.export import neutralise_formula, write_csv
+from core.inputs.forecast import history_from_csv
+from core.inputs.uploads import numeric_column, read_csv_upload, timestamp_column
 
 START = dt.date(2025, 3, 10)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.outcomes import forecast_outcome
-from core.region_info import clock_label, with_offsets
+from core.contract.outcomes import forecast_outcome
+from core.contract.regions import clock_label, with_offsets
 
 
 def render_forecast_outcome(fields: dict[str, Any], result: dict[str, Any],

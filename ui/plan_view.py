@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.charts.plan import plan_day_figure, plan_network_figure
-from core.plan import PlanOutcome
+from core.client.plan import PlanOutcome
 
 STEP_LABELS = {"forecast": "1 · Load forecast", "storage": "2 · Battery dispatch", "grid": "3 · Network check"}
 

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.db.runs import get_run
-from core.similarity import match_reason, similar_to_run
+from core.search.similarity import match_reason, similar_to_run
 from ui.plain import md_text
 from ui.state import get_services
 

@@ -8,15 +8,15 @@ from typing import Any
 import streamlit as st
 from sqlalchemy import Engine, text
 
-from core.redact import safe_text
+from core.client.redact import safe_text
 from ui.plain import md_text
-from core.services import Services, build_services, health_snapshot
+from core.client.services import Services, build_services, health_snapshot
 
 
 @st.cache_resource(show_spinner=False)
 def get_services() -> Services:
     services = build_services()
-    services.defer_embeddings = True  # the first run must not wait for the sentence model (core/embedding_backfill.py)
+    services.defer_embeddings = True  # the first run must not wait for the sentence model (core/search/backfill.py)
     # The first page must not wait for Postgres, the QNN service or torch: start them in the background.
     services.warm_up_in_background()
     return services

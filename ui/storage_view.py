@@ -8,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from core.charts.storage import comparison_figure, dispatch_figure
-from core.engines.storage_baselines import compare
-from core.errors import InputError
+from core.local_qnn.engines.storage.baselines import compare
+from core.contract.errors import InputError
 from ui.plain import md_text
-from core.outcomes import storage_outcome
-from core.region_info import clock_label, money, time_axis_title, with_offsets
+from core.contract.outcomes import storage_outcome
+from core.contract.regions import clock_label, money, time_axis_title, with_offsets
 
 
 def schedule_csv(fields: dict[str, Any], result: dict[str, Any]) -> str:

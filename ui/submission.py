@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.pipeline import RunOutcome
+from core.client.pipeline import RunOutcome
 from ui.plain import md_text
 from ui.run_views import render_failure
 from ui.state import bump_runs_version, get_services, new_submission_nonce, submission_key

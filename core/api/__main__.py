@@ -12,8 +12,8 @@ import sys
 import uvicorn
 
 from core.api.security import is_loopback
-from core.config import load_settings
-from core.redact import install_log_redaction
+from core.client.config import load_settings
+from core.client.redact import install_log_redaction
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

@@ -29,15 +29,15 @@ from core.api.models import (FORECAST_EXAMPLES, GRID_EXAMPLES, STORAGE_EXAMPLES,
                              RunDetail, RunPage, SimilarRunOut, StorageBody, StorageRequest, TypedRequest)
 from core.api.problems import ApiProblem, Problem, install_problem_handlers, invalid_input, problem_response
 from core.api.security import BearerKeyMiddleware, BodyLimitMiddleware
-from core.codec import decode_request, encode_request
+from core.contract.codec import decode_request, encode_request
 from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before
-from core.errors import IdempotencyConflict, InputError
-from core.export import csv_chunks, json_chunks
-from core.limits import MAX_CODE_BYTES
+from core.contract.errors import IdempotencyConflict, InputError
+from core.client.export import csv_chunks, json_chunks
+from core.contract.limits import MAX_CODE_BYTES
 from core.local_qnn.tasks import parse_task  # the service's own request parsers (pure: no solving)
-from core.pipeline import RunOutcome
-from core.services import Services, build_services, health_snapshot
-from core.similarity import similar_to_run
+from core.client.pipeline import RunOutcome
+from core.client.services import Services, build_services, health_snapshot
+from core.search.similarity import similar_to_run
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from core.limits import MAX_CODE_BYTES, MAX_SERIES_LENGTH
+from core.contract.limits import MAX_CODE_BYTES, MAX_SERIES_LENGTH
 
 FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Series = Annotated[list[FiniteNumber], Field(min_length=1, max_length=MAX_SERIES_LENGTH)]

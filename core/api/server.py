@@ -9,8 +9,8 @@ import time
 
 import httpx
 
-from core.config import PROJECT_ROOT
-from core.local_qnn.server import free_port
+from core.client.config import PROJECT_ROOT
+from core.client.local_service import free_port
 
 
 class ApiProcess:

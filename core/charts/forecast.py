@@ -7,8 +7,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core.engines.forecast_metrics import actuals_metrics
-from core.region_info import time_axis_title
+from core.contract.forecast_metrics import actuals_metrics
+from core.contract.regions import time_axis_title
 
 _HISTORY = "#5f6b7a"
 _FORECAST = "#1f5fbf"

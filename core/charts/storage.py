@@ -112,7 +112,7 @@ def comparison_figure(request_fields: Mapping[str, Any], result: Mapping[str, An
                       rows: Sequence[Mapping[str, Any]] | None = None, currency: str = "") -> go.Figure:
     """Optimal vs rule-based vs no battery: net revenue (arbitrage) or grid bill plus wear (self-consumption)."""
     if rows is None:
-        from core.engines.storage_baselines import compare  # the solver stack is only needed when not given rows
+        from core.local_qnn.engines.storage.baselines import compare  # the solver stack is only needed when not given rows
         rows = compare(request_fields, result)
     self_consumption = any("grid_cost" in row for row in rows)
     names = [str(row["policy"]) for row in rows]

@@ -1,6 +1,6 @@
 """Writing and reading monitoring data: execution metrics per run, and anomalies linked to runs.
 
-`record_run_monitoring` runs inside the transaction that writes the finished run (see core/pipeline.py);
+`record_run_monitoring` runs inside the transaction that writes the finished run (see core/client/pipeline.py);
 `record_run_monitoring_safely` wraps it in a SAVEPOINT so a monitoring problem never costs the run.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Float, In
                         Table, Text, case, cast, func, literal_column, select, update)
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 
-from core.anomalies import SEVERITIES, SEVERITY_RANK, detect_in_request
+from core.monitoring.detection import SEVERITIES, SEVERITY_RANK, detect_in_request
 from core.db.models import OptimizationRun
-from core.qnn_client import FAILURE_KINDS
+from core.client.qnn_client import FAILURE_KINDS
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.codec import decode_request, request_sha256
-from core.config import LOCAL_MODEL_ID
-from core.errors import InputError
-from core.limits import MAX_CODE_BYTES, SERVICE_PARALLEL_RUNS, SERVICE_QUEUE_S
+from core.contract.codec import decode_request, request_sha256
+from core.client.config import LOCAL_MODEL_ID
+from core.contract.errors import InputError
+from core.contract.limits import MAX_CODE_BYTES, SERVICE_PARALLEL_RUNS, SERVICE_QUEUE_S
 from core.local_qnn.guards import RequestGuard, RunSlots, non_finite_path, safe_text
 from core.local_qnn.monitoring import AnomalyStore, create_monitoring_router, detect_for_request
 from core.local_qnn.request_log import RequestLog, RequestRecord

@@ -1,17 +1,17 @@
-"""Dispatch a decoded request to its engine. The engines are plain modules under core.engines."""
+"""Dispatch a decoded request to its engine. The engines are plain modules under core.local_qnn.engines."""
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import InputError
-from core.validation import get_date, get_text
+from core.contract.errors import InputError
+from core.contract.fields import get_date, get_text
 
 ENGINE_MODULES: dict[str, str] = {
-    "forecast": "core.engines.forecast",
-    "storage": "core.engines.storage",
-    "grid_switch": "core.engines.grid",
+    "forecast": "core.local_qnn.engines.forecast.forecaster",
+    "storage": "core.local_qnn.engines.storage.dispatch",
+    "grid_switch": "core.local_qnn.engines.grid.reconfiguration",
 }
 
 

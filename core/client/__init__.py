@@ -1,0 +1,1 @@
+"""The dashboard side of the QNN boundary: settings, services, HTTP client, submit pipeline, outbox."""

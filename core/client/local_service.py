@@ -1,0 +1,105 @@
+"""Start the local QNN-compatible service as a child process on a free loopback port."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from core.client.config import PROJECT_ROOT
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalQNNServer:
+    """`with LocalQNNServer() as server: server.base_url` — a real HTTP server, stopped on exit."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, startup_timeout_s: float = 30.0) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.startup_timeout_s = startup_timeout_s
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0                      # times `ensure_running` had to start it again
+        self.last_exit_code: int | None = None  # of the process that died (negative: killed by that signal)
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LocalQNNServer:
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "core.local_qnn", "--host", self.host, "--port", str(self.port),
+             "--exit-with-parent"],
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = (self.process.stderr.read() if self.process.stderr else b"").decode(errors="replace")
+                raise RuntimeError(f"local QNN service exited at start-up: {err[-2000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/api/v1/health/simple", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"local QNN service did not answer within {self.startup_timeout_s} s")
+
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def ensure_running(self) -> bool:
+        """Supervision: start the service again when its process died (killed, crashed, OOM).
+
+        Same port first, so clients keep their address; a new free port if another process took it.
+        Returns True when it had to restart."""
+        with self._lock:
+            if self.process is None or self.process.poll() is None:
+                return False
+            self.last_exit_code = self.process.returncode
+            if self.process.stderr:
+                self.process.stderr.close()
+            self.process = None
+            try:
+                self.start()
+            except RuntimeError:
+                self.port = free_port(self.host)
+                self.start()
+            self.restarts += 1
+            return True
+
+    def state(self) -> dict[str, object]:
+        """For the sidebar and the health page."""
+        return {"running": self.is_running(), "restarts": self.restarts, "last_exit_code": self.last_exit_code,
+                "port": self.port}
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+
+    def __enter__(self) -> LocalQNNServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

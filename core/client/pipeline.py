@@ -1,0 +1,350 @@
+"""Submitting a run: encode → reserve → QNN call → embed → store (or outbox). Used by the pages and the CLI.
+
+Invariants: a request that cannot be encoded stores nothing; a reserved run always
+ends with a status; a computed answer is never dropped — when the database is down
+it goes to the durable outbox and is written later, exactly once; when the database
+refuses a value of it (a data error, which no retry fixes) it is stored cleaned, as
+failed with the reason; when a sweep marked it interrupted meanwhile, the answer
+replaces that mark. Failure kinds come from the typed errors, never from messages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.contract.codec import decode_request, encode_request, request_sha256
+from core.db.monitoring import record_run_monitoring_safely
+from core.db.runs import replace_interrupted_run, reserve_run, run_by_idempotency_key, write_final_run
+from core.search.backfill import EmbeddingBackfill
+from core.search.embeddings import MODEL_NAME, TextEncoder
+from core.contract.errors import IdempotencyConflict
+from core.client.outbox import Outbox
+from core.client.qnn_client import QNNClient, QNNError
+from core.client.redact import redact, safe_text
+from core.client.storable import DATA_ERRORS, describe_data_error, storable
+from core.search.description import describe_request
+from core.search.similarity import run_profile
+from core.local_qnn.tasks import validate_common
+from core.contract.fields import get_date
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str                      # completed | failed | running (a duplicate still in progress)
+    request_type: str
+    fields: dict[str, Any]
+    response: dict[str, Any] | None = None
+    error: str | None = None         # for the operator
+    failure_kind: str | None = None  # from the typed error: rejected | unreachable | misconfigured | timeout | ...
+    notice: str | None = None        # something the operator should know about how it was stored
+    stored: bool = True              # False: waiting in the outbox
+    duplicate: bool = False          # this submission had already been made
+    round_trip_ms: float | None = None
+    total_ms: float | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def result(self) -> dict[str, Any]:
+        value = (self.response or {}).get("result")
+        return value if isinstance(value, dict) else {}
+
+    def summary(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "stored": self.stored,
+                "duplicate": self.duplicate, "error": self.error}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+class RunSubmitter:
+    def __init__(
+        self,
+        engine_provider: Callable[[], Engine],
+        client: QNNClient,
+        encoder: TextEncoder,
+        outbox: Outbox,
+        *,
+        backend_label: str,
+        mode: str = "hybrid",
+        model_id: str | None = None,
+        secrets: list[str] | None = None,
+        in_flight: set[str] | None = None,
+        backfill: EmbeddingBackfill | None = None,
+    ) -> None:
+        self._engine_provider = engine_provider
+        self.client = client
+        self.encoder = encoder
+        self.outbox = outbox
+        self.backend_label = backend_label
+        self.mode = mode
+        self.model_id = model_id
+        self.secrets = secrets or []
+        # Run ids computing in this process: an interrupted-run sweep must leave them alone.
+        self.in_flight = in_flight if in_flight is not None else set()
+        # With a backfill, a run submitted while the sentence model loads is stored first and embedded after.
+        self.backfill = backfill
+
+    def submit_fields(self, fields: dict[str, Any], *, idempotency_key: str | None = None) -> RunOutcome:
+        return self.submit(encode_request(fields), idempotency_key=idempotency_key)
+
+    def submit(self, code: str, *, idempotency_key: str | None = None, plan_id: str | None = None,
+               plan_step: str | None = None) -> RunOutcome:
+        started = time.perf_counter()
+        fields = decode_request(code)          # InputError: nothing sent, nothing stored
+        request_type = validate_common(fields)
+        forecast_date = get_date(fields, "Date", default=None)
+        if idempotency_key:
+            waiting = self.outbox.find(idempotency_key)
+            if waiting is not None:  # computed before, while the database was down: never compute it twice
+                self._flush_outbox_quietly()
+                return self._outbox_duplicate(waiting, fields)
+        fingerprint = request_sha256(fields)
+        run_id = str(uuid.uuid4())
+        base_row = {
+            "id": uuid.UUID(run_id), "request_type": request_type, "region": str(fields["Region"]),
+            "forecast_date": forecast_date,
+            "input_payload": {"code": code, "fields": fields, "mode": self.mode},
+            "qnn_backend": self.backend_label, "qnn_model_id": self.model_id, "qnn_mode": self.mode,
+            "idempotency_key": idempotency_key, "request_sha256": fingerprint,
+        }
+        if plan_id is not None:  # a step of a day-ahead plan (core/client/plan.py)
+            base_row.update(plan_id=plan_id, plan_step=plan_step)
+        timings: dict[str, float] = {}
+        self.in_flight.add(run_id)
+        try:
+            t0 = time.perf_counter()
+            existing = self._reserve(base_row, idempotency_key)
+            if existing is not None:
+                if _stored_fingerprint(existing) != fingerprint:
+                    raise IdempotencyConflict(idempotency_key)
+                return self._duplicate_outcome(existing, fields)
+            timings["reserve"] = (time.perf_counter() - t0) * 1000
+            return self._compute_and_store(code, run_id, base_row, fields, request_type, idempotency_key,
+                                           timings, started)
+        finally:
+            self.in_flight.discard(run_id)
+
+    def _reserve(self, base_row: dict[str, Any], idempotency_key: str | None) -> dict[str, Any] | None:
+        """Reserve the run; the existing run when this key was already used; None otherwise (also when down)."""
+        for row in (base_row, None):
+            try:
+                with self._engine_provider().begin() as conn:
+                    new_id = reserve_run(conn, {**(row or storable(base_row)), "status": "running"})
+                    if new_id is None and idempotency_key:
+                        return run_by_idempotency_key(conn, idempotency_key)
+                return None
+            except DATA_ERRORS as exc:
+                # The request holds a value the database refuses; reserve it cleaned (the final write says why).
+                log.warning("run %s: the database refused a value at reservation (%s)", base_row["id"],
+                            describe_data_error(exc))
+            except SQLAlchemyError as exc:
+                log.warning("database unavailable before the QNN call (%s); the run will go to the outbox",
+                            type(exc).__name__)
+                return None
+        return None
+
+    def _compute_and_store(self, code: str, run_id: str, base_row: dict[str, Any], fields: dict[str, Any],
+                           request_type: str, idempotency_key: str | None, timings: dict[str, float],
+                           started: float) -> RunOutcome:
+        outcome = RunOutcome(run_id=run_id, status="failed", request_type=request_type, fields=fields)
+        prediction_id: str | None = None
+        execution_ms: float | None = None
+        t0 = time.perf_counter()
+        try:
+            answer = self.client.predict(code, mode=self.mode, model_id=self.model_id,
+                                         idempotency_key=idempotency_key or run_id)
+            outcome.status, outcome.response, outcome.round_trip_ms = "completed", answer.raw, answer.round_trip_ms
+            prediction_id, execution_ms = answer.prediction_id, answer.execution_time_ms
+        except QNNError as exc:  # already redacted by the client; redacted again against this app's secrets
+            outcome.error, outcome.failure_kind = redact(str(exc), self.secrets), exc.kind
+            if exc.body is not None and exc.kind != "rejected":
+                outcome.response = {"error_body": safe_text(json.dumps(exc.body, default=str), 5000, self.secrets)}
+        timings["qnn"] = (time.perf_counter() - t0) * 1000
+
+        defer_embedding = self.backfill is not None and not self.encoder.loaded
+        embedding = None if defer_embedding else self._embed(fields, request_type, timings)
+        now = dt.datetime.now(dt.UTC)
+        final_row = {
+            **base_row,
+            "status": outcome.status,
+            "result_payload": outcome.response,
+            "error_message": outcome.error,
+            "failure_kind": outcome.failure_kind,
+            "qnn_prediction_id": prediction_id,
+            "qnn_execution_time": execution_ms,
+            "round_trip_ms": outcome.round_trip_ms,
+            "completed_at": now,
+        }
+        t0 = time.perf_counter()
+        try:
+            self._store(final_row, embedding, outcome, now)
+        except SQLAlchemyError as exc:
+            log.warning("database write failed (%s); run %s kept in the outbox", type(exc).__name__, run_id)
+            if defer_embedding:  # the outbox record carries everything the run needs
+                embedding = self._embed(fields, request_type, timings)
+            self.outbox.put(run_id, {"row": {k: _jsonable(v) for k, v in final_row.items()},
+                                     "embedding": embedding, "created_at": now.isoformat()},
+                            idempotency_key=idempotency_key)
+            outcome.stored = False
+        timings["store"] = (time.perf_counter() - t0) * 1000
+        if defer_embedding and outcome.stored:
+            self.backfill.schedule(run_id, request_type, fields)
+        if outcome.stored and len(self.outbox):
+            self._flush_outbox_quietly()
+        outcome.timings_ms = timings
+        outcome.total_ms = (time.perf_counter() - started) * 1000
+        return outcome
+
+    def _store(self, final_row: dict[str, Any], embedding: dict[str, Any] | None, outcome: RunOutcome,
+               now: dt.datetime) -> None:
+        """Write the finished run; a refused value makes it a failed run stored cleaned, never an outbox record."""
+        try:
+            result = write_run_once(self._engine_provider(), {**final_row, "created_at": now}, embedding)
+        except DATA_ERRORS as exc:
+            reason = describe_data_error(exc)
+            log.warning("run %s: the database refused a value (%s); stored as failed, cleaned",
+                        final_row["id"], reason)
+            cleaned = storable_failed_row({**final_row, "created_at": now}, reason)
+            result = write_run_once(self._engine_provider(), cleaned, storable(embedding))
+            outcome.status, outcome.error, outcome.failure_kind = "failed", cleaned["error_message"], "storage"
+            outcome.response = cleaned["result_payload"]
+        if result == "replaced_interrupted":
+            outcome.notice = ("This run had been marked interrupted while it was still computing; its answer "
+                              "has replaced that mark.")
+        elif result == "already_final":
+            outcome.notice = "This run was already final in the database; the stored version was kept."
+
+    def _flush_outbox_quietly(self) -> None:
+        """The database took this run, so it is back: write what waited in the outbox."""
+        try:
+            flush_outbox(self._engine_provider(), self.outbox)
+        except SQLAlchemyError as exc:
+            log.warning("outbox flush postponed: %s", type(exc).__name__)
+
+    def _embed(self, fields: dict[str, Any], request_type: str, timings: dict[str, float]) -> dict[str, Any] | None:
+        t0 = time.perf_counter()
+        text = describe_request(fields)
+        try:
+            vector = self.encoder.encode_one(text)
+        except Exception as exc:  # the run matters more than its embedding
+            log.error("embedding failed: %s", exc)
+            return None
+        finally:
+            timings["embed"] = (time.perf_counter() - t0) * 1000
+        return {"request_type": request_type, "embedding": vector, "model_name": MODEL_NAME,
+                "embedded_text": text, "profile": run_profile(fields)}
+
+    def _duplicate_outcome(self, existing: dict[str, Any], fields: dict[str, Any]) -> RunOutcome:
+        return RunOutcome(
+            run_id=str(existing["id"]), status=existing["status"], request_type=existing["request_type"],
+            fields=fields, response=existing.get("result_payload"), error=existing.get("error_message"),
+            failure_kind=existing.get("failure_kind"), duplicate=True, round_trip_ms=existing.get("round_trip_ms"),
+        )
+
+    def _outbox_duplicate(self, record: dict[str, Any], fields: dict[str, Any]) -> RunOutcome:
+        row = record.get("row") or {}
+        return RunOutcome(
+            run_id=str(row.get("id")), status=str(row.get("status")), request_type=str(row.get("request_type")),
+            fields=fields, response=row.get("result_payload"), error=row.get("error_message"),
+            failure_kind=row.get("failure_kind"), stored=False, duplicate=True,
+            round_trip_ms=row.get("round_trip_ms"),
+        )
+
+
+def _stored_fingerprint(row: dict[str, Any]) -> str | None:
+    """The request fingerprint of a stored run; rows from before sql/007 get it from their stored fields."""
+    if row.get("request_sha256"):
+        return str(row["request_sha256"])
+    fields = (row.get("input_payload") or {}).get("fields")
+    return request_sha256(fields) if isinstance(fields, dict) else None
+
+
+def storable_failed_row(row: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The run with every value the database refuses cleaned, as failed with the reason (the answer is kept)."""
+    cleaned = storable(row)
+    previous = cleaned.get("error_message")
+    cleaned.update(
+        status="failed", failure_kind="storage",
+        error_message=(f"The database refused a value of this run ({reason}). It was stored with NUL characters, "
+                       "invalid Unicode and non-finite numbers removed; the answer, if any, is kept as cleaned."
+                       + (f" Earlier: {previous}" if previous else "")),
+    )
+    return cleaned
+
+
+def write_run_once(engine: Engine, row: dict[str, Any], embedding: dict[str, Any] | None) -> str:
+    """written | replaced_interrupted | already_final, with the run's monitoring rows when it was written."""
+    with engine.begin() as conn:
+        if write_final_run(conn, row, embedding):
+            record_run_monitoring_safely(conn, row, row.get("result_payload"))
+            return "written"
+        if row.get("status") in ("completed", "failed") and replace_interrupted_run(conn, row, embedding):
+            record_run_monitoring_safely(conn, row, row.get("result_payload"))
+            return "replaced_interrupted"
+    return "already_final"
+
+
+def _row_from_record(record: dict[str, Any]) -> dict[str, Any]:
+    row = dict(record["row"])
+    row["id"] = uuid.UUID(row["id"])
+    if row.get("completed_at"):
+        row["completed_at"] = dt.datetime.fromisoformat(row["completed_at"])
+    if row.get("forecast_date"):
+        row["forecast_date"] = dt.date.fromisoformat(row["forecast_date"])
+    row.setdefault("created_at", dt.datetime.fromisoformat(record["created_at"]))
+    return row
+
+
+def flush_outbox(engine: Engine, outbox: Outbox) -> dict[str, Any]:
+    """Write every outbox record by its run id; each is stored once, then its file removed.
+
+    A record the database refuses a value of is stored cleaned, as failed with the reason; one that cannot be
+    read or stored at all is moved to `rejected/`, named in `rejected` with why. `failed` counts records still
+    waiting because the database is down. Partial temp files of a crashed writer are removed.
+    """
+    summary: dict[str, Any] = {"written": 0, "already_stored": 0, "stored_as_failed": 0, "failed": 0,
+                               "rejected": [], "partial_removed": outbox.remove_partial()}
+    for path in outbox.pending():
+        try:
+            record = outbox.read(path)
+            row = _row_from_record(record)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = f"unreadable record: {type(exc).__name__}: {safe_text(exc, 200)}"
+            outbox.reject(path, reason)
+            summary["rejected"].append({"file": path.name, "reason": reason})
+            continue
+        try:
+            try:
+                result = write_run_once(engine, row, record.get("embedding"))
+            except DATA_ERRORS as exc:
+                reason = describe_data_error(exc)
+                result = write_run_once(engine, storable_failed_row(row, reason), storable(record.get("embedding")))
+                summary["stored_as_failed"] += 1
+        except DATA_ERRORS as exc:
+            reason = f"the database refuses it even cleaned: {describe_data_error(exc)}"
+            outbox.reject(path, reason)
+            summary["rejected"].append({"file": path.name, "reason": reason})
+            continue
+        except SQLAlchemyError as exc:
+            summary["failed"] += 1
+            summary.setdefault("waiting", []).append({"file": path.name, "reason": type(exc).__name__})
+            continue
+        summary["written" if result != "already_final" else "already_stored"] += 1
+        outbox.remove(path)
+    return summary

@@ -1,0 +1,342 @@
+"""Day-ahead plan: forecast → battery dispatch under an import limit → network check, as three linked runs.
+
+Each step is an ordinary QNN request sent through the same `RunSubmitter` (stored as its own run, with its
+embedding), tagged with the plan's id and its step; the plan row (sql/009) holds the inputs and the headline
+figures. This module only builds requests from earlier answers and reads answers: the engines stay behind
+the service.
+
+Scaling to the feeder model: the load history is the feeder's (MW); the network model (IEEE 33/69 or an
+upload) carries its own base loads. Every load of the model is scaled by forecast_t / forecast peak ×
+`peak_load_scale` (the model's loading at the forecast peak, 1 = its base loads), and the battery's
+power is scaled by the same ratio (model kW per feeder kW), so the battery keeps its share of the feeder.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.contract.codec import encode_request
+from core.db.plans import finish_plan, get_plan, plan_by_idempotency_key, plan_ids_of_runs, plan_runs, reserve_plan
+from core.contract.errors import InputError
+from core.inputs.forecast import ForecastHistory, forecast_fields
+from core.client.pipeline import RunOutcome, RunSubmitter
+from core.search.similarity import similar_to_run
+from core.inputs.storage import storage_fields
+
+RESOLUTION_MIN = 60
+HORIZON_STEPS = 24
+STEPS = ("forecast", "storage", "grid")
+# Total real load of the built-in feeders (docs/grid.md): the published base cases.
+BUILTIN_NETWORK_LOAD_KW = {"ieee33": 3715.0, "ieee69": 3802.1}
+BUILTIN_NETWORK_BUSES = {"ieee33": 33, "ieee69": 69}
+OVER_LIMIT_TOL_MW = 1e-6
+
+
+@dataclass(frozen=True)
+class BatterySpec:
+    capacity_mwh: float
+    power_mw: float
+    efficiency: float = 0.95          # one way
+    initial_soc: float = 0.5
+    min_soc: float = 0.1
+    max_soc: float = 0.9
+    final_soc: float | None = None    # default: the initial SoC
+    cycle_cost_per_mwh: float = 0.0
+
+
+@dataclass
+class PlanRequest:
+    region: str
+    day: dt.date
+    network: str | dict[str, Any]     # "ieee33", "ieee69" or a network JSON object
+    battery_bus: str
+    history: ForecastHistory
+    prices: list[float]               # currency/MWh, one per hour of the day
+    battery: BatterySpec
+    import_limit_mw: float
+    holidays: list[dt.date] = field(default_factory=list)
+    temperature_c: list[float] | None = None   # history + day, sent only when given
+    robust: bool = True               # plan the battery against the forecast's upper 80% band
+    peak_load_scale: float = 1.0
+    voltage_min_pu: float = 0.90
+    voltage_max_pu: float = 1.10
+    search_seconds: float = 5.0
+    currency: str = "USD"
+
+    def network_label(self) -> str:
+        if isinstance(self.network, str):
+            return self.network
+        return f"uploaded network ({len(self.network.get('buses') or [])} buses)"
+
+    def inputs(self) -> dict[str, Any]:
+        """The plan row's `inputs`: what an operator needs to recognise the plan (no long series)."""
+        b = self.battery
+        return {
+            "network": self.network_label(), "battery_bus": self.battery_bus,
+            "capacity_mwh": b.capacity_mwh, "power_mw": b.power_mw, "efficiency": b.efficiency,
+            "initial_soc": b.initial_soc, "min_soc": b.min_soc, "max_soc": b.max_soc,
+            "final_soc": b.final_soc, "cycle_cost_per_mwh": b.cycle_cost_per_mwh,
+            "import_limit_mw": self.import_limit_mw, "robust": self.robust,
+            "peak_load_scale": self.peak_load_scale, "currency": self.currency,
+            "voltage_min_pu": self.voltage_min_pu, "voltage_max_pu": self.voltage_max_pu,
+            "history_source": self.history.report.get("source", ""), "history_values": len(self.history.loads_mw),
+            "weather": self.temperature_c is not None, "prices": [round(float(p), 4) for p in self.prices],
+        }
+
+
+@dataclass
+class PlanOutcome:
+    plan_id: str | None                # None: the database was down, the runs wait in the outbox
+    status: str                        # completed | failed | running (a duplicate still in progress)
+    error: str | None = None
+    runs: dict[str, RunOutcome] = field(default_factory=dict)
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_ids: dict[str, str] = field(default_factory=dict)
+    summary: dict[str, Any] | None = None
+    duplicate: bool = False
+    total_ms: float | None = None
+
+
+# --- the three requests ---------------------------------------------------------------------------------
+
+def check_plan(plan: PlanRequest) -> None:
+    """Everything that can be refused before the first request, so a bad form never leaves half a plan."""
+    if len(plan.prices) != HORIZON_STEPS:
+        raise InputError("Prices", f"the plan needs {HORIZON_STEPS} hourly prices, got {len(plan.prices)}")
+    if not plan.import_limit_mw > 0:
+        raise InputError("Import limit", "must be above 0 MW")
+    if not 0 < plan.peak_load_scale <= 5:
+        raise InputError("Network loading", "must be above 0 and at most 5 × the model's base loads")
+    # The battery and prices, through the storage engine's own parser (a placeholder load of the right length).
+    _storage_fields(plan, [plan.import_limit_mw] * HORIZON_STEPS)
+    buses = _bus_ids(plan.network)
+    if plan.battery_bus not in buses:
+        raise InputError("Battery bus", f"{plan.battery_bus!r} is not a bus of {plan.network_label()}")
+    if plan.battery_bus == buses[0] and isinstance(plan.network, str):
+        raise InputError("Battery bus", "bus 1 is the substation; choose a bus on the feeder")
+    if plan.temperature_c is not None and len(plan.temperature_c) != len(plan.history.loads_mw) + HORIZON_STEPS:
+        raise InputError("Temperature", "must cover the history and the planned day")
+
+
+def _bus_ids(network: str | dict[str, Any]) -> list[str]:
+    if isinstance(network, str):
+        if network not in BUILTIN_NETWORK_BUSES:
+            raise InputError("Network", f"unknown built-in network {network!r}; use ieee33 or ieee69")
+        return [str(i) for i in range(1, BUILTIN_NETWORK_BUSES[network] + 1)]
+    return [str(b.get("id")) for b in network.get("buses") or []]
+
+
+def network_load_kw(network: str | dict[str, Any]) -> float:
+    """The model's total base load on the feeder (the slack bus's own load is supplied directly)."""
+    if isinstance(network, str):
+        return BUILTIN_NETWORK_LOAD_KW[network]
+    slack = str(network.get("slack_bus"))
+    return float(sum(float(b.get("p_kw") or 0.0) for b in network.get("buses") or [] if str(b.get("id")) != slack))
+
+
+def forecast_request(plan: PlanRequest) -> dict[str, Any]:
+    fields = forecast_fields(plan.region, plan.day, RESOLUTION_MIN, HORIZON_STEPS, plan.history,
+                             holidays=plan.holidays)
+    # The plan shows no backtest, and the forecast is the same without it (forecast_model.py): ~0.1-0.2 s saved.
+    fields["Backtest"] = False
+    if plan.temperature_c is not None:
+        fields["TemperatureC"] = [round(float(t), 2) for t in plan.temperature_c]
+    return fields
+
+
+def planning_load_mw(plan: PlanRequest, forecast: dict[str, Any]) -> list[float]:
+    """The load the battery is planned against: the upper 80% band (robust) or the point forecast."""
+    key = "upper_80" if plan.robust and forecast.get("upper_80") else "forecast"
+    return [max(0.0, float(v)) for v in forecast[key]][:HORIZON_STEPS]
+
+
+def _storage_fields(plan: PlanRequest, load_mw: list[float]) -> dict[str, Any]:
+    b = plan.battery
+    fields = storage_fields(plan.region, plan.day, RESOLUTION_MIN, plan.prices, capacity_mwh=b.capacity_mwh,
+                            power_mw=b.power_mw, efficiency=b.efficiency, initial_soc=b.initial_soc,
+                            min_soc=b.min_soc, max_soc=b.max_soc, final_soc=b.final_soc,
+                            cycle_cost_per_mwh=b.cycle_cost_per_mwh, load_mw=load_mw, export_price=0.0)
+    fields["GridLimitMW"] = float(plan.import_limit_mw)
+    return fields
+
+
+def storage_request(plan: PlanRequest, forecast: dict[str, Any]) -> dict[str, Any]:
+    return _storage_fields(plan, planning_load_mw(plan, forecast))
+
+
+def battery_mw(storage: dict[str, Any]) -> np.ndarray:
+    """Battery output per step at the grid side: + discharging, − charging."""
+    return np.asarray(storage["discharge_mw"], dtype=float) - np.asarray(storage["charge_mw"], dtype=float)
+
+
+def grid_request(plan: PlanRequest, forecast: dict[str, Any], storage: dict[str, Any]) -> dict[str, Any]:
+    load = np.maximum(np.asarray(forecast["forecast"][:HORIZON_STEPS], dtype=float), 0.0)
+    peak_mw = float(load.max())
+    if peak_mw <= 0:
+        raise InputError("Forecast", "the forecast load is zero all day; there is nothing to check on the network")
+    model_kw_per_feeder_kw = network_load_kw(plan.network) * plan.peak_load_scale / (peak_mw * 1000.0)
+    profile = np.maximum(load / peak_mw * plan.peak_load_scale, 1e-3)
+    return {
+        "Task": "grid_switch", "Region": plan.region.strip(), "Date": plan.day.isoformat(),
+        "Resolution": RESOLUTION_MIN, "Network": plan.network,
+        "LoadProfile": [round(float(f), 6) for f in profile],
+        "BatteryBus": plan.battery_bus,
+        "BatteryKW": [round(float(mw) * 1000.0 * model_kw_per_feeder_kw, 4) for mw in battery_mw(storage)],
+        "VoltageMin": plan.voltage_min_pu, "VoltageMax": plan.voltage_max_pu,
+        "SearchSeconds": plan.search_seconds,
+    }
+
+
+# --- the headline figures -------------------------------------------------------------------------------
+
+def realised(load_mw: np.ndarray, battery_out_mw: np.ndarray | None, prices: np.ndarray, limit_mw: float,
+             dt_h: float = RESOLUTION_MIN / 60) -> dict[str, float]:
+    """Import, hours over the limit and cost of a load with (or without) a battery schedule."""
+    net = load_mw - (battery_out_mw if battery_out_mw is not None else 0.0)
+    imp = np.maximum(net, 0.0)
+    return {"peak_import_mw": float(imp.max()),
+            "hours_over_limit": float(np.sum(imp > limit_mw + OVER_LIMIT_TOL_MW) * dt_h),
+            "energy_over_limit_mwh": float(np.sum(np.maximum(imp - limit_mw, 0.0)) * dt_h),
+            "cost": float(np.sum(prices * imp) * dt_h)}
+
+
+def summarize(plan: PlanRequest, forecast: dict[str, Any], storage: dict[str, Any] | None,
+              grid: dict[str, Any] | None) -> dict[str, Any]:
+    """Headline figures on the expected (point) forecast; the storage run's own limit check is on the load it
+    was planned against (the upper band when robust)."""
+    load = np.asarray(forecast["forecast"][:HORIZON_STEPS], dtype=float)
+    prices = np.asarray(plan.prices, dtype=float)
+    before = realised(load, None, prices, plan.import_limit_mw)
+    out: dict[str, Any] = {
+        "currency": plan.currency, "import_limit_mw": plan.import_limit_mw, "robust": plan.robust,
+        "peak_hour": forecast["timestamps"][int(np.argmax(load))],
+        "peak_import_mw_before": before["peak_import_mw"], "hours_over_limit_before": before["hours_over_limit"],
+        "cost_before": before["cost"],
+    }
+    if storage is not None:
+        after = realised(load, battery_mw(storage), prices, plan.import_limit_mw)
+        out.update({
+            "peak_import_mw_after": after["peak_import_mw"], "hours_over_limit_after": after["hours_over_limit"],
+            "energy_over_limit_mwh_after": after["energy_over_limit_mwh"],
+            "cost_after": after["cost"], "cost_saving": before["cost"] - after["cost"],
+            "planned_limit_met": storage.get("grid_limit_met"),
+            "planned_shortfall_steps": storage.get("grid_limit_shortfall_steps") or [],
+            "planned_max_shortfall_mw": storage.get("grid_limit_max_shortfall_mw"),
+        })
+    if grid is not None:
+        hb, ha = grid["hourly"]["before"], grid["hourly"]["after"]
+        out.update({
+            "losses_kwh_present": hb["energy_losses_kwh"], "losses_kwh_recommended": ha["energy_losses_kwh"],
+            "losses_saved_kwh": (hb["energy_losses_kwh"] - ha["energy_losses_kwh"]
+                                 if hb["energy_losses_kwh"] is not None and ha["energy_losses_kwh"] is not None
+                                 else None),
+            "lowest_voltage_pu_present": hb["lowest_voltage_pu"],
+            "lowest_voltage_pu_recommended": ha["lowest_voltage_pu"],
+            "switching_actions": grid.get("switching_actions"), "switching_sequence": grid.get("switching_sequence"),
+            "open_lines_recommended": grid.get("open_lines"), "open_lines_present": grid.get("open_lines_before"),
+            "switch_hour": grid["timestamps"][grid["peak_step"]] if grid.get("timestamps") else None,
+        })
+    return out
+
+
+# --- running it -----------------------------------------------------------------------------------------
+
+def run_plan(submitter: RunSubmitter, engine_provider: Callable[[], Engine], plan: PlanRequest, *,
+             idempotency_key: str | None = None) -> PlanOutcome:
+    """Three requests in turn, each stored as its own run linked to one plan row. Raises InputError before
+    anything is sent when the form is bad; a failed step ends the plan as failed with that step's reason."""
+    started = time.perf_counter()
+    check_plan(plan)
+    forecast_fields_ = forecast_request(plan)
+    plan_id: str | None = str(uuid.uuid4())
+    try:
+        with engine_provider().begin() as conn:
+            row = {"id": uuid.UUID(plan_id), "region": plan.region.strip(), "plan_date": plan.day,
+                   "status": "running", "inputs": plan.inputs(), "idempotency_key": idempotency_key}
+            if reserve_plan(conn, row) is None and idempotency_key:
+                existing = plan_by_idempotency_key(conn, idempotency_key)
+                if existing is not None:
+                    return stored_plan(engine_provider(), str(existing["id"]), duplicate=True)
+    except SQLAlchemyError:
+        plan_id = None  # the runs still happen and wait in the outbox; only the link is lost
+
+    outcome = PlanOutcome(plan_id=plan_id, status="failed")
+
+    def step(name: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        key = f"{idempotency_key}:{name}" if idempotency_key else None
+        run = submitter.submit(encode_request(fields), idempotency_key=key, plan_id=plan_id, plan_step=name)
+        outcome.runs[name], outcome.fields[name], outcome.run_ids[name] = run, fields, run.run_id
+        if run.status != "completed":
+            outcome.error = f"{name} step failed: {run.error or 'no reason given'}"
+            return None
+        outcome.results[name] = run.result
+        return run.result
+
+    forecast = step("forecast", forecast_fields_)
+    storage = step("storage", storage_request(plan, forecast)) if forecast is not None else None
+    grid = None
+    if storage is not None:
+        try:
+            grid_fields = grid_request(plan, forecast, storage)
+        except InputError as exc:
+            outcome.error = f"grid step not sent: {exc.key}: {exc.reason}"
+        else:
+            grid = step("grid", grid_fields)
+    if forecast is not None:
+        outcome.summary = summarize(plan, forecast, storage, grid)
+    outcome.status = "completed" if grid is not None else "failed"
+    if plan_id is not None:
+        try:
+            finish_plan(engine_provider(), plan_id, status=outcome.status, summary=outcome.summary,
+                        error_message=outcome.error)
+        except SQLAlchemyError:
+            pass  # the runs are stored or in the outbox; the plan row stays 'running' with its links
+    outcome.total_ms = (time.perf_counter() - started) * 1000
+    return outcome
+
+
+def stored_plan(engine: Engine, plan_id: str, *, duplicate: bool = False) -> PlanOutcome:
+    """A plan as stored: its row and its linked runs (for History and for a repeated submission)."""
+    row = get_plan(engine, plan_id)
+    if row is None:
+        raise KeyError(plan_id)
+    outcome = PlanOutcome(plan_id=str(row["id"]), status=row["status"], error=row["error_message"],
+                          summary=row["summary"], duplicate=duplicate)
+    for run in plan_runs(engine, plan_id):
+        name = run["plan_step"]
+        outcome.run_ids[name] = str(run["id"])
+        outcome.fields[name] = (run.get("input_payload") or {}).get("fields") or {}
+        result = ((run.get("result_payload") or {}).get("result"))
+        if run["status"] == "completed" and isinstance(result, dict):
+            outcome.results[name] = result
+    return outcome
+
+
+def similar_plans(engine: Engine, outcome: PlanOutcome, *, k: int = 5) -> list[dict[str, Any]]:
+    """Past plans whose forecast runs are most like this one's (the forecast run's similarity search)."""
+    forecast_run = outcome.run_ids.get("forecast")
+    if not forecast_run:
+        return []
+    near = similar_to_run(engine, forecast_run, k=max(4 * k, 20))
+    owners = plan_ids_of_runs(engine, [s.run_id for s in near])
+    found: list[dict[str, Any]] = []
+    for s in near:
+        pid = owners.get(s.run_id)
+        if pid and pid != outcome.plan_id and all(f["plan_id"] != pid for f in found):
+            row = get_plan(engine, pid)
+            if row is not None:
+                found.append({"plan_id": pid, "region": row["region"], "plan_date": row["plan_date"],
+                              "status": row["status"], "summary": row["summary"], "distance": s.distance,
+                              "created_at": row["created_at"]})
+        if len(found) >= k:
+            break
+    return found

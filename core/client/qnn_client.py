@@ -1,0 +1,339 @@
+"""httpx client for the QNN API (remote or the local QNN-compatible service).
+
+One client class, explicit timeouts, typed errors. `predict` is a POST that may
+cost money on a remote backend, so it is only re-sent when the request never
+left this machine (`QNNConnectFailed`: the connection was never made) — never
+after a timeout or a 5xx. GETs are retried with backoff that honours `Retry-After`.
+
+Every error leaving this module is already redacted (the token, URL user info,
+registered secrets) and carries a `kind`, stored with a failed run, so no caller
+has to parse a message to know what went wrong.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from core.client.redact import redact_deep, safe_text, without_userinfo
+
+PREDICT_PATH = "/api/v1/predictions/predict"
+HEALTH_PATH = "/api/v1/health/simple"
+MAX_RETRY_AFTER_S = 10.0
+
+
+# Failure kinds stored with a failed run (optimization_runs.failure_kind, qnn_execution_metrics.failure_kind).
+FAILURE_KINDS = ("rejected", "unreachable", "misconfigured", "timeout", "unauthorized", "rate_limited",
+                 "service", "bad_response", "interrupted", "storage")
+
+
+class QNNError(Exception):
+    """Base class: `operator_message` is what the dashboard shows; `kind` is what is stored and counted."""
+
+    operator_message = "The QNN service could not complete the request."
+    kind = "service"
+
+    def __init__(self, detail: str, *, status_code: int | None = None, body: Any = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status_code = status_code
+        self.body = body
+
+    def __str__(self) -> str:
+        return f"{self.operator_message} ({self.detail})"
+
+
+class QNNUnreachable(QNNError):
+    operator_message = "The QNN service cannot be reached: check QNN_BASE_URL and the network."
+    kind = "unreachable"
+
+
+class QNNConnectFailed(QNNUnreachable):
+    """No connection was made, so no request left this machine: the one case where a POST may be re-sent."""
+
+
+class QNNMisconfigured(QNNError):
+    """404/405/410 on the API's own paths: the address answers, but it is not a QNN API (wrong base URL)."""
+
+    operator_message = ("The address in QNN_BASE_URL answers, but not as a QNN API (the endpoint does not exist "
+                        "there): check QNN_BASE_URL.")
+    kind = "misconfigured"
+
+
+class QNNTimeout(QNNError):
+    operator_message = "The QNN service did not answer in time."
+    kind = "timeout"
+
+
+class QNNUnauthorized(QNNError):
+    operator_message = "The QNN service refused the credentials: check QNN_API_TOKEN."
+    kind = "unauthorized"
+
+
+class QNNRateLimited(QNNError):
+    operator_message = "The QNN service is rate-limiting requests; try again shortly."
+    kind = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after_s: float | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.retry_after_s = retry_after_s
+
+
+class QNNRejected(QNNError):
+    """4xx: the service says the request is wrong; `key`/`reason` say which field and why."""
+
+    operator_message = "The QNN service rejected the request."
+    kind = "rejected"
+
+    def __init__(self, detail: str, *, key: str | None = None, reason: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.key = key
+        self.reason = reason
+
+    def __str__(self) -> str:
+        if self.key and self.reason:
+            return f"{self.operator_message} {self.key}: {self.reason}"
+        return f"{self.operator_message} ({self.detail})"
+
+
+class QNNServerError(QNNError):
+    operator_message = "The QNN service failed while processing the request."
+    kind = "service"
+
+
+class QNNBadResponse(QNNError):
+    operator_message = "The QNN service answered with something the dashboard cannot read."
+    kind = "bad_response"
+
+
+MAX_DETAIL_CHARS = 300
+
+
+@dataclass(frozen=True)
+class PredictResponse:
+    raw: dict[str, Any]
+    round_trip_ms: float
+
+    @property
+    def result(self) -> dict[str, Any]:
+        value = self.raw.get("result")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def prediction_id(self) -> str | None:
+        value = self.raw.get("prediction_id")
+        return str(value) if value is not None else None
+
+    @property
+    def execution_time_ms(self) -> float | None:
+        value = self.raw.get("execution_time_ms")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class HealthResponse:
+    ok: bool
+    latency_ms: float
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _error_from_response(response: httpx.Response, secrets: list[str]) -> QNNError:
+    """The typed error for a 4xx/5xx; every text in it (detail, key, reason, body) redacted before any cut."""
+    status = response.status_code
+    try:
+        body: Any = redact_deep(response.json(), secrets)
+    except ValueError:
+        body = safe_text(response.text, 500, secrets)
+    detail = f"HTTP {status}"
+    if isinstance(body, dict):
+        message = body.get("reason") or body.get("detail") or body.get("message") or body.get("error")
+        if message:
+            detail = f"HTTP {status}: {safe_text(message, MAX_DETAIL_CHARS)}"
+    if status in (401, 403):
+        return QNNUnauthorized(detail, status_code=status, body=body)
+    if status == 429:
+        return QNNRateLimited(detail, retry_after_s=_retry_after_seconds(response), status_code=status, body=body)
+    if status in (404, 405, 410):
+        return QNNMisconfigured(detail, status_code=status, body=body)
+    if 400 <= status < 500:
+        key = safe_text(body["key"], 200) if isinstance(body, dict) and body.get("key") is not None else None
+        reason = (safe_text(body["reason"], MAX_DETAIL_CHARS)
+                  if isinstance(body, dict) and body.get("reason") is not None else None)
+        return QNNRejected(detail, key=key, reason=reason, status_code=status, body=body)
+    return QNNServerError(detail, status_code=status, body=body)
+
+
+def _userinfo_parts(url: str) -> tuple[str, str] | tuple[()]:
+    """(user, password) from `scheme://user:password@host`, percent-decoded; () when there is none."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ()
+    if parts.username is None:
+        return ()
+    return unquote(parts.username), unquote(parts.password or "")
+
+
+def failure_kind_of(exc: BaseException) -> str:
+    return exc.kind if isinstance(exc, QNNError) else "service"
+
+
+class QNNClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        model_id: str | None = None,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 5.0,
+        get_retries: int = 2,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Accept": "application/json", "User-Agent": "grid-load-optimizer/1"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        # User info in the URL is a credential, not part of the address: it is sent as Basic auth only when no
+        # bearer token is configured, and the address kept (and ever shown) is the one without it.
+        user_info = _userinfo_parts(base_url)
+        auth = httpx.BasicAuth(*user_info) if user_info and not token else None
+        self.base_url = without_userinfo(base_url).rstrip("/")
+        # What this client knows that must never come back out of it in an error.
+        self.secrets = [s for s in [token or "", user_info[1] if user_info else ""] if len(s) >= 4]
+        self.model_id = model_id
+        self.get_retries = get_retries
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            transport=transport,
+            auth=auth,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> QNNClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise QNNTimeout(f"{type(exc).__name__} after {self._http.timeout.read}s") from None
+        except httpx.ConnectError as exc:
+            raise QNNConnectFailed(safe_text(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
+        except httpx.TransportError as exc:
+            raise QNNUnreachable(safe_text(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
+        except httpx.InvalidURL as exc:
+            raise QNNMisconfigured(safe_text(f"invalid URL: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
+
+    def _error(self, response: httpx.Response) -> QNNError:
+        return _error_from_response(response, self.secrets)
+
+    def predict(
+        self,
+        code: str,
+        *,
+        mode: str = "hybrid",
+        optimization_level: int = 1,
+        model_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> PredictResponse:
+        payload = {"code": code, "model_id": model_id or self.model_id, "mode": mode,
+                   "optimization_level": optimization_level}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        started = time.perf_counter()
+        try:
+            response = self._send("POST", PREDICT_PATH, json=payload, headers=headers)
+        except QNNConnectFailed:
+            # No connection was made, so nothing was sent; one more try is safe.
+            time.sleep(0.2)
+            response = self._send("POST", PREDICT_PATH, json=payload, headers=headers)
+        round_trip_ms = (time.perf_counter() - started) * 1000
+        if response.status_code >= 400:
+            raise self._error(response)
+        try:
+            body = redact_deep(response.json(), self.secrets)
+        except ValueError:
+            raise QNNBadResponse(f"HTTP {response.status_code} with a body that is not JSON: "
+                                 f"{safe_text(response.text, 120, self.secrets)!r}",
+                                 status_code=response.status_code) from None
+        if not isinstance(body, dict):
+            raise QNNBadResponse(f"expected a JSON object, got {type(body).__name__}",
+                                 status_code=response.status_code, body=body)
+        status = str(body.get("status", "completed")).lower()
+        if status in ("failed", "error"):
+            reason = body.get("error") or body.get("message") or "no reason given"
+            raise QNNServerError(f"the service reported status {safe_text(status, 40)!r}: "
+                                 f"{safe_text(reason, MAX_DETAIL_CHARS)}", body=body)
+        return PredictResponse(raw=body, round_trip_ms=round_trip_ms)
+
+    def get_json(self, path: str, *, params: dict[str, Any] | None = None) -> Any:
+        """GET with retries on 429/502/503/504 and connection errors, honouring Retry-After."""
+        attempt = 0
+        while True:
+            try:
+                response = self._send("GET", path, params=params)
+            except (QNNUnreachable, QNNTimeout):
+                if attempt >= self.get_retries:
+                    raise
+                time.sleep(0.25 * 2**attempt)
+                attempt += 1
+                continue
+            if response.status_code in (429, 502, 503, 504) and attempt < self.get_retries:
+                wait = _retry_after_seconds(response)
+                if wait is None or wait > MAX_RETRY_AFTER_S:
+                    if wait is not None:
+                        raise self._error(response)
+                    wait = 0.25 * 2**attempt
+                time.sleep(wait)
+                attempt += 1
+                continue
+            if response.status_code >= 400:
+                raise self._error(response)
+            try:
+                return redact_deep(response.json(), self.secrets)
+            except ValueError:
+                raise QNNBadResponse(f"HTTP {response.status_code} body is not JSON",
+                                     status_code=response.status_code) from None
+
+    def post_json(self, path: str, payload: dict[str, Any] | None = None) -> Any:
+        response = self._send("POST", path, json=payload or {})
+        if response.status_code >= 400:
+            raise self._error(response)
+        try:
+            return redact_deep(response.json(), self.secrets)
+        except ValueError:
+            raise QNNBadResponse("body is not JSON", status_code=response.status_code) from None
+
+    def health(self) -> HealthResponse:
+        started = time.perf_counter()
+        body = self.get_json(HEALTH_PATH)
+        latency_ms = (time.perf_counter() - started) * 1000
+        body = body if isinstance(body, dict) else {"raw": body}
+        status = str(body.get("status", "ok")).lower()
+        return HealthResponse(ok=status in ("ok", "healthy", "up", "pass"), latency_ms=latency_ms, body=body)

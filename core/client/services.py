@@ -1,0 +1,262 @@
+"""Wiring: builds the database engine, QNN client, encoder and outbox from Settings.
+
+The app caches one `Services` per process (st.cache_resource); the CLI builds its own.
+"""
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import Engine
+
+from core.client.config import Settings, load_settings
+from core.db.connection import create_database_engine, describe_database
+from core.db.runs import mark_interrupted_runs
+from core.search.backfill import EmbeddingBackfill
+from core.search.embeddings import TextEncoder
+from core.client.local_service import LocalQNNServer
+from core.client.outbox import Outbox
+from core.client.pipeline import RunSubmitter, flush_outbox
+from core.client.qnn_client import QNNClient
+from core.client.redact import register_secrets, safe_text, secret_values
+
+log = logging.getLogger(__name__)
+
+# A run still 'running' this long after the QNN timeout belongs to a process that stopped.
+INTERRUPTED_MARGIN_S = 60.0
+SWEEP_EVERY_S = 30.0        # the interrupted-run sweep, at most this often (each submit, and the supervisor)
+SUPERVISE_EVERY_S = 5.0     # how often the background supervisor checks the local QNN service
+
+
+@dataclass
+class Services:
+    settings: Settings
+    encoder: TextEncoder
+    outbox: Outbox
+    local_server: LocalQNNServer | None = None
+    _engine: Engine | None = None
+    _client: QNNClient | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    startup_ms: dict[str, float] = field(default_factory=dict)
+    in_flight: set[str] = field(default_factory=set)   # run ids computing in this process
+    interrupted_margin_s: float = INTERRUPTED_MARGIN_S
+    _last_sweep: float = 0.0
+    _supervisor: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    # The dashboard stores a run first and embeds it after when the model is still loading (defer_embeddings);
+    # the CLI and tests embed before storing, as a short-lived process would lose a background embedding.
+    defer_embeddings: bool = False
+    backfill: EmbeddingBackfill | None = None
+
+    def __post_init__(self) -> None:
+        if self.backfill is None:
+            self.backfill = EmbeddingBackfill(self.encoder, self.engine)
+
+    def warm_up_in_background(self) -> threading.Thread:
+        """Start the database, the QNN service and the sentence model one after another, off the page thread.
+
+        One thread, in sequence: on two cores, starting them all at once slows the first page down.
+        """
+        def warm_up() -> None:
+            for step in (self.engine, self.client, lambda: self.encoder.encode_one("warm-up")):
+                try:
+                    step()
+                except Exception as exc:  # reported by the health checks, not here
+                    log.warning("warm-up step failed: %s", type(exc).__name__)
+            self.start_supervision()
+
+        thread = threading.Thread(target=warm_up, daemon=True, name="services-warm-up")
+        thread.start()
+        return thread
+
+    def start_supervision(self) -> None:
+        """Supervise in a thread of its own: callers may wait for the warm-up thread to finish (the REST API
+        does, before its first request)."""
+        with self._lock:
+            if self._supervisor is None:
+                self._supervisor = threading.Thread(target=self._supervise_forever, daemon=True,
+                                                    name="services-supervisor")
+                self._supervisor.start()
+
+    def _supervise_forever(self) -> None:
+        """While the app runs: restart a dead local QNN service, close runs a stopped process left 'running'."""
+        while not self._stopping.wait(SUPERVISE_EVERY_S):
+            try:
+                self.supervise()
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.warning("supervision round failed: %s", type(exc).__name__)
+
+    def supervise(self) -> None:
+        self.ensure_local_qnn()
+        self.sweep_interrupted()
+
+    def ensure_local_qnn(self) -> bool:
+        """Restart the local QNN child if it died; True when it did (the client follows a port change)."""
+        server = self.local_server
+        if server is None or not server.ensure_running():
+            return False
+        log.warning("local QNN service had exited (code %s); restarted on port %s (restart %d)",
+                    server.last_exit_code, server.port, server.restarts)
+        with self._lock:
+            if self._client is not None and self._client.base_url != server.base_url:
+                self._client.close()
+                self._client = QNNClient(server.base_url, model_id=self.settings.qnn_model_id,
+                                         timeout_s=self.settings.qnn_timeout_s)
+        return True
+
+    @property
+    def interrupted_after(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.settings.qnn_timeout_s + self.interrupted_margin_s)
+
+    def sweep_interrupted(self, *, force: bool = False) -> int:
+        """Mark runs 'running' for longer than timeout + margin as interrupted (not this process's own)."""
+        if self._engine is None or (not force and time.monotonic() - self._last_sweep < SWEEP_EVERY_S):
+            return 0
+        self._last_sweep = time.monotonic()
+        try:
+            marked = mark_interrupted_runs(self._engine, self.interrupted_after, keep_ids=set(self.in_flight))
+        except Exception as exc:  # noqa: BLE001 - a database problem is shown by the health checks
+            log.warning("interrupted-run sweep skipped: %s", type(exc).__name__)
+            return 0
+        if marked:
+            log.warning("marked %d run(s) interrupted", marked)
+        return marked
+
+    @property
+    def started(self) -> bool:
+        return self._engine is not None and self._client is not None
+
+    # -- database -------------------------------------------------------------------------
+    def engine(self) -> Engine:
+        """The engine, created (and migrated) on first use; a failure is retried on the next call."""
+        with self._lock:
+            if self._engine is None:
+                started = time.perf_counter()
+                self._engine = create_database_engine(self.settings)
+                self.startup_ms["database"] = (time.perf_counter() - started) * 1000
+                self._recover(self._engine)
+            return self._engine
+
+    def _recover(self, engine: Engine) -> None:
+        """At start-up: write what the outbox holds, then close runs a dead process left 'running'."""
+        try:
+            flush_outbox(engine, self.outbox)
+            mark_interrupted_runs(engine, self.interrupted_after, keep_ids=set(self.in_flight))
+            self._last_sweep = time.monotonic()
+        except Exception as exc:  # never block start-up on recovery
+            log.warning("start-up recovery skipped: %s", exc)
+
+    @property
+    def database_label(self) -> str:
+        return describe_database(self.settings)
+
+    # -- QNN ------------------------------------------------------------------------------
+    def client(self) -> QNNClient:
+        with self._lock:
+            if self._client is None:
+                if self.settings.uses_local_qnn:
+                    started = time.perf_counter()
+                    self.local_server = LocalQNNServer().start()
+                    self.startup_ms["local_qnn"] = (time.perf_counter() - started) * 1000
+                    base_url, token = self.local_server.base_url, None
+                else:
+                    base_url, token = self.settings.qnn_base_url or "", self.settings.qnn_api_token
+                self._client = QNNClient(base_url, token=token, model_id=self.settings.qnn_model_id,
+                                         timeout_s=self.settings.qnn_timeout_s)
+            return self._client
+
+    @property
+    def qnn_label(self) -> str:
+        if self.settings.uses_local_qnn:
+            return "local QNN-compatible service (classical solvers, this machine)"
+        return f"QNN API at {_host_and_port(self.settings.qnn_base_url) or '?'}"
+
+    @property
+    def backend_name(self) -> str:
+        """Stored with every run and metrics row: the host only, never the user info of the URL."""
+        if self.settings.uses_local_qnn:
+            return "local"
+        return _host_and_port(self.settings.qnn_base_url) or "remote"
+
+    def local_qnn_state(self) -> dict[str, Any] | None:
+        return self.local_server.state() if self.local_server is not None else None
+
+    def submitter(self) -> RunSubmitter:
+        # Each submission is a moment to heal: a dead local service is restarted, stale 'running' rows closed.
+        self.ensure_local_qnn()
+        self.sweep_interrupted()
+        return RunSubmitter(self.engine, self.client(), self.encoder, self.outbox,
+                            backend_label=self.backend_name, mode=self.settings.qnn_mode,
+                            model_id=self.settings.qnn_model_id, secrets=secret_values(self.settings),
+                            in_flight=self.in_flight,
+                            backfill=self.backfill if self.defer_embeddings else None)
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._client is not None:
+            self._client.close()
+        if self.local_server is not None:
+            self.local_server.stop()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _host_and_port(url: str | None) -> str:
+    try:
+        parts = urlparse(url or "")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    host = f"[{host}]" if ":" in host else host
+    return host + (f":{port}" if port else "")
+
+
+def build_services(settings: Settings | None = None) -> Services:
+    settings = settings or load_settings()
+    register_secrets(secret_values(settings))
+    services = Services(settings=settings, encoder=TextEncoder(), outbox=Outbox(settings.outbox_dir))
+    atexit.register(services.close)
+    return services
+
+
+def health_snapshot(services: Services) -> dict[str, Any]:
+    """Everything the health page and the sidebar show; never raises, never includes secrets."""
+    from core.db.migrations import applied_migrations
+    from core.db.runs import server_versions, table_counts
+
+    snapshot: dict[str, Any] = {}
+    secrets = secret_values(services.settings)
+    try:
+        health = services.client().health()
+        snapshot["qnn"] = {"ok": health.ok, "latency_ms": round(health.latency_ms, 1),
+                           "status": health.body.get("status"), "version": health.body.get("version"),
+                           "label": services.qnn_label}
+    except Exception as exc:
+        snapshot["qnn"] = {"ok": False, "error": safe_text(exc, 600, secrets), "label": services.qnn_label}
+    snapshot["qnn"]["local_service"] = services.local_qnn_state()
+    try:
+        engine = services.engine()
+        started = time.perf_counter()
+        versions = server_versions(engine)
+        snapshot["database"] = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                                **versions, "counts": table_counts(engine),
+                                "migrations": applied_migrations(engine), "label": services.database_label}
+    except Exception as exc:
+        message = safe_text(str(exc).splitlines()[0] if str(exc) else "", 300, secrets)
+        snapshot["database"] = {"ok": False, "error": f"{type(exc).__name__}: {message}",
+                                "label": services.database_label}
+    info = services.encoder.info()
+    snapshot["embedding"] = {"ok": info.error is None, "loaded": info.loaded, "name": info.name,
+                             "dimension": info.dimension, "load_seconds": info.load_seconds, "error": info.error}
+    snapshot["outbox"] = {"pending": len(services.outbox)}
+    snapshot["secrets"] = {"QNN_API_TOKEN": bool(services.settings.qnn_api_token),
+                           "DATABASE_URL": bool(services.settings.database_url)}
+    return snapshot

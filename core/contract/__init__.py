@@ -1,0 +1,1 @@
+"""What both sides of the HTTP boundary share: the code string, errors, limits, field readers."""

@@ -1,0 +1,1 @@
+"""Demo data: load profiles, prices, seeded history."""

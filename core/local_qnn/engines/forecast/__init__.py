@@ -1,0 +1,1 @@
+"""Load forecasting engine."""

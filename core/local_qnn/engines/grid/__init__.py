@@ -1,0 +1,1 @@
+"""Grid reconfiguration engine: radial AC power flow and switching search."""

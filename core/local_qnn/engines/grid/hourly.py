@@ -1,0 +1,151 @@
+"""Grid task, hourly keys: AC power flows of one configuration over a load profile (the day-ahead plan).
+
+- `LoadProfile=[…]`: per-step scale factor of every load (> 0, at most MAX_LOAD_SCALE), 1–168 steps.
+- `BatteryBus` + `BatteryKW=[…]`: a battery at one bus, kW per step, positive = discharging (injection),
+  negative = charging; same length as LoadProfile.
+- `OpenLines=[…]`: the configuration to evaluate; no search. Without it, the search runs at the step of the
+  highest feeder load and both the present and the recommended configuration are evaluated at every step.
+- `Resolution` (15/30/60 min, default 60) only places the steps in time from `Date`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.local_qnn.engines.grid.networks import Network
+from core.local_qnn.engines.grid.powerflow import Flow, power_flow
+from core.contract.errors import InputError
+from core.contract.fields import get_choice, get_series, get_text
+
+MAX_PROFILE_STEPS = 168
+
+
+@dataclass(frozen=True)
+class HourlyRequest:
+    load_profile: np.ndarray              # scale factor of every load per step
+    battery_bus: int | None               # bus position
+    battery_kw: np.ndarray                # per step, + = injection
+    open_lines: tuple[str, ...] | None    # None: search at the peak step, then evaluate both configurations
+    resolution_min: int
+
+
+def has_hourly_keys(fields: Mapping[str, Any]) -> bool:
+    return any(key in fields for key in ("LoadProfile", "OpenLines", "BatteryBus", "BatteryKW"))
+
+
+def parse_hourly(fields: Mapping[str, Any], net: Network, max_scale: float) -> HourlyRequest:
+    if "LoadScale" in fields and "LoadProfile" in fields:
+        raise InputError("LoadScale", "give either LoadScale (one snapshot) or LoadProfile (one factor per step)")
+    profile = get_series(fields, "LoadProfile", max_length=MAX_PROFILE_STEPS)
+    bad = np.flatnonzero((profile <= 0) | (profile > max_scale))
+    if bad.size:
+        raise InputError("LoadProfile", f"value {int(bad[0])} is {profile[bad[0]]:g}; each factor must be above 0 "
+                                        f"and at most {max_scale:g}")
+    battery_bus = None
+    battery_kw = np.zeros(len(profile))
+    if "BatteryBus" in fields or "BatteryKW" in fields:
+        bus = get_text(fields, "BatteryBus", max_length=64)
+        if bus not in net.bus_ids:
+            raise InputError("BatteryBus", f"{bus!r} is not a bus of this network")
+        battery_bus = net.bus_ids.index(bus)
+        battery_kw = get_series(fields, "BatteryKW", max_length=MAX_PROFILE_STEPS)
+        if len(battery_kw) != len(profile):
+            raise InputError("BatteryKW", f"has {len(battery_kw)} values but LoadProfile has {len(profile)}")
+        if np.abs(battery_kw).max() > 1e6:
+            raise InputError("BatteryKW", "values beyond 1 GW; give kW")
+    open_lines = None
+    if "OpenLines" in fields:
+        open_lines = _open_lines(fields["OpenLines"], net)
+    resolution = int(get_choice(fields, "Resolution", (15, 30, 60), default=60))
+    return HourlyRequest(profile, battery_bus, battery_kw, open_lines, resolution)
+
+
+def _open_lines(value: Any, net: Network) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise InputError("OpenLines", 'must be a list of line ids, e.g. ["33", "34"]')
+    ids = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise InputError("OpenLines", f"{str(item)[:40]!r} is not a line id")
+        lid = str(item).strip()
+        if lid not in net.line_ids:
+            raise InputError("OpenLines", f"line {lid!r} is not in this network")
+        k = net.line_ids.index(lid)
+        if net.closed[k] and not net.switchable[k]:
+            raise InputError("OpenLines", f"line {lid!r} is closed and not switchable")
+        ids.append(lid)
+    for k in np.flatnonzero(~net.available):
+        if net.line_ids[k] not in ids:
+            ids.append(net.line_ids[k])  # out of service: open whatever the request says
+    return tuple(ids)
+
+
+def closed_without(net: Network, open_lines: tuple[str, ...]) -> np.ndarray:
+    return np.array([lid not in open_lines for lid in net.line_ids])
+
+
+def step_network(net: Network, req: HourlyRequest, t: int) -> Network:
+    """The network at step t: every load scaled, the battery's injection subtracted at its bus."""
+    p = net.p_kw * float(req.load_profile[t])
+    if req.battery_bus is not None:
+        p = p.copy()
+        p[req.battery_bus] -= float(req.battery_kw[t])
+    return dataclasses.replace(net, p_kw=p, q_kvar=net.q_kvar * float(req.load_profile[t]))
+
+
+def peak_step(net: Network, req: HourlyRequest) -> int:
+    """The step with the highest load the feeder carries (the slack bus's own load excluded)."""
+    feeder = np.ones(net.n_buses, dtype=bool)
+    feeder[net.slack] = False
+    totals = [float(step_network(net, req, t).p_kw[feeder].sum()) for t in range(len(req.load_profile))]
+    return int(np.argmax(totals))
+
+
+def _r(value: float, digits: int) -> float | None:
+    return round(float(value), digits) if math.isfinite(value) else None
+
+
+def evaluate(net: Network, req: HourlyRequest, closed: np.ndarray, vmin: float, vmax: float) -> dict[str, Any]:
+    """One AC power flow per step of a fixed configuration."""
+    losses, vmins, vmaxs, weakest, converged = [], [], [], [], []
+    for t in range(len(req.load_profile)):
+        flow: Flow = power_flow(step_network(net, req, t), closed)
+        ok = bool(flow.converged)
+        converged.append(ok)
+        losses.append(_r(flow.losses_kw, 4) if ok else None)
+        vmins.append(_r(flow.min_voltage_pu, 6) if ok else None)
+        vmaxs.append(_r(flow.max_voltage_pu, 6) if ok else None)
+        if ok:
+            vm = np.where(flow.supplied, flow.vm, np.inf)
+            weakest.append(net.bus_ids[int(np.argmin(vm))])
+        else:
+            weakest.append(None)
+    dt_h = req.resolution_min / 60.0
+    known = [v for v in losses if v is not None]
+    lows = [v for v in vmins if v is not None]
+    return {
+        "open_lines": [lid for lid, c in zip(net.line_ids, closed) if not c],
+        "hourly_losses_kw": losses,
+        "hourly_min_voltage_pu": vmins,
+        "hourly_max_voltage_pu": vmaxs,
+        "hourly_min_voltage_bus": weakest,
+        "hourly_converged": converged,
+        "energy_losses_kwh": _r(sum(known) * dt_h, 4) if all(converged) else None,
+        "lowest_voltage_pu": min(lows) if lows else None,
+        "steps_voltage_ok": int(sum(1 for lo, hi in zip(vmins, vmaxs)
+                                    if lo is not None and lo >= vmin - 1e-9 and hi <= vmax + 1e-9)),
+    }
+
+
+def timestamps(date: dt.date | None, req: HourlyRequest) -> list[str] | None:
+    if date is None:
+        return None
+    start = dt.datetime.combine(date, dt.time())
+    step = dt.timedelta(minutes=req.resolution_min)
+    return [(start + step * t).isoformat() for t in range(len(req.load_profile))]

@@ -1,0 +1,1 @@
+"""Battery storage dispatch engine (HiGHS)."""

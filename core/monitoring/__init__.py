@@ -1,0 +1,1 @@
+"""Anomaly detection rules and the resolve use case."""

@@ -1,0 +1,1 @@
+"""Similar runs: operator-phrase descriptions, sentence embeddings, pgvector search and re-rank."""

@@ -1,0 +1,82 @@
+"""Embeddings added after the run is stored, while the sentence model is still loading.
+
+The first submission after a start must not wait for torch and the model (seconds on two cores): the run is
+stored and drawn without its embedding, and this one background worker adds the embedding as soon as the
+model answers. Until then the run is simply not yet found by similarity searches.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.db.models import OptimizationEmbedding
+from core.search.embeddings import MODEL_NAME, TextEncoder
+from core.search.description import describe_request
+from core.search.similarity import run_profile
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddingBackfill:
+    """One daemon thread, one queue: runs are embedded in the order they were stored."""
+
+    def __init__(self, encoder: TextEncoder, engine_provider: Callable[[], Engine]) -> None:
+        self.encoder = encoder
+        self._engine_provider = engine_provider
+        self._queue: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, run_id: str, request_type: str, fields: dict[str, Any]) -> None:
+        with self._lock:
+            self._pending.add(run_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, daemon=True, name="embedding-backfill")
+                self._thread.start()
+        self._queue.put((run_id, request_type, fields))
+
+    def pending(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._pending
+
+    def wait(self, timeout_s: float = 120.0) -> bool:
+        """For tests and the CLI: True when every scheduled embedding was handled within the timeout."""
+        done = threading.Event()
+
+        def watch() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        return done.wait(timeout_s)
+
+    def _work(self) -> None:
+        while True:
+            run_id, request_type, fields = self._queue.get()
+            try:
+                self._embed_and_store(run_id, request_type, fields)
+            except Exception as exc:  # noqa: BLE001 - the run stands without its embedding
+                log.warning("embedding of run %s not added: %s", run_id, type(exc).__name__)
+            finally:
+                with self._lock:
+                    self._pending.discard(run_id)
+                self._queue.task_done()
+
+    def _embed_and_store(self, run_id: str, request_type: str, fields: dict[str, Any]) -> None:
+        text = describe_request(fields)
+        vector = self.encoder.encode_one(text)  # waits for the model the first time
+        try:
+            with self._engine_provider().begin() as conn:
+                conn.execute(insert(OptimizationEmbedding).values(
+                    optimization_run_id=run_id, request_type=request_type, embedding=vector, model_name=MODEL_NAME,
+                    embedded_text=text, profile=run_profile(fields)).on_conflict_do_nothing())
+        except SQLAlchemyError as exc:
+            log.warning("embedding of run %s not stored: %s", run_id, type(exc).__name__)
