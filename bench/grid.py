@@ -28,7 +28,9 @@ import numpy as np
 from bench._common import print_table, timed
 from core.contract.codec import encode_request
 from core.local_qnn.engines.grid import reconfiguration as grid
-from core.local_qnn.engines.grid.networks import Network, ieee33, ieee69, synthetic_feeder, to_pandapower
+from core.contract.network import Network
+from core.contract.network_cases import ieee33, ieee69
+from core.local_qnn.engines.grid.networks import synthetic_feeder, to_pandapower
 from core.local_qnn.engines.grid.powerflow import RadialSolver
 from core.local_qnn.engines.grid.search import Problem, optimise, sequential_opening
 

@@ -44,7 +44,7 @@ def _check_code(code: str) -> dict[str, Any] | None:
     """The checks the pipeline makes before anything is sent, made before the database and the service start,
     so bad input is answered at once."""
     from core.contract.codec import decode_request
-    from core.local_qnn.tasks import validate_common
+    from core.contract.tasks import validate_common
 
     try:
         validate_common(decode_request(code))

@@ -9,7 +9,7 @@ import streamlit as st
 from core.contract.codec import encode_request
 from core.demo.profiles import REGIONS
 from core.inputs.grid import grid_fields, network_from_csv_uploads, network_from_json_upload
-from core.local_qnn.engines.grid.networks import ieee33
+from core.contract.network_cases import ieee33
 from core.contract.errors import InputError
 from core.search.description import describe_request
 from ui.grid_view import render_grid_result

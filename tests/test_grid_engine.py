@@ -11,8 +11,11 @@ import pytest
 
 from core.contract.codec import decode_request, encode_request
 from core.local_qnn.engines.grid import reconfiguration as grid
-from core.local_qnn.engines.grid import networks as grid_networks
-from core.local_qnn.engines.grid.networks import (ieee33, network_json_from_csv, parse_custom_network, synthetic_feeder)
+from core.contract.network_cases import ieee33, ieee69
+from core.inputs.grid import network_json_from_csv
+from core.contract import network
+from core.contract.network import parse_custom_network
+from core.local_qnn.engines.grid.networks import synthetic_feeder
 from core.local_qnn.engines.grid.powerflow import RadialSolver
 from core.local_qnn.engines.grid.search import count_configurations, enumerate_configurations, optimise, Problem
 from core.contract.errors import InputError
@@ -97,7 +100,7 @@ def test_ieee69_reaches_99_62_kw():
 
 def test_switching_sequence_is_make_before_break():
     result = solve("ieee69")
-    net = grid_networks.ieee69()
+    net = ieee69()
     solver = RadialSolver(net)
     closed = set(np.flatnonzero(net.closed).tolist())
     index = {lid: k for k, lid in enumerate(net.line_ids)}
@@ -293,7 +296,7 @@ def test_malformed_network_is_refused_with_its_reason(case):
 
 
 def test_network_too_large_is_refused(monkeypatch):
-    monkeypatch.setattr(grid_networks, "MAX_NETWORK_BUSES", 3)
+    monkeypatch.setattr(network, "MAX_NETWORK_BUSES", 3)
     with pytest.raises(InputError, match="4 buses; the limit is 3"):
         solve(small())
 

@@ -6,7 +6,8 @@ import pytest
 
 from core.local_qnn.engines.grid import reconfiguration as grid
 from core.local_qnn.engines.grid import hourly as grid_hourly
-from core.local_qnn.engines.grid.networks import ieee33, to_pandapower
+from core.contract.network_cases import ieee33
+from core.local_qnn.engines.grid.networks import to_pandapower
 from core.contract.errors import InputError
 
 pp = pytest.importorskip("pandapower")

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from tests.helpers import plotly_figures
 
 from core.inputs.grid import grid_fields, network_from_csv_uploads, network_from_json_upload
-from core.local_qnn.engines.grid.networks import ieee33
+from core.contract.network_cases import ieee33
 from core.contract.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.local_qnn.engines.grid.networks import Network, ieee33, ieee69, synthetic_feeder, to_pandapower
+from core.contract.network import Network
+from core.contract.network_cases import ieee33, ieee69
+from core.local_qnn.engines.grid.networks import synthetic_feeder, to_pandapower
 from core.local_qnn.engines.grid.powerflow import (RadialSolver, current_a, line_power_kva, meshed_power_flow, power_flow,
                                          radial_power_flow)
 

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core.contract.codec import encode_request
+from core.monitoring.recording import execution_metrics, record_run_monitoring
 from core.db.monitoring import (ANOMALIES, AnomalyFilters, MetricsFilters, anomaly_counts,
-                                execution_metrics, latency_histogram, list_anomalies, metrics_daily,
-                                metrics_totals, record_run_monitoring, resolve_anomaly, run_anomalies, run_metrics)
+                                latency_histogram, list_anomalies, metrics_daily,
+                                metrics_totals, resolve_anomaly, run_anomalies, run_metrics)
 from tests.helpers import forecast_fields
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -121,7 +122,7 @@ def test_period_aggregates_are_computed_in_sql(engine, faulty_run):
 
 def test_a_monitoring_failure_never_loses_the_run(engine):
     """Within the run's transaction, a broken monitoring write is rolled back to its savepoint only."""
-    from core.db.monitoring import record_run_monitoring_safely
+    from core.monitoring.recording import record_run_monitoring_safely
     from core.db.runs import get_run, write_final_run
 
     run_id = uuid.uuid4()

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from core.charts.storage import comparison_figure, dispatch_figure
+from core.charts.storage import comparison_figure, dispatch_figure, policy_rows
 from core.contract.codec import decode_request, encode_request
 from core.local_qnn.engines.storage import dispatch as storage
 from core.local_qnn.engines.storage.baselines import compare, no_battery, rule_based
@@ -400,7 +400,7 @@ def test_figures_have_the_expected_traces():
     assert any(name.startswith("Min SoC") for name in names) and any(name.startswith("Max SoC") for name in names)
     price_trace = next(t for t in figure.data if t.name.startswith("Price"))
     assert price_trace.yaxis == "y2"
-    bars = comparison_figure(f, result)
+    bars = comparison_figure(policy_rows(result))
     assert list(bars.data[0].x) == ["Optimal (HiGHS)", "Rule-based", "No battery"]
     assert bars.data[0].y[0] == pytest.approx(result["objective"])
 

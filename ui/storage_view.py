@@ -7,10 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.charts.storage import comparison_figure, dispatch_figure
-from core.local_qnn.engines.storage.baselines import compare
-from core.contract.errors import InputError
-from ui.plain import md_text
+from core.charts.storage import comparison_figure, dispatch_figure, policy_rows
 from core.contract.outcomes import storage_outcome
 from core.contract.regions import clock_label, money, time_axis_title, with_offsets
 
@@ -67,15 +64,14 @@ def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> Non
     st.plotly_chart(dispatch_figure(fields, result, currency=code, time_title=time_axis_title(region)),
                     width="stretch")
 
-    try:
-        rows = compare(fields, result)
-    except InputError as exc:  # a stored run from another backend may not be re-computable
-        st.caption(f"No comparison with simpler policies: {md_text(exc.key)}: {md_text(exc.reason)}")
+    rows = policy_rows(result)
+    if rows is None:  # a remote QNN service, or a run stored before the service sent the comparison
+        st.caption("The QNN service that answered sent no comparison with simpler policies.")
         return
     st.subheader("What optimisation earns")
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(comparison_figure(fields, result, rows=rows, currency=code), width="stretch")
+        st.plotly_chart(comparison_figure(rows, currency=code), width="stretch")
     with right:
         optimal_value, rule_value, none_value = (row["objective"] for row in rows)
         st.metric("More than the rule-based policy", money(optimal_value - rule_value, code))

@@ -34,7 +34,7 @@ from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before
 from core.contract.errors import IdempotencyConflict, InputError
 from core.client.export import csv_chunks, json_chunks
 from core.contract.limits import MAX_CODE_BYTES
-from core.local_qnn.tasks import parse_task  # the service's own request parsers (pure: no solving)
+from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
 from core.client.pipeline import RunOutcome
 from core.client.services import Services, build_services, health_snapshot
 from core.search.similarity import similar_to_run
@@ -108,7 +108,7 @@ def checked_code(body: TypedRequest | CodeRequest, task: str) -> tuple[str, Call
         _reject_unstorable_text(fields)
         if fields.get("Task") != task:
             raise InputError("Task", f"this route takes Task={task}, got {str(fields.get('Task'))[:40]!r}")
-        parse_task(fields)
+        parse_request(fields)
     except InputError as exc:
         raise invalid_input(name_of(exc.key), exc.reason) from None
     except (RecursionError, ValueError, TypeError, ArithmeticError) as exc:

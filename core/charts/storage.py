@@ -108,12 +108,19 @@ def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]
     return fig
 
 
-def comparison_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
-                      rows: Sequence[Mapping[str, Any]] | None = None, currency: str = "") -> go.Figure:
+def policy_rows(result: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The service's comparison with simpler policies (`policy_comparison`): one row per policy with the same
+    figures; None when the answer has none (or three rows, the view's shape, cannot be read from it)."""
+    rows = result.get("policy_comparison")
+    if not isinstance(rows, list) or len(rows) != 3 or not all(isinstance(r, dict) for r in rows):
+        return None
+    if not all(isinstance(r.get("objective"), (int, float)) and r.get("policy") for r in rows):
+        return None
+    return rows
+
+
+def comparison_figure(rows: Sequence[Mapping[str, Any]], currency: str = "") -> go.Figure:
     """Optimal vs rule-based vs no battery: net revenue (arbitrage) or grid bill plus wear (self-consumption)."""
-    if rows is None:
-        from core.local_qnn.engines.storage.baselines import compare  # the solver stack is only needed when not given rows
-        rows = compare(request_fields, result)
     self_consumption = any("grid_cost" in row for row in rows)
     names = [str(row["policy"]) for row in rows]
     if self_consumption:

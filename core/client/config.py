@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.contract.tasks import LOCAL_MODEL_ID
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
-
-LOCAL_MODEL_ID = "local-classical-v1"
 
 
 def _read_secrets(path: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.contract.codec import decode_request, encode_request, request_sha256
-from core.db.monitoring import record_run_monitoring_safely
+from core.monitoring.recording import record_run_monitoring_safely
 from core.db.runs import replace_interrupted_run, reserve_run, run_by_idempotency_key, write_final_run
 from core.search.backfill import EmbeddingBackfill
 from core.search.embeddings import MODEL_NAME, TextEncoder
@@ -32,7 +32,7 @@ from core.client.redact import redact, safe_text
 from core.client.storable import DATA_ERRORS, describe_data_error, storable
 from core.search.description import describe_request
 from core.search.similarity import run_profile
-from core.local_qnn.tasks import validate_common
+from core.contract.tasks import validate_common
 from core.contract.fields import get_date
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,5 @@
-"""Writing and reading monitoring data: execution metrics per run, and anomalies linked to runs.
-
-`record_run_monitoring` runs inside the transaction that writes the finished run (see core/client/pipeline.py);
-`record_run_monitoring_safely` wraps it in a SAVEPOINT so a monitoring problem never costs the run.
+"""Monitoring tables: execution metrics per run and anomalies linked to runs; their queries and aggregates.
+What is written with each run is decided in core/monitoring/recording.py.
 """
 from __future__ import annotations
 
@@ -9,17 +7,15 @@ import datetime as dt
 import logging
 import math
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (Boolean, Column, Connection, DateTime, Engine, Float, Integer, MetaData, SmallInteger,
+from sqlalchemy import (Boolean, Column, DateTime, Engine, Float, Integer, MetaData, SmallInteger,
                         Table, Text, case, cast, func, literal_column, select, update)
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from core.monitoring.detection import SEVERITIES, SEVERITY_RANK, detect_in_request
+from core.contract.monitoring import SEVERITIES
 from core.db.models import OptimizationRun
-from core.client.qnn_client import FAILURE_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -86,160 +82,6 @@ def _time(value: Any, *, aware: bool) -> dt.datetime | None:
     if not aware and moment.tzinfo is not None:
         return moment.replace(tzinfo=None)
     return moment
-
-
-def execution_metrics(response: Mapping[str, Any] | None) -> dict[str, Any]:
-    """device, n_qubits, circuit_depth, cost_usd from a predict answer; None for what it does not report."""
-    response = response if isinstance(response, Mapping) else {}
-    metrics = response.get("metrics")
-    metrics = metrics if isinstance(metrics, Mapping) else {}
-
-    def pick(*keys: str) -> Any:
-        for source in (metrics, response):
-            for key in keys:
-                if source.get(key) is not None:
-                    return source[key]
-        return None
-
-    return {
-        "device": _text(pick("device_used", "device", "backend_device"), 200),
-        "n_qubits": _whole(pick("n_qubits", "qubits", "num_qubits")),
-        "circuit_depth": _whole(pick("circuit_depth", "depth")),
-        "cost_usd": (lambda c: c if c is not None and c >= 0 else None)(
-            _number(pick("quantum_cost_usd", "cost_usd", "cost"))),
-    }
-
-
-def failure_kind(run_row: Mapping[str, Any]) -> str | None:
-    """The kind stored with the run (decided from the typed error); legacy rows without one count as 'service'."""
-    if run_row.get("status") != "failed":
-        return None
-    kind = run_row.get("failure_kind")
-    return kind if kind in FAILURE_KINDS else "service"
-
-
-def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: str) -> dict[str, Any] | None:
-    kind = _text(item.get("anomaly_type") or item.get("type"), 60)
-    if kind is None:
-        return None
-    severity = str(item.get("severity", "medium")).strip().lower()
-    if severity not in SEVERITY_RANK:
-        severity = "medium"
-    actions = item.get("suggested_actions") or []
-    actions = [str(a)[:500] for a in actions] if isinstance(actions, list) else [str(actions)[:500]]
-    steps = item.get("affected_steps") or []
-    steps = [int(s) for s in steps if _whole(s) is not None][:100_000] if isinstance(steps, list) else []
-    resolved = bool(item.get("resolved", False))
-    now = dt.datetime.now(dt.UTC)
-    return {
-        "id": uuid.uuid4(),
-        "optimization_run_id": run_id,
-        "external_id": _text(item.get("id"), 200) if source == "qnn" else None,
-        "backend": backend,
-        "source": source,
-        "anomaly_type": kind,
-        "severity": severity,
-        "description": _text(item.get("description") or item.get("message"), 2000) or kind.replace("_", " "),
-        "suggested_actions": actions,
-        "affected_steps": steps,
-        "series": _text(item.get("series"), 40) or "PastLoads",
-        "score": _number(item.get("score")),
-        "first_timestamp": _time(item.get("first_timestamp"), aware=False),
-        "last_timestamp": _time(item.get("last_timestamp"), aware=False),
-        "model_id": _text(item.get("model_id"), 200),
-        "prediction_id": _text(item.get("prediction_id"), 200),
-        "detected_at": _time(item.get("detected_at"), aware=True) or now,
-        "resolved": resolved,
-        "resolved_at": (_time(item.get("resolved_at"), aware=True) or now) if resolved else None,
-        "resolution_note": None,
-    }
-
-
-def _dashboard_anomalies(run_row: Mapping[str, Any], response: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """When the service did not look (a remote API): detect here, on the request's history.
-
-    Only for completed runs: a rejected request's data was refused (its error says why), and a failed one had
-    no forecast, so findings such as "the forecast fills the gap" would not hold; its re-run is checked."""
-    if run_row.get("request_type") != "forecast" or run_row.get("status") != "completed":
-        return []
-    fields = (run_row.get("input_payload") or {}).get("fields")
-    if not isinstance(fields, dict):
-        return []
-    result = response.get("result") if isinstance(response, Mapping) and run_row.get("status") == "completed" else None
-    try:
-        found = detect_in_request(fields, result if isinstance(result, dict) else None)
-    except Exception:  # noqa: BLE001 - bad input is the run's problem, not monitoring's
-        log.warning("dashboard-side anomaly detection skipped", exc_info=True)
-        return []
-    return [{**a.as_dict(), "model_id": run_row.get("qnn_model_id")} for a in found]
-
-
-def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response: Mapping[str, Any] | None
-                          ) -> dict[str, int]:
-    """One metrics row for a finished run (failed ones too), and its anomalies; returns what was written."""
-    if run_row.get("status") not in ("completed", "failed"):
-        return {"metrics": 0, "anomalies": 0}
-    run_id = run_row["id"] if isinstance(run_row["id"], uuid.UUID) else uuid.UUID(str(run_row["id"]))
-    backend = str(run_row.get("qnn_backend") or "unknown")
-    response = response if isinstance(response, Mapping) else None
-    when = _time(run_row.get("completed_at") or run_row.get("created_at"), aware=True) or dt.datetime.now(dt.UTC)
-    metrics_row = {
-        "optimization_run_id": run_id,
-        "request_type": run_row.get("request_type"),
-        "backend": backend,
-        **(execution_metrics(response) if run_row["status"] == "completed" else
-           {"device": None, "n_qubits": None, "circuit_depth": None, "cost_usd": None}),
-        "execution_time_ms": _number(run_row.get("qnn_execution_time")),
-        "round_trip_ms": _number(run_row.get("round_trip_ms")),
-        "mode": _text(run_row.get("qnn_mode"), 40),
-        "model_id": _text(run_row.get("qnn_model_id"), 200),
-        "status": run_row["status"],
-        "failure_kind": failure_kind(run_row),
-        "created_at": when,
-    }
-    written_metrics = conn.execute(
-        insert(METRICS).values(**metrics_row).on_conflict_do_nothing().returning(METRICS.c.id)
-    ).scalar_one_or_none()
-
-    service_list = response.get("anomalies") if response is not None and run_row["status"] == "completed" else None
-    if isinstance(service_list, list):
-        items, source = [a for a in service_list if isinstance(a, Mapping)], "qnn"
-    else:
-        items, source = _dashboard_anomalies(run_row, response), "dashboard"
-    rows = [r for r in (_anomaly_row(a, run_id=run_id, backend=backend, source=source)
-                        for a in items[:MAX_ANOMALIES_PER_RUN]) if r is not None]
-    rows = _not_already_open(conn, run_row.get("region"), rows)
-    stored = 0
-    if rows:
-        stored = len(conn.execute(insert(ANOMALIES).values(rows).on_conflict_do_nothing()
-                                  .returning(ANOMALIES.c.id)).all())
-    return {"metrics": int(written_metrics is not None), "anomalies": stored}
-
-
-def _not_already_open(conn: Connection, region: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop findings that are still open from an earlier run of the same region: the same type over the same
-    readings (first and last time). Submitting the same history again must not list its anomalies twice."""
-    timed = {r["first_timestamp"] for r in rows if r["first_timestamp"] is not None}
-    if not timed or region is None:
-        return rows
-    a = ANOMALIES.c
-    open_ones = set(conn.execute(
-        select(a.anomaly_type, a.series, a.first_timestamp, a.last_timestamp)
-        .select_from(ANOMALIES.join(OptimizationRun, OptimizationRun.id == a.optimization_run_id))
-        .where(OptimizationRun.region == str(region), a.resolved.is_(False), a.first_timestamp.in_(timed))).all())
-    return [r for r in rows
-            if (r["anomaly_type"], r["series"], r["first_timestamp"], r["last_timestamp"]) not in open_ones]
-
-
-def record_run_monitoring_safely(conn: Connection, run_row: Mapping[str, Any],
-                                 response: Mapping[str, Any] | None) -> dict[str, int] | None:
-    """Same, inside a SAVEPOINT: on any failure the run's own write stands and monitoring is skipped."""
-    try:
-        with conn.begin_nested():
-            return record_run_monitoring(conn, run_row, response)
-    except Exception as exc:  # noqa: BLE001 - a run that was computed is never lost to monitoring
-        log.warning("monitoring for run %s not recorded: %s", run_row.get("id"), exc)
-        return None
 
 
 # -- anomalies: read and resolve ---------------------------------------------------------------------------
@@ -455,7 +297,7 @@ def run_metrics(engine: Engine, run_id: str | uuid.UUID) -> dict[str, Any] | Non
     return dict(row._mapping) if row else None
 
 
-__all__ = ["ANOMALIES", "METRICS", "AnomalyFilters", "MetricsFilters", "anomaly_counts", "execution_metrics",
+__all__ = ["ANOMALIES", "METRICS", "AnomalyFilters", "MetricsFilters", "anomaly_counts",
            "get_anomaly", "latency_histogram", "list_anomalies", "metric_choices", "metrics_daily",
-           "metrics_totals", "record_run_monitoring", "record_run_monitoring_safely", "resolve_anomaly",
+           "metrics_totals", "resolve_anomaly",
            "run_anomalies", "run_metrics"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import importlib
 import io
 import json
 import logging
@@ -299,18 +298,11 @@ def spec_for(seed: int, index: int, today: dt.date) -> SeedSpec:
 # --- computing and writing --------------------------------------------------------------------------------
 
 def available_engines() -> dict[str, Any]:
-    """The engine modules that load here; a task whose engine is missing is not seeded."""
-    from core.local_qnn.tasks import ENGINE_MODULES
+    """The service's engine modules, run in this process: seeding thousands of demo runs over HTTP would only
+    add round trips (the seeded runs are labelled as demo data, not as answers of a QNN service)."""
+    from core.local_qnn.tasks import ENGINES
 
-    engines = {}
-    for task, module_name in ENGINE_MODULES.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if callable(getattr(module, "run", None)) and callable(getattr(module, "parse_request", None)):
-            engines[task] = module
-    return engines
+    return dict(ENGINES)
 
 
 @dataclass

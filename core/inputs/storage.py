@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.local_qnn.engines.storage.dispatch import parse_request
+from core.contract.storage import parse_request
 from core.demo.prices import demo_prices
 from core.contract.errors import InputError
 from core.contract.limits import MAX_SERIES_LENGTH

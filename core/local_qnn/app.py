@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.contract.codec import decode_request, request_sha256
-from core.client.config import LOCAL_MODEL_ID
+from core.contract.tasks import LOCAL_MODEL_ID
 from core.contract.errors import InputError
 from core.contract.limits import MAX_CODE_BYTES, SERVICE_PARALLEL_RUNS, SERVICE_QUEUE_S
 from core.local_qnn.guards import RequestGuard, RunSlots, non_finite_path, safe_text

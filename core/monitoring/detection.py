@@ -23,9 +23,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from core.contract.monitoring import SEVERITIES, SEVERITY_RANK
 
-SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
-SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
 ANOMALY_TYPES: tuple[str, ...] = ("missing_data", "negative_load", "impossible_load", "flatline", "spike", "dip",
                                   "forecast_error")
 TYPE_LABELS: dict[str, str] = {

@@ -1,7 +1,7 @@
-"""Load forecast engine (`Task=forecast`): request parsing, the model, and the JSON-ready result.
+"""Load forecast engine (`Task=forecast`): the model run and the JSON-ready result.
 
-The model lives in forecast_model.py (profile-ridge; see its docstring and bench/forecast.py for why).
-Keys: Date (first forecast day; the history ends right before Date 00:00), Resolution (15/30/60 min),
+The request and its checks are in core/contract/forecast.py; the model lives in model.py (see its docstring and
+bench/forecast.py for why). Keys: Date (first forecast day; the history ends right before Date 00:00), Resolution (15/30/60 min),
 Horizon (steps, 1 h to 7 days), PastLoads (MW, oldest first, null = missing), optional Holidays
 (["YYYY-MM-DD", ...]), Backtest (true/false, default true), and optional weather: TemperatureC (°C) and
 IrradianceWm2 (global horizontal irradiance, W/m²), each a list of len(PastLoads) + Horizon values on the same
@@ -11,24 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from core.contract.forecast import ForecastRequest, parse_request  # noqa: F401 - engine interface: parse_request + run
+from core.contract.limits import MAX_FORECAST_HISTORY_DAYS
 from core.local_qnn.engines.forecast import model as forecast_model
-from core.contract.errors import InputError
-from core.contract.limits import (MAX_ABS_POWER_MW, MAX_FORECAST_HISTORY_DAYS, MAX_FORECAST_HORIZON_HOURS,
-                         MIN_FORECAST_HISTORY_HOURS)
-from core.contract.fields import get_choice, get_date, get_series, parse_date
-
-RESOLUTIONS_MIN = (15, 30, 60)
-MAX_MISSING_SHARE = 0.2
-MAX_MISSING_SHARE_LAST_DAY = 0.5
-MAX_HOLIDAYS = 400
-# Key -> (unit, lowest, highest): physically plausible ranges; outside them a unit mix-up is likelier.
-WEATHER_KEYS = {"TemperatureC": ("°C", -60.0, 60.0), "IrradianceWm2": ("W/m²", 0.0, 1500.0)}
 
 METHOD_DESCRIPTIONS = {
     "profile-ridge": "Weekly, day-type and recent-day load profiles combined by a median ridge regression "
@@ -37,105 +26,6 @@ METHOD_DESCRIPTIONS = {
     "seasonal-profile": "History too short to fit the combination: an even mix of the weekly and day-type "
                         "profiles; intervals from day-to-day changes.",
 }
-
-
-@dataclass(frozen=True)
-class ForecastRequest:
-    start_date: dt.date
-    resolution_min: int
-    horizon_steps: int
-    past_loads_mw: np.ndarray
-    holidays: frozenset[dt.date] = frozenset()
-    backtest: bool = True
-    temperature_c: np.ndarray | None = None      # history + horizon steps
-    irradiance_wm2: np.ndarray | None = None     # history + horizon steps
-
-
-def _horizon(fields: Mapping[str, Any], resolution: int) -> int:
-    per_hour = 60 // resolution
-    lo, hi = per_hour, MAX_FORECAST_HORIZON_HOURS * per_hour
-    if "Horizon" not in fields:
-        raise InputError("Horizon", "is required (number of forecast steps)")
-    value = fields["Horizon"]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or int(value) != value:
-        raise InputError("Horizon", f"must be a whole number of steps, got {str(value)[:40]!r}")
-    if not lo <= value <= hi:
-        raise InputError("Horizon", f"must be between {lo} and {hi} steps (1 hour to 7 days at "
-                                    f"{resolution}-minute resolution), got {int(value)}")
-    return int(value)
-
-
-def _holidays(fields: Mapping[str, Any]) -> frozenset[dt.date]:
-    value = fields.get("Holidays")
-    if value is None:
-        return frozenset()
-    if isinstance(value, str):
-        value = [part for part in value.replace(";", ",").split(",") if part.strip()]
-    if not isinstance(value, list):
-        raise InputError("Holidays", 'must be a list of dates, e.g. ["2025-12-25", "2025-12-26"]')
-    if len(value) > MAX_HOLIDAYS:
-        raise InputError("Holidays", f"has {len(value)} dates; the limit is {MAX_HOLIDAYS}")
-    return frozenset(parse_date("Holidays", item, f"entry {i} ") for i, item in enumerate(value))
-
-
-def _backtest_flag(fields: Mapping[str, Any]) -> bool:
-    value = fields.get("Backtest", True)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
-        return value.lower() in ("true", "yes")
-    if value in (0, 1):
-        return bool(value)
-    raise InputError("Backtest", "must be true or false")
-
-
-def _weather(fields: Mapping[str, Any], key: str, n_history: int, horizon: int) -> np.ndarray | None:
-    if fields.get(key) is None:
-        return None
-    unit, lo, hi = WEATHER_KEYS[key]
-    expected = n_history + horizon
-    raw = fields[key]
-    if isinstance(raw, list) and len(raw) != expected:
-        raise InputError(key, f"has {len(raw)} values; it needs {expected}: one per PastLoads step ({n_history}) "
-                              f"followed by the weather forecast for the {horizon} forecast steps")
-    values = get_series(fields, key, min_length=expected, max_length=expected)
-    bad = np.flatnonzero((values < lo) | (values > hi))
-    if len(bad):
-        raise InputError(key, f"value {int(bad[0])} is {values[bad[0]]:g} {unit}; the plausible range is "
-                              f"{lo:g} to {hi:g} {unit}")
-    return values
-
-
-def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
-    start = get_date(fields, "Date")
-    resolution = get_choice(fields, "Resolution", RESOLUTIONS_MIN)
-    resolution = int(resolution)
-    per_day = 24 * 60 // resolution
-    horizon = _horizon(fields, resolution)
-    min_len = MIN_FORECAST_HISTORY_HOURS * 60 // resolution
-    max_len = MAX_FORECAST_HISTORY_DAYS * per_day
-    raw = fields.get("PastLoads")
-    if isinstance(raw, list) and len(raw) < min_len:
-        raise InputError("PastLoads", f"needs at least {MIN_FORECAST_HISTORY_HOURS // 24} days of history "
-                                      f"({min_len} values at {resolution}-minute resolution), got {len(raw)}")
-    if isinstance(raw, list) and len(raw) > max_len:
-        raise InputError("PastLoads", f"has {len(raw)} values; at most {MAX_FORECAST_HISTORY_DAYS} days "
-                                      f"({max_len} values at {resolution}-minute resolution) are used")
-    loads = get_series(fields, "PastLoads", allow_missing_values=True, min_length=min_len, max_length=max_len,
-                       max_abs=MAX_ABS_POWER_MW)
-    missing = np.isnan(loads)
-    if missing.mean() > MAX_MISSING_SHARE:
-        raise InputError("PastLoads", f"{int(missing.sum())} of {len(loads)} values are missing; at most "
-                                      f"{MAX_MISSING_SHARE:.0%} may be")
-    if missing[-per_day:].mean() > MAX_MISSING_SHARE_LAST_DAY:
-        raise InputError("PastLoads", "most of the last day before the forecast start is missing; the forecast "
-                                      "would start blind")
-    # Actuals are read by the service's anomaly check, not by the model: bounded like the history.
-    get_series(fields, "Actuals", required=False, allow_missing_values=True, min_length=0, max_length=horizon,
-               max_abs=MAX_ABS_POWER_MW)
-    return ForecastRequest(start, resolution, horizon, loads, _holidays(fields), _backtest_flag(fields),
-                           _weather(fields, "TemperatureC", len(loads), horizon),
-                           _weather(fields, "IrradianceWm2", len(loads), horizon))
 
 
 def _clean(values: np.ndarray, digits: int = 6) -> list[float]:

@@ -12,78 +12,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from core.local_qnn.engines.grid.networks import Network
+from core.contract.network import Network
 from core.local_qnn.engines.grid.powerflow import Flow, power_flow
-from core.contract.errors import InputError
-from core.contract.fields import get_choice, get_series, get_text
-
-MAX_PROFILE_STEPS = 168
-
-
-@dataclass(frozen=True)
-class HourlyRequest:
-    load_profile: np.ndarray              # scale factor of every load per step
-    battery_bus: int | None               # bus position
-    battery_kw: np.ndarray                # per step, + = injection
-    open_lines: tuple[str, ...] | None    # None: search at the peak step, then evaluate both configurations
-    resolution_min: int
-
-
-def has_hourly_keys(fields: Mapping[str, Any]) -> bool:
-    return any(key in fields for key in ("LoadProfile", "OpenLines", "BatteryBus", "BatteryKW"))
-
-
-def parse_hourly(fields: Mapping[str, Any], net: Network, max_scale: float) -> HourlyRequest:
-    if "LoadScale" in fields and "LoadProfile" in fields:
-        raise InputError("LoadScale", "give either LoadScale (one snapshot) or LoadProfile (one factor per step)")
-    profile = get_series(fields, "LoadProfile", max_length=MAX_PROFILE_STEPS)
-    bad = np.flatnonzero((profile <= 0) | (profile > max_scale))
-    if bad.size:
-        raise InputError("LoadProfile", f"value {int(bad[0])} is {profile[bad[0]]:g}; each factor must be above 0 "
-                                        f"and at most {max_scale:g}")
-    battery_bus = None
-    battery_kw = np.zeros(len(profile))
-    if "BatteryBus" in fields or "BatteryKW" in fields:
-        bus = get_text(fields, "BatteryBus", max_length=64)
-        if bus not in net.bus_ids:
-            raise InputError("BatteryBus", f"{bus!r} is not a bus of this network")
-        battery_bus = net.bus_ids.index(bus)
-        battery_kw = get_series(fields, "BatteryKW", max_length=MAX_PROFILE_STEPS)
-        if len(battery_kw) != len(profile):
-            raise InputError("BatteryKW", f"has {len(battery_kw)} values but LoadProfile has {len(profile)}")
-        if np.abs(battery_kw).max() > 1e6:
-            raise InputError("BatteryKW", "values beyond 1 GW; give kW")
-    open_lines = None
-    if "OpenLines" in fields:
-        open_lines = _open_lines(fields["OpenLines"], net)
-    resolution = int(get_choice(fields, "Resolution", (15, 30, 60), default=60))
-    return HourlyRequest(profile, battery_bus, battery_kw, open_lines, resolution)
-
-
-def _open_lines(value: Any, net: Network) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise InputError("OpenLines", 'must be a list of line ids, e.g. ["33", "34"]')
-    ids = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise InputError("OpenLines", f"{str(item)[:40]!r} is not a line id")
-        lid = str(item).strip()
-        if lid not in net.line_ids:
-            raise InputError("OpenLines", f"line {lid!r} is not in this network")
-        k = net.line_ids.index(lid)
-        if net.closed[k] and not net.switchable[k]:
-            raise InputError("OpenLines", f"line {lid!r} is closed and not switchable")
-        ids.append(lid)
-    for k in np.flatnonzero(~net.available):
-        if net.line_ids[k] not in ids:
-            ids.append(net.line_ids[k])  # out of service: open whatever the request says
-    return tuple(ids)
+from core.contract.grid import HourlyRequest
 
 
 def closed_without(net: Network, open_lines: tuple[str, ...]) -> np.ndarray:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 from scipy.sparse.linalg import splu
 
-from core.local_qnn.engines.grid.networks import Network
+from core.contract.network import Network
 
 TOLERANCE_PU = 1e-10
 MAX_ITERATIONS = 100

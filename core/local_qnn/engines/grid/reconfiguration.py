@@ -7,54 +7,18 @@ Hourly keys (`LoadProfile`, `OpenLines`, `BatteryBus`/`BatteryKW`): see grid_hou
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from core.local_qnn.engines.grid import hourly as grid_hourly
 from core.local_qnn.engines.grid.hourly import HourlyRequest
-from core.local_qnn.engines.grid.networks import Network, network_from_field
+from core.contract.network import Network
 from core.local_qnn.engines.grid.powerflow import Flow, RadialSolver, current_a, line_power_kva, power_flow
 from core.local_qnn.engines.grid.search import optimise
 from core.contract.errors import InputError
-from core.contract.fields import get_date, get_number
-
-DEFAULT_VOLTAGE_MIN_PU = 0.90
-DEFAULT_VOLTAGE_MAX_PU = 1.10
-DEFAULT_SEARCH_SECONDS = 20.0
-MAX_LOAD_SCALE = 10.0
-
-
-@dataclass(frozen=True)
-class GridRequest:
-    network: Network
-    load_scale: float
-    voltage_min_pu: float
-    voltage_max_pu: float
-    search_seconds: float
-    date: dt.date | None
-    hourly: HourlyRequest | None = None
-
-
-def parse_request(fields: Mapping[str, Any]) -> GridRequest:
-    date = get_date(fields, "Date", default=None)
-    if "Network" not in fields:
-        raise InputError("Network", "is required: ieee33, ieee69 or a JSON network object")
-    network = network_from_field(fields["Network"])
-    load_scale = get_number(fields, "LoadScale", default=1.0, minimum=0.0, exclusive_minimum=True,
-                            maximum=MAX_LOAD_SCALE)
-    vmin = get_number(fields, "VoltageMin", default=DEFAULT_VOLTAGE_MIN_PU, minimum=0.5, maximum=1.0)
-    vmax = get_number(fields, "VoltageMax", default=DEFAULT_VOLTAGE_MAX_PU, minimum=1.0, maximum=1.5)
-    if vmin >= vmax:
-        raise InputError("VoltageMin", f"must be below VoltageMax ({vmin:g} >= {vmax:g})")
-    # Capped below the HTTP client's 60 s read timeout, so a long search cannot turn into a failed call.
-    seconds = get_number(fields, "SearchSeconds", default=DEFAULT_SEARCH_SECONDS, minimum=0.1, maximum=45.0)
-    hourly = grid_hourly.parse_hourly(fields, network, MAX_LOAD_SCALE) if grid_hourly.has_hourly_keys(fields) else None
-    return GridRequest(network, load_scale, vmin, vmax, seconds, date, hourly)
+from core.contract.grid import GridRequest, parse_request  # noqa: F401 - engine interface: parse_request + run
 
 
 def _r(value: float, digits: int) -> float | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.local_qnn.engines.grid.networks import Network
+from core.contract.network import Network
 from core.local_qnn.engines.grid.powerflow import RadialSolver, Sweep, Tree, meshed_power_flow
 
 EXHAUSTIVE_MAX_CONFIGURATIONS = 1000  # ~0.3 s of sweeps; above it the search is faster
@@ -250,7 +250,7 @@ def _loop_lines(problem: Problem, closed: np.ndarray) -> np.ndarray:
 
 def count_configurations(net: Network) -> float:
     """Spanning trees that keep every fixed-closed line, via the matrix-tree theorem on the contracted graph."""
-    from core.local_qnn.engines.grid.networks import _DisjointSets
+    from core.contract.network import _DisjointSets
     sets = _DisjointSets(net.n_buses)
     for k in range(net.n_lines):
         if net.closed[k] and not net.switchable[k]:

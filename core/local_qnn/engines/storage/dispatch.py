@@ -38,9 +38,7 @@ price; the bill is in `grid_cost`), `solver`, `optimal`, `time_limited` (stopped
 """
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,13 +46,9 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from core.contract.errors import InputError
-from core.contract.limits import MAX_ABS_POWER_MW, MAX_ABS_PRICE_PER_MWH, MIN_EFFICIENCY, STORAGE_SOLVE_BUDGET_S
-from core.contract.fields import get_choice, get_date, get_number, get_series, get_text, require_same_length
+from core.contract.limits import STORAGE_SOLVE_BUDGET_S
+from core.contract.storage import StorageRequest, parse_request  # noqa: F401 - engine interface: parse_request + run
 
-RESOLUTIONS_MIN = (5, 15, 30, 60)
-MAX_SIZE = 1e6  # MWh or MW: far above any battery, keeps the LP well scaled
-MIN_SIZE = 1e-3  # 1 kWh or 1 kW: below this the LP's tolerances are larger than the battery
 # A year of 15-minute prices with many negative hours can take HiGHS ~30 s to prove; past this limit the
 # best schedule found is returned with optimal=false and its proven gap.
 _MIP_TIME_LIMIT_S = 20.0
@@ -62,123 +56,6 @@ _MIP_TIME_LIMIT_S = 20.0
 # a busy 2-core machine), so an answer always comes back inside the client's 60 s timeout.
 _SOLVE_BUDGET_S = float(STORAGE_SOLVE_BUDGET_S)
 _HIGHS_VERSION: str | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class StorageRequest:
-    region: str
-    start_date: dt.date
-    resolution_min: int
-    prices: np.ndarray  # currency/MWh
-    capacity_mwh: float
-    power_mw: float
-    efficiency: float
-    initial_soc: float
-    min_soc: float
-    max_soc: float
-    final_soc: float
-    cycle_cost_per_mwh: float = 0.0
-    load_mw: np.ndarray | None = None
-    pv_mw: np.ndarray | None = None
-    export_price: np.ndarray | None = None  # per step; set only in self-consumption mode
-    grid_limit_mw: float | None = None  # import limit at the connection point (self-consumption mode only)
-
-    @property
-    def steps(self) -> int:
-        return len(self.prices)
-
-    @property
-    def dt_h(self) -> float:
-        return self.resolution_min / 60.0
-
-    @property
-    def self_consumption(self) -> bool:
-        return self.export_price is not None
-
-    @property
-    def net_load_mw(self) -> np.ndarray:
-        """Load minus PV; zeros in arbitrage mode."""
-        load = self.load_mw if self.load_mw is not None else 0.0
-        pv = self.pv_mw if self.pv_mw is not None else 0.0
-        return np.zeros(self.steps) + load - pv
-
-    def soc_bounds_mwh(self) -> tuple[float, float, float, float]:
-        """(initial, min, max, final) state of charge in MWh."""
-        cap = self.capacity_mwh
-        return self.initial_soc * cap, self.min_soc * cap, self.max_soc * cap, self.final_soc * cap
-
-
-def _fraction(fields: Mapping[str, Any], key: str, default: Any = None) -> float:
-    if default is None:
-        return get_number(fields, key, minimum=0.0, maximum=1.0)
-    return get_number(fields, key, minimum=0.0, maximum=1.0, default=default)
-
-
-def _size(fields: Mapping[str, Any], key: str) -> float:
-    value = get_number(fields, key, minimum=0.0, exclusive_minimum=True, maximum=MAX_SIZE)
-    if value < MIN_SIZE:
-        raise InputError(key, f"must be at least {MIN_SIZE:g}, got {value:g}")
-    return value
-
-
-def parse_request(fields: Mapping[str, Any]) -> StorageRequest:
-    region = get_text(fields, "Region", default="", max_length=80)
-    start_date = get_date(fields, "Date")
-    resolution = int(get_choice(fields, "Resolution", RESOLUTIONS_MIN, default=60))
-    prices = get_series(fields, "Prices", max_abs=MAX_ABS_PRICE_PER_MWH)
-    capacity = _size(fields, "CapacityMWh")
-    power = _size(fields, "PowerMW")
-    efficiency = get_number(fields, "Efficiency", minimum=0.0, exclusive_minimum=True, maximum=1.0)
-    if efficiency < MIN_EFFICIENCY:
-        raise InputError("Efficiency", f"must be at least {MIN_EFFICIENCY:g} (one-way), got {efficiency:g}")
-    min_soc = _fraction(fields, "MinSoC", 0.0)
-    max_soc = _fraction(fields, "MaxSoC", 1.0)
-    if min_soc > max_soc:
-        raise InputError("MinSoC", f"{min_soc:g} is above MaxSoC {max_soc:g}")
-    initial = _fraction(fields, "InitialSoC")
-    if not min_soc <= initial <= max_soc:
-        raise InputError("InitialSoC", f"{initial:g} is outside the allowed range MinSoC {min_soc:g} .. MaxSoC {max_soc:g}")
-    final = _fraction(fields, "FinalSoC", initial)
-    if not min_soc <= final <= max_soc:
-        raise InputError("FinalSoC", f"{final:g} is outside the allowed range MinSoC {min_soc:g} .. MaxSoC {max_soc:g}")
-    dt_h = resolution / 60.0
-    reachable = initial * capacity + len(prices) * efficiency * power * dt_h
-    if final * capacity > reachable * (1 + 1e-12):
-        raise InputError("FinalSoC", (
-            f"{final:g} cannot be reached: charging at full power ({power:g} MW, efficiency {efficiency:g}) for all "
-            f"{len(prices)} steps only reaches {reachable / capacity:.4g} of capacity"))
-    cycle_cost = get_number(fields, "CycleCostPerMWh", default=0.0, minimum=0.0, maximum=1e6)
-
-    load = get_series(fields, "Load", required=False, max_abs=MAX_ABS_POWER_MW)
-    pv = get_series(fields, "PV", required=False, max_abs=MAX_ABS_POWER_MW)
-    require_same_length("Load", load, "Prices", prices)
-    require_same_length("PV", pv, "Prices", prices)
-    for key, series in (("Load", load), ("PV", pv)):
-        if series is not None and (series < 0).any():
-            raise InputError(key, f"value {int(np.argmax(series < 0))} is negative; give MW as 0 or more")
-    export_price = None
-    grid_limit = None
-    if load is not None or pv is not None:
-        export_price = _export_prices(fields, len(prices))
-        if "GridLimitMW" in fields:
-            grid_limit = get_number(fields, "GridLimitMW", minimum=0.0, maximum=MAX_SIZE)
-    else:
-        for key in ("ExportPrice", "GridLimitMW"):
-            if key in fields:
-                raise InputError(key, "applies only with a Load or PV series (self-consumption mode)")
-    return StorageRequest(region, start_date, resolution, prices, capacity, power, efficiency, initial,
-                          min_soc, max_soc, final, cycle_cost, load, pv, export_price, grid_limit)
-
-
-def _export_prices(fields: Mapping[str, Any], steps: int) -> np.ndarray:
-    value = fields.get("ExportPrice", 0.0)
-    if isinstance(value, (list, tuple)):
-        series = get_series(fields, "ExportPrice", max_abs=MAX_ABS_PRICE_PER_MWH)
-        if len(series) != steps:
-            raise InputError("ExportPrice", f"has {len(series)} values but Prices has {steps}; give one number or one per step")
-        return series
-    return np.full(steps, get_number(fields, "ExportPrice", default=0.0, minimum=-MAX_ABS_PRICE_PER_MWH,
-                                     maximum=MAX_ABS_PRICE_PER_MWH))
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -547,4 +424,9 @@ def run(request: StorageRequest) -> dict[str, Any]:
             })
     else:
         result["objective"] = revenue - degradation
+    # The comparison with simpler policies travels with the answer: the dashboard draws it for any backend that
+    # sends it and never re-solves on its side (baselines.py imports this module, hence the local import).
+    from core.local_qnn.engines.storage.baselines import compare
+
+    result["policy_comparison"] = compare(req, result)
     return result
