@@ -343,3 +343,18 @@ def test_openapi_documents_every_route_with_examples(api):
         examples = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["examples"]
         assert {"typed", "code"} <= set(examples)
     assert api.get("/docs").status_code == 200
+
+
+def test_a_run_submitted_through_the_api_shows_in_the_dashboard_history(api):
+    from streamlit.testing.v1 import AppTest
+
+    region = _region("API-History")
+    run_id = api.post("/forecast", json=_typed_forecast(region)).json()["run_id"]
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages/history.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    at.multiselect[1].set_value([region])
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["id"]) == [run_id] and list(table["status"]) == ["completed"]
