@@ -43,7 +43,8 @@ def _region(label: str) -> str:
 
 def _runs_in(engine, region: str) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("select count(*) from optimization_runs where region = :r"), {"r": region}).scalar_one()
+        return conn.execute(text("select count(*) from optimization_runs where region = :r"),
+                            {"r": region}).scalar_one()
 
 
 def _typed_forecast(region: str, **extra) -> dict:
@@ -316,9 +317,9 @@ def test_api_keys_are_required_and_checked(secured_api):
 
 
 def test_cors_only_for_configured_origins(secured_api):
-    allowed = secured_api.options("/forecast", headers={"Origin": "https://ems.example.com",
-                                                        "Access-Control-Request-Method": "POST",
-                                                        "Access-Control-Request-Headers": "authorization,idempotency-key"})
+    allowed = secured_api.options("/forecast", headers={
+        "Origin": "https://ems.example.com", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,idempotency-key"})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://ems.example.com"
     other = secured_api.options("/forecast", headers={"Origin": "https://evil.example.com",

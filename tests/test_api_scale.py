@@ -18,11 +18,13 @@ def two_apis(services):
     services.engine()  # this process holds the embedded server; the API processes attach to it
     # Each process loads torch and starts its own local QNN service: slow on a busy 2-core machine.
     apis = [ApiProcess(env={"API_KEYS": API_KEY}, api_key=API_KEY, startup_timeout_s=600) for _ in range(2)]
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda a: a.start(), apis))
-    yield apis
-    for api in apis:
-        api.stop()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda a: a.start(), apis))
+        yield apis
+    finally:
+        for api in apis:
+            api.stop()
 
 
 def _body(region: str) -> dict:
@@ -30,6 +32,7 @@ def _body(region: str) -> dict:
     return {"region": region, "start_date": fields["Date"], "horizon_steps": 24, "past_loads_mw": fields["PastLoads"]}
 
 
+@pytest.mark.timeout(900)  # two cold starts (torch, a QNN service each) on a shared 2-core machine
 def test_two_processes_and_the_dashboard_make_one_run_per_key_and_lose_none(two_apis, services, engine):
     prefix = f"Scale-{uuid.uuid4().hex[:6]}"
     shared = [(f"{prefix}-shared-{i}", f"{prefix}-key-{i}") for i in range(3)]
