@@ -84,7 +84,7 @@ def main() -> None:
         prefix = f"bench-api-{uuid.uuid4().hex[:8]}"
         requests = {i: _request(i) for i in range(args.clients * per_block * args.blocks * 2 + 16)}
 
-        with LocalQNNServer() as qnn, ApiProcess() as api:
+        with LocalQNNServer(startup_timeout_s=120) as qnn, ApiProcess(startup_timeout_s=600) as api:
             def direct(http: httpx.Client, i: int) -> str:
                 response = http.post(f"{qnn.base_url}/api/v1/predictions/predict", json={"code": requests[i][1]},
                                      headers={"Idempotency-Key": f"{prefix}-direct-{i}"})
