@@ -43,7 +43,8 @@ def _region(label: str) -> str:
 
 def _runs_in(engine, region: str) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("select count(*) from optimization_runs where region = :r"), {"r": region}).scalar_one()
+        return conn.execute(text("select count(*) from optimization_runs where region = :r"),
+                            {"r": region}).scalar_one()
 
 
 def _typed_forecast(region: str, **extra) -> dict:
@@ -316,9 +317,9 @@ def test_api_keys_are_required_and_checked(secured_api):
 
 
 def test_cors_only_for_configured_origins(secured_api):
-    allowed = secured_api.options("/forecast", headers={"Origin": "https://ems.example.com",
-                                                        "Access-Control-Request-Method": "POST",
-                                                        "Access-Control-Request-Headers": "authorization,idempotency-key"})
+    allowed = secured_api.options("/forecast", headers={
+        "Origin": "https://ems.example.com", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,idempotency-key"})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://ems.example.com"
     other = secured_api.options("/forecast", headers={"Origin": "https://evil.example.com",
@@ -343,3 +344,18 @@ def test_openapi_documents_every_route_with_examples(api):
         examples = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["examples"]
         assert {"typed", "code"} <= set(examples)
     assert api.get("/docs").status_code == 200
+
+
+def test_a_run_submitted_through_the_api_shows_in_the_dashboard_history(api):
+    from streamlit.testing.v1 import AppTest
+
+    region = _region("API-History")
+    run_id = api.post("/forecast", json=_typed_forecast(region)).json()["run_id"]
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages/history.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    at.multiselect[1].set_value([region])
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["id"]) == [run_id] and list(table["status"]) == ["completed"]

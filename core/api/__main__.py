@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 import uvicorn
@@ -36,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     from core.api.app import create_app
 
     app = create_app()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit (not the default kill) it lets the
+    # atexit handlers run, which release this process's hold on the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Keep-alive longer than clients' usual 5 s pool expiry, so the server never closes a connection a client
+    # is about to reuse (a POST on it would fail with a reset).
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5,
+                timeout_keep_alive=65,
                 log_config=None)  # keep the root handlers, so the redaction filter sees uvicorn's lines too
     return 0
 

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -148,8 +148,8 @@ def _wait_while_running(services: Services, outcome: RunOutcome) -> RunOutcome:
     return outcome
 
 
-def _submit(services: Services, body: TypedRequest | CodeRequest, task: str, idempotency_key: str | None,
-            instance: str) -> JSONResponse:
+def _submit(services: Services, body: TypedRequest | CodeRequest, task: str,
+            idempotency_key: str | None) -> JSONResponse:
     code, name_of = checked_code(body, task)
     try:
         outcome = services.submitter().submit(code, idempotency_key=idempotency_key)
@@ -223,7 +223,7 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
     origins = services.settings.api_cors_origins if cors_origins is None else tuple(cors_origins)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> Iterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Database, QNN service and sentence model before the first request; failures show on /health.
         await anyio.to_thread.run_sync(services.warm_up_in_background().join)
         yield
@@ -259,24 +259,24 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
 
     @router.post("/forecast", status_code=201, response_model=RunAnswer, responses=SUBMIT_RESPONSES,
                  summary="Load forecast", tags=["runs"])
-    def forecast(request: Request, body: Annotated[ForecastBody, Body(openapi_examples=FORECAST_EXAMPLES)],
+    def forecast(body: Annotated[ForecastBody, Body(openapi_examples=FORECAST_EXAMPLES)],
                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
         """Forecast the load from its history (typed fields or a `Task=forecast` code string)."""
-        return _submit(services, body, ForecastRequest.TASK, idempotency_key, request.url.path)
+        return _submit(services, body, ForecastRequest.TASK, idempotency_key)
 
     @router.post("/storage-optimize", status_code=201, response_model=RunAnswer, responses=SUBMIT_RESPONSES,
                  summary="Battery storage dispatch", tags=["runs"])
-    def storage_optimize(request: Request, body: Annotated[StorageBody, Body(openapi_examples=STORAGE_EXAMPLES)],
+    def storage_optimize(body: Annotated[StorageBody, Body(openapi_examples=STORAGE_EXAMPLES)],
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
         """The cost-optimal charge/discharge schedule of a battery (an exact LP, HiGHS)."""
-        return _submit(services, body, StorageRequest.TASK, idempotency_key, request.url.path)
+        return _submit(services, body, StorageRequest.TASK, idempotency_key)
 
     @router.post("/grid-switch-optimize", status_code=201, response_model=RunAnswer, responses=SUBMIT_RESPONSES,
                  summary="Grid switching (network reconfiguration)", tags=["runs"])
-    def grid_switch_optimize(request: Request, body: Annotated[GridSwitchBody, Body(openapi_examples=GRID_EXAMPLES)],
+    def grid_switch_optimize(body: Annotated[GridSwitchBody, Body(openapi_examples=GRID_EXAMPLES)],
                              idempotency_key: IdempotencyKey = None) -> JSONResponse:
         """The radial switching state with the lowest losses within the voltage limits, and the steps to it."""
-        return _submit(services, body, GridSwitchRequest.TASK, idempotency_key, request.url.path)
+        return _submit(services, body, GridSwitchRequest.TASK, idempotency_key)
 
     @router.get("/health", response_model=HealthAnswer, tags=["service"],
                 responses={503: {"model": HealthAnswer, "description": "Something does not answer: see `failing`"}})

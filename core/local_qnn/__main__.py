@@ -32,7 +32,8 @@ def main() -> None:
 
     install_log_redaction(load_settings())  # uvicorn's records too: they are created through the factory
     uvicorn.run("core.local_qnn.app:app", host=args.host, port=args.port, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5,
+                timeout_keep_alive=65)  # longer than httpx's 5 s pool expiry: the client, not the server, closes idle
 
 
 if __name__ == "__main__":
