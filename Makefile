@@ -42,6 +42,7 @@ bench: $(VENV)/.bench
 	$(PY) -m bench.anomalies
 	$(PY) -m bench.pages
 	$(PY) -m bench.load
+	$(PY) -m bench.plan
 
 # Seeds 10 000 and 100 000 runs (about 15 minutes the first time; the seeded data is kept in $$TMPDIR).
 bench-history: $(VENV)/.bench
