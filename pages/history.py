@@ -21,7 +21,6 @@ ensure_app_shell()
 st.title("Run history")
 services = get_services()
 engine = services.engine()
-render_plan_history(engine)
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
@@ -73,6 +72,8 @@ nav[3].download_button("Export CSV", data=lambda: export_to_tempfile(iter_runs(e
 nav[4].download_button("Export JSON", data=lambda: export_to_tempfile(iter_runs(engine, filters), "json"),
                        file_name="runs.json", mime="application/json", disabled=total == 0, on_click="ignore",
                        icon=":material/download:", width="stretch")
+
+render_plan_history(engine)
 
 selected = event.selection.rows if event and event.selection else []
 if selected:
