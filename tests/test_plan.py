@@ -135,3 +135,17 @@ def test_history_page_shows_a_plan_as_one_row(services, engine):
     row = plans[plans["plan id"] == outcome.plan_id]
     assert len(row) == 1 and row.iloc[0]["runs"] == 3 and row.iloc[0]["status"] == "completed"
     assert row.iloc[0]["region"] == "Queensland"
+
+
+def test_plan_on_an_uploaded_network(services, engine):
+    from core.engines.grid_networks import ieee33
+    from core.plan import network_load_kw
+
+    network = ieee33().to_json()
+    assert network_load_kw(network) == pytest.approx(3715.0)
+    outcome = run_plan(services.submitter(), services.engine, make_plan(network=network, battery_bus="30"),
+                       idempotency_key=str(uuid.uuid4()))
+    assert outcome.status == "completed", outcome.error
+    grid_fields = outcome.fields["grid"]
+    assert isinstance(grid_fields["Network"], dict) and str(grid_fields["BatteryBus"]) == "30"
+    assert get_plan(engine, outcome.plan_id)["inputs"]["network"] == "uploaded network (33 buses)"
