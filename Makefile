@@ -53,6 +53,7 @@ bench: $(VENV)/.bench
 	$(PY) -m bench.load
 	$(PY) -m bench.api
 	$(PY) -m bench.browser
+	$(PY) -m bench.plan
 
 # Seeds 10 000 and 100 000 runs (about 15 minutes the first time; the seeded data is kept in $$TMPDIR).
 bench-history: $(VENV)/.bench

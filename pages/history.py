@@ -29,7 +29,6 @@ JSON_EXPORT_LIMIT = 2_000
 st.title("Run history")
 services = get_services()
 engine = database_or_stop(services)
-render_plan_history(engine)
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=100)
@@ -120,6 +119,8 @@ nav[4].download_button("Export JSON", data=lambda: export_bytes(iter_runs(engine
 if total > JSON_EXPORT_LIMIT:
     st.caption(f"Exports hold the newest {CSV_EXPORT_LIMIT:,} (CSV) and {JSON_EXPORT_LIMIT:,} (JSON) matching "
                "runs; narrow the dates for older ones.")
+
+render_plan_history(engine)
 
 selected_ids = [frame.iloc[i]["run id"] for i in (event.selection.rows if event and event.selection else [])]
 # A run opened from elsewhere (the similar-runs panel) arrives as ?run=<id> or ?compare=<id>,<id>.

@@ -27,7 +27,12 @@ st.caption("What to do tomorrow on this feeder: the load forecast with its bands
            "import under the limit at least cost, and the switching that lowers losses — three runs of the QNN "
            "service, stored together as one plan.")
 
-with st.form("plan_form"):
+# The result of the last plan comes first; the form follows, folded away once there is a result.
+results_area = st.container()
+inputs_area = st.expander("Plan inputs" if "plan_last" not in st.session_state else "Plan another day or change the inputs",
+                          expanded="plan_last" not in st.session_state, icon=":material/tune:")
+
+with inputs_area, st.form("plan_form"):
     left, middle, right = st.columns(3)
     region = left.selectbox("Region", REGIONS, index=0, accept_new_options=True)
     day = middle.date_input("Day to plan", value=dt.date.today() + dt.timedelta(days=1),
@@ -103,36 +108,37 @@ if submitted:
         fingerprint = hashlib.sha256(json.dumps([plan.inputs(), day.isoformat(), region, history.loads_mw,
                                                  temperature], default=str).encode()).hexdigest()
         services = get_services()
-        with st.status("Planning the day…", expanded=False) as status:
+        with results_area, st.status("Planning the day…", expanded=False) as status:
             status.write("Forecast → battery dispatch → network check, each as its own run")
             outcome = run_plan(services.submitter(), services.engine, plan,
                                idempotency_key=submission_key("plan", fingerprint))
             done = outcome.status == "completed"
             status.update(label="Plan ready" if done else "Plan failed", state="complete" if done else "error")
     except InputError as exc:
-        st.error(f"**{exc.key}**: {exc.reason}")
+        results_area.error(f"**{exc.key}**: {exc.reason}")
         st.stop()
     st.session_state["plan_last"] = {"outcome": outcome, "actuals": history.actuals_mw[:24] or None,
                                       "notes": [history.report.get("source", ""), weather_note]}
 
 last = st.session_state.get("plan_last")
 if last:
-    outcome = last["outcome"]
-    if outcome.duplicate:
-        st.info("This exact plan was already made; showing the stored plan instead of running it twice.")
-    if outcome.plan_id is None:
-        st.warning("The database did not accept the plan just now; its runs are safe in the local outbox and "
-                   "will be written when the database answers (see Health), but not linked as one plan.")
-    render_plan(outcome, actuals_mw=last.get("actuals"))
-    st.caption(" · ".join(n for n in last.get("notes", []) if n)
-               + (f" · whole plan {outcome.total_ms / 1000:.1f} s" if outcome.total_ms else ""))
-    if outcome.plan_id:
-        with st.expander("Similar past plans", expanded=False):
-            found = similar_plans(get_services().engine(), outcome)
-            if not found:
-                st.caption("No similar past plan yet.")
-            for item in found:
-                s = item["summary"] or {}
-                st.markdown(f"- **{item['region']} {item['plan_date']}** ({item['status']}): peak "
-                            f"{s.get('peak_import_mw_before', 0):.2f} → {s.get('peak_import_mw_after', 0):.2f} MW, "
-                            f"limit {s.get('import_limit_mw', 0):g} MW · plan `{item['plan_id'][:8]}`")
+    with results_area:
+        outcome = last["outcome"]
+        if outcome.duplicate:
+            st.info("This exact plan was already made; showing the stored plan instead of running it twice.")
+        if outcome.plan_id is None:
+            st.warning("The database did not accept the plan just now; its runs are safe in the local outbox and "
+                       "will be written when the database answers (see Health), but not linked as one plan.")
+        render_plan(outcome, actuals_mw=last.get("actuals"))
+        st.caption(" · ".join(n for n in last.get("notes", []) if n)
+                   + (f" · whole plan {outcome.total_ms / 1000:.1f} s" if outcome.total_ms else ""))
+        if outcome.plan_id:
+            with st.expander("Similar past plans", expanded=False):
+                found = similar_plans(get_services().engine(), outcome)
+                if not found:
+                    st.caption("No similar past plan yet.")
+                for item in found:
+                    s = item["summary"] or {}
+                    st.markdown(f"- **{item['region']} {item['plan_date']}** ({item['status']}): peak "
+                                f"{s.get('peak_import_mw_before', 0):.2f} → {s.get('peak_import_mw_after', 0):.2f} MW, "
+                                f"limit {s.get('import_limit_mw', 0):g} MW · plan `{item['plan_id'][:8]}`")

@@ -120,3 +120,32 @@ def test_summary_counts_hours_over_the_limit_on_the_point_forecast():
     assert (s["peak_import_mw_before"], s["hours_over_limit_before"]) == (7.0, 3.0)
     assert (s["peak_import_mw_after"], s["hours_over_limit_after"]) == (5.0, 0.0)
     assert s["cost_saving"] == pytest.approx(40.0) and s["peak_hour"] == "t21"
+
+
+def test_history_page_shows_a_plan_as_one_row(services, engine):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    outcome = run_plan(services.submitter(), services.engine, make_plan("Queensland"), idempotency_key=str(uuid.uuid4()))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages/history.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    plans = next(df.value for df in at.dataframe if "plan id" in df.value.columns)
+    row = plans[plans["plan id"] == outcome.plan_id]
+    assert len(row) == 1 and row.iloc[0]["runs"] == 3 and row.iloc[0]["status"] == "completed"
+    assert row.iloc[0]["region"] == "Queensland"
+
+
+def test_plan_on_an_uploaded_network(services, engine):
+    from core.local_qnn.engines.grid.networks import ieee33
+    from core.client.plan import network_load_kw
+
+    network = ieee33().to_json()
+    assert network_load_kw(network) == pytest.approx(3715.0)
+    outcome = run_plan(services.submitter(), services.engine, make_plan(network=network, battery_bus="30"),
+                       idempotency_key=str(uuid.uuid4()))
+    assert outcome.status == "completed", outcome.error
+    grid_fields = outcome.fields["grid"]
+    assert isinstance(grid_fields["Network"], dict) and str(grid_fields["BatteryBus"]) == "30"
+    assert get_plan(engine, outcome.plan_id)["inputs"]["network"] == "uploaded network (33 buses)"

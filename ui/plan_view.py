@@ -30,32 +30,35 @@ def render_headline(summary: dict[str, Any]) -> None:
     before, after = summary.get("peak_import_mw_before"), summary.get("peak_import_mw_after")
     with st.container(horizontal=True, gap="large", key="plan_headline"):
         st.metric("Peak import", _num(after if after is not None else before, ".2f", " MW"),
-                  delta=(f"{after - before:+.2f} MW vs {before:.2f} MW without battery"
-                         if after is not None and before is not None else None),
-                  delta_color="inverse", width="content",
-                  help=f"Highest import at the substation on the point forecast, peak at {_hour(summary.get('peak_hour'))}")
+                  delta=(f"{after - before:+.2f} MW vs no battery" if after is not None and before is not None
+                         else None), delta_color="inverse", width="content",
+                  help=(f"Highest import at the substation on the point forecast; without the battery "
+                        f"{_num(before, '.2f', ' MW')} at {_hour(summary.get('peak_hour'))}"))
         hb, ha = summary.get("hours_over_limit_before"), summary.get("hours_over_limit_after")
         st.metric(f"Hours over {limit:g} MW", _num(ha if ha is not None else hb, ".0f", " h"),
-                  delta=f"{ha - hb:+.0f} h vs {hb:.0f} h without battery" if ha is not None and hb is not None
-                  else None, delta_color="inverse", width="content",
-                  help="Hours of the point forecast with import above the limit, after the battery")
+                  delta=f"{ha - hb:+.0f} h vs no battery" if ha is not None and hb is not None else None,
+                  delta_color="inverse", width="content",
+                  help=f"Hours of the point forecast with import above the limit, after the battery "
+                       f"(without it: {_num(hb, '.0f', ' h')})")
         cost, saving = summary.get("cost_after"), summary.get("cost_saving")
         st.metric(f"Energy cost ({currency})", _num(cost, ",.0f", f" {currency}"),
                   delta=f"{-saving:+,.0f} {currency} vs no battery" if saving is not None else None,
                   delta_color="inverse", width="content",
                   help="Σ price × import over the day on the point forecast")
+        present, recommended = summary.get("losses_kwh_present"), summary.get("losses_kwh_recommended")
         st.metric("Losses saved by switching", _num(summary.get("losses_saved_kwh"), ",.0f", " kWh"),
-                  delta=(f"{summary['losses_kwh_recommended']:,.0f} vs {summary['losses_kwh_present']:,.0f} kWh"
-                         if summary.get("losses_kwh_recommended") is not None
-                         and summary.get("losses_kwh_present") is not None else None),
-                  delta_color="off", width="content",
-                  help="Energy lost in the feeder model over the day: present minus recommended configuration, "
-                       "both under the forecast load after the battery")
-        st.metric("Lowest voltage", _num(summary.get("lowest_voltage_pu_recommended"), ".3f", " pu"),
-                  delta=(f"present {summary['lowest_voltage_pu_present']:.3f} pu"
-                         if summary.get("lowest_voltage_pu_present") is not None else None),
-                  delta_color="off", width="content",
-                  help="Lowest bus voltage of the day in the recommended configuration")
+                  delta=(f"{100 * (recommended - present) / present:+.1f} % of the day's losses"
+                         if present and recommended is not None else None),
+                  delta_color="inverse", width="content",
+                  help=f"Energy lost in the feeder model over the day: {_num(present, ',.0f', ' kWh')} in the present "
+                       f"configuration, {_num(recommended, ',.0f', ' kWh')} in the recommended one, both under the "
+                       "forecast load after the battery")
+        low_now, low_new = summary.get("lowest_voltage_pu_present"), summary.get("lowest_voltage_pu_recommended")
+        st.metric("Lowest voltage", _num(low_new, ".3f", " pu"),
+                  delta=f"{low_new - low_now:+.3f} pu vs present" if low_new is not None and low_now is not None
+                  else None, width="content",
+                  help=f"Lowest bus voltage of the day in the recommended configuration (present configuration: "
+                       f"{_num(low_now, '.3f', ' pu')})")
 
 
 def render_limit_notice(summary: dict[str, Any], timestamps: list[str]) -> None:
@@ -65,8 +68,8 @@ def render_limit_notice(summary: dict[str, Any], timestamps: list[str]) -> None:
         steps = summary.get("planned_shortfall_steps") or []
         hours = ", ".join(_hour(timestamps[s]) for s in steps[:12] if s < len(timestamps))
         st.warning(f"The battery cannot hold import under {limit:g} MW on {basis}: over the limit at {hours} "
-                   f"(at most {summary.get('planned_max_shortfall_mw', 0):.2f} MW above). This is the schedule "
-                   "with the least energy above the limit.")
+                   f"(at most {summary.get('planned_max_shortfall_mw', 0):.2f} MW above). This schedule keeps the "
+                   "peak above the limit as low as the battery allows.")
     elif summary.get("planned_limit_met"):
         st.success(f"Import stays under {limit:g} MW all day on {basis}.")
 
@@ -104,6 +107,17 @@ def render_plan(outcome: PlanOutcome, *, actuals_mw: list[float] | None = None) 
                    + ("The battery was planned against the upper 80% band (robust plan)."
                       if summary.get("robust") else "The battery was planned against the point forecast."))
     if grid:
+        vmin = grid.get("voltage_min_pu")
+        battery_kw = grid.get("battery_kw") or []
+        lows = [(i, t, v) for i, (t, v) in enumerate(zip(grid.get("timestamps") or [],
+                                                         grid.get("hourly_min_voltage_pu_after") or []))
+                if isinstance(v, (int, float)) and isinstance(vmin, (int, float)) and v < vmin - 1e-9]
+        if lows:
+            charging = any(i < len(battery_kw) and battery_kw[i] < 0 for i, _, _ in lows)
+            st.warning(f"Voltage below {vmin:g} pu in the recommended configuration at "
+                       + ", ".join(f"{_hour(t)} ({v:.3f} pu)" for _, t, v in lows[:8])
+                       + (f"; the battery at bus {grid.get('battery_bus')} is charging then, which adds load "
+                          "there: a lower charging power or another bus would help." if charging else "."))
         left, right = st.columns([3, 2])
         with left:
             st.plotly_chart(plan_network_figure(grid), width="stretch", key=f"plan_net_{outcome.plan_id}")

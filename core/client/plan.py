@@ -281,16 +281,19 @@ def run_plan(submitter: RunSubmitter, engine_provider: Callable[[], Engine], pla
         outcome.results[name] = run.result
         return run.result
 
-    forecast = step("forecast", forecast_fields_)
-    storage = step("storage", storage_request(plan, forecast)) if forecast is not None else None
-    grid = None
-    if storage is not None:
+    def built(name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         try:
-            grid_fields = grid_request(plan, forecast, storage)
-        except InputError as exc:
-            outcome.error = f"grid step not sent: {exc.key}: {exc.reason}"
-        else:
-            grid = step("grid", grid_fields)
+            return build()
+        except InputError as exc:  # from an earlier answer this form could not foresee
+            outcome.error = f"{name} step not sent: {exc.key}: {exc.reason}"
+            return None
+
+    forecast = step("forecast", forecast_fields_)
+    storage = grid = None
+    if forecast is not None and (fields := built("storage", lambda: storage_request(plan, forecast))):
+        storage = step("storage", fields)
+    if storage is not None and (fields := built("grid", lambda: grid_request(plan, forecast, storage))):
+        grid = step("grid", fields)
     if forecast is not None:
         outcome.summary = summarize(plan, forecast, storage, grid)
     outcome.status = "completed" if grid is not None else "failed"
