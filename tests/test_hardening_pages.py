@@ -86,3 +86,13 @@ def test_password_gate_waits_longer_after_each_wrong_password(monkeypatch):
 def test_delays_grow_and_are_capped():
     delays = [ui.access.delay_after(n) for n in range(0, 12)]
     assert delays[0] == 0 and delays[1:5] == [1, 2, 4, 8] and max(delays) == ui.access.MAX_DELAY_S
+
+
+def test_make_run_listens_on_loopback_unless_told_otherwise():
+    import subprocess
+
+    default = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    told = subprocess.run(["make", "-n", "run", "HOST=0.0.0.0"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60).stdout
+    assert "--server.address 127.0.0.1" in default
+    assert "--server.address 0.0.0.0" in told
