@@ -387,7 +387,7 @@ def test_the_sweep_leaves_runs_of_this_process_alone(engine, data_dir):
     with engine.begin() as conn:
         conn.execute(text(
             "insert into optimization_runs (id, request_type, region, input_payload, status, qnn_backend, created_at)"
-            " values (:id, 'forecast', 'Mine', '{}', 'running', 'local', now() - interval '1 hour')"), {"id": mine})
+            " values (:id, 'forecast', 'Mine', '{}', 'running', 'local', now() - interval '2 seconds')"), {"id": mine})
     app.in_flight.add(str(mine))
     try:
         app.engine()
