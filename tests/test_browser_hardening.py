@@ -110,9 +110,14 @@ def test_user_text_is_shown_as_text_and_fetches_nothing(services, engine):
             for row, expected in enumerate([*regions, f"unknown region {everything}"]):
                 page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + 35 * row)
                 page.get_by_text("Similar past runs", exact=True).wait_for()
-                page.wait_for_timeout(1500)
                 # Invisible word joiners keep GFM from turning the URLs into links; the text reads the same.
-                body = page.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")
+                for _ in range(60):   # the selected run re-renders after the click: wait for its text
+                    # Only where markdown renders (the run's heading, the error box), not the data grids.
+                    body = " ".join(page.locator("[data-testid='stHeading'], [data-testid='stAlert']")
+                                    .all_inner_texts()).replace("\u2060", "")
+                    if expected in body:
+                        break
+                    page.wait_for_timeout(500)
                 shown.append(expected in body)
                 assert page.locator(".katex, [data-testid='stMarkdown'] img").count() == 0
                 assert page.locator(f"img[src*='127.0.0.1:{port}'], a[href*='127.0.0.1:{port}']").count() == 0
