@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "flush-outbox":
             from core.client.pipeline import flush_outbox
 
+            services.recover_on_start = False  # the flush below is the one reported
             summary = flush_outbox(services.engine(), services.outbox)
             _print(summary)
             # Named in the summary (file and why): rejected records moved to rejected/, others still waiting.

@@ -33,7 +33,7 @@ def render_grid_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
                        f"{before_bus}")
     vmin, vmax = result.get("voltage_min_pu", fields.get("VoltageMin")), result.get("voltage_max_pu", fields.get("VoltageMax"))
     if result.get("voltage_ok") is False:
-        st.warning(f"No radial configuration keeps every bus within {vmin}–{vmax} pu; this one comes closest "
+        st.warning(f"No radial configuration keeps every bus within {md_text(vmin)}–{md_text(vmax)} pu; this one comes closest "
                    "(least total violation), with the lowest losses among those.")
     if result.get("unsupplied_buses_before"):
         st.info(f"In the present state {len(result['unsupplied_buses_before'])} bus(es) are not supplied: "

@@ -46,6 +46,7 @@ class Services:
     startup_ms: dict[str, float] = field(default_factory=dict)
     in_flight: set[str] = field(default_factory=set)   # run ids computing in this process
     interrupted_margin_s: float = INTERRUPTED_MARGIN_S
+    recover_on_start: bool = True   # False for `flush-outbox`, which reports its own flush
     _last_sweep: float = 0.0
     _supervisor: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -140,7 +141,8 @@ class Services:
                 started = time.perf_counter()
                 self._engine = create_database_engine(self.settings)
                 self.startup_ms["database"] = (time.perf_counter() - started) * 1000
-                self._recover(self._engine)
+                if self.recover_on_start:
+                    self._recover(self._engine)
             return self._engine
 
     def _recover(self, engine: Engine) -> None:

@@ -406,7 +406,8 @@ class _Seeder:
             runs.append([run_id, spec.request_type, spec.fields["Region"], spec.fields["Date"], payload,
                          result_payload, done.status, done.error, "local", self.model_id, self.mode,
                          prediction_id, execution, round_trip if done.status == "completed" else None,
-                         f"seed-{self.seed}-{spec.index}", spec.created_at.isoformat(), completed_at.isoformat()])
+                         f"seed-{self.seed}-{spec.index}", spec.created_at.isoformat(), completed_at.isoformat(),
+                         "rejected" if done.status == "failed" else None])  # seeded failures are InputErrors
             profile = "{" + ",".join(f"{x:.6g}" for x in run_profile(spec.fields)) + "}"
             embeddings.append([run_id, spec.request_type, self.vectors[text_], MODEL_NAME, text_,
                                completed_at.isoformat(), profile])
@@ -415,7 +416,8 @@ class _Seeder:
 
 RUN_COLUMNS = ("id", "request_type", "region", "forecast_date", "input_payload", "result_payload", "status",
                "error_message", "qnn_backend", "qnn_model_id", "qnn_mode", "qnn_prediction_id",
-               "qnn_execution_time", "round_trip_ms", "idempotency_key", "created_at", "completed_at")
+               "qnn_execution_time", "round_trip_ms", "idempotency_key", "created_at", "completed_at",
+               "failure_kind")
 EMBEDDING_COLUMNS = ("optimization_run_id", "request_type", "embedding", "model_name", "embedded_text",
                      "created_at", "profile")
 
