@@ -76,8 +76,8 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
         title = f"Load forecast vs actuals — {metrics_caption(metrics)}"
     if stamps:
         fig.add_vline(x=stamps[0], line={"color": "#868e96", "width": 1, "dash": "dash"})
-        fig.add_annotation(x=stamps[0], y=1, yref="paper", text="forecast →", showarrow=False, xanchor="left",
-                           yanchor="bottom", font={"size": 11, "color": "#495057"})
+        fig.add_annotation(x=stamps[0], y=1, yref="paper", text=" forecast →", showarrow=False, xanchor="left",
+                           yanchor="top", font={"size": 11, "color": "#495057"})
     # Hour ticks while a few days are in view, whole days once zoomed out.
     fig.update_xaxes(nticks=16, tickformatstops=[
         {"dtickrange": [None, 86_400_000], "value": "%H:%M\n%a %d %b"},
