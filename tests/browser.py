@@ -105,11 +105,20 @@ def download(page: object, button_name: str) -> tuple[str, bytes]:
 
 
 def screenshots_at_two_widths(page: object, name: str) -> list[Path]:
-    """Full-page screenshots at a control-room width (1600 px) and a phone width (390 px)."""
+    """Whole-page screenshots at a control-room width (1600 px) and a phone width (390 px).
+
+    Streamlit scrolls inside its main container, so a full-page screenshot of the window shows only the
+    first screen: the viewport is made as tall as the content instead.
+    """
     paths = []
     for width in (1600, 390):
         page.set_viewport_size({"width": width, "height": 1400})
         page.wait_for_timeout(1200)  # Streamlit re-lays out and Plotly redraws on resize
+        height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                               "\"[data-testid='stMain'], [data-testid='stAppViewContainer'], body\")]"
+                               ".map(e => e.scrollHeight))")
+        page.set_viewport_size({"width": width, "height": min(int(height) + 40, 16000)})
+        page.wait_for_timeout(1200)
         paths.append(screenshot(page, f"{name}_{width}"))
     page.set_viewport_size({"width": 1600, "height": 1400})
     page.wait_for_timeout(600)

@@ -81,11 +81,12 @@ def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> Non
         st.metric("More than no battery", money(optimal_value - none_value, code))
         st.caption("Rule-based: " + ("store PV surplus, cover the deficit." if outcome.self_consumption else
                                       "each day, charge in the cheapest and discharge in the dearest steps."))
-    suffix = f" ({code})" if code else ""
-    table = pd.DataFrame(rows).rename(columns={
-        "revenue": f"revenue{suffix}", "degradation_cost": f"wear{suffix}", "objective": f"net value{suffix}",
-        "throughput_mwh": "throughput (MWh)", "grid_cost": f"grid cost{suffix}"})
-    # Full width, money without decimals: the table must fit a phone as well as a control-room screen.
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        c: st.column_config.NumberColumn(format={"cycles": "%.2f", "throughput (MWh)": "%.1f"}.get(c, "%.0f"))
-        for c in table.columns if c != "policy"})
+    # One column per policy, one row per figure: three policies fit a phone's width, seven figures would not.
+    unit = f" ({code})" if code else ""
+    figures = [("revenue", f"revenue{unit}", "{:,.0f}"), ("grid_cost", f"grid cost{unit}", "{:,.0f}"),
+               ("degradation_cost", f"wear{unit}", "{:,.0f}"), ("objective", f"net value{unit}", "{:,.0f}"),
+               ("cycles", "cycles", "{:.2f}"), ("throughput_mwh", "throughput (MWh)", "{:,.0f}")]
+    table = pd.DataFrame({"": [label for key, label, _ in figures if key in rows[0]]})
+    for row in rows:
+        table[str(row["policy"])] = [fmt.format(float(row[key])) for key, _, fmt in figures if key in rows[0]]
+    st.dataframe(table, hide_index=True, width="stretch")

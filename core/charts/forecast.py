@@ -79,15 +79,16 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
         fig.add_annotation(x=stamps[0], y=1, yref="paper", text=" forecast →", showarrow=False, xanchor="left",
                            yanchor="top", font={"size": 11, "color": "#495057"})
     # Hour ticks while a few days are in view, whole days once zoomed out.
-    fig.update_xaxes(nticks=16, tickformatstops=[
+    fig.update_xaxes(tickformatstops=[
         {"dtickrange": [None, 86_400_000], "value": "%H:%M\n%a %d %b"},
         {"dtickrange": [86_400_000, None], "value": "%a %d %b"},
     ], showgrid=True)
     fig.update_layout(
         title={"text": title, "font": {"size": 14}},
         xaxis_title=time_axis_title(region), yaxis_title="Load (MW)", hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        margin={"l": 60, "r": 20, "t": 90, "b": 50}, template="plotly_white",
+        # Legend under the axis: it may wrap to several rows (overlays) without covering the title.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0},
+        margin={"l": 60, "r": 20, "t": 60, "b": 130}, height=540, template="plotly_white",
     )
     window = _initial_window(history_timestamps, stamps)
     if window:

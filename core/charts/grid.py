@@ -222,7 +222,7 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
                                      line={"color": colour, "dash": dash, "width": width}))
     fig.add_trace(go.Scatter(x=mid_x, y=mid_y, mode="markers+text", name="Line ids", showlegend=False,
                              marker={"size": 6, "color": mid_colour, "opacity": 0.5, "symbol": "diamond"},
-                             text=[f"<i>{t}</i>" if t else "" for t in mid_label], textposition="middle right",
+                             text=[f"<i>{t}</i>" if t else "" for t in mid_label], textposition="bottom center",
                              textfont={"size": 9, "color": mid_colour},
                              hovertext=mid_text, hoverinfo="text"))
     volts = result.get("bus_voltage_pu") or {}
