@@ -91,8 +91,8 @@ def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]
             level = _number(request_fields, key, default) * capacity
             # Named on the line itself, not in the legend: a phone-width legend must stay short.
             fig.add_trace(go.Scatter(x=[soc_x[0], soc_x[-1]], y=[level, level], name=f"{label} ({level:.4g} MWh)",
-                                     mode="lines+text", text=["", f"{label.lower()} {level:.4g}"],
-                                     textposition="top left" if key == "MinSoC" else "bottom left",
+                                     mode="lines+text", text=[f"{label} {level:.4g} MWh", ""],
+                                     textposition="top right" if key == "MinSoC" else "bottom right",
                                      textfont={"size": 10, "color": BOUND_COLOUR}, showlegend=False,
                                      line={"color": BOUND_COLOUR, "dash": "dash", "width": 1}, hoverinfo="skip"),
                           row=2, col=1)
