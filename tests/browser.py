@@ -75,3 +75,90 @@ def plot_traces(page: object) -> list[list[dict]]:
     """Name and x values of every trace of every Plotly chart on the page, in page order."""
     return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
                          ".map(p => p.data.map(t => ({name: t.name, x: t.x})))")
+
+
+@contextmanager
+def chromium_browser() -> Iterator[object]:
+    """One Chromium for a whole test module; tests open their own pages (downloads accepted)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser: object, width: int = 1600, height: int = 1400) -> object:
+    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+    page.set_default_timeout(180_000)  # a cold first run on a busy 2-core machine: database + embedding model
+    return page
+
+
+def download(page: object, button_name: str) -> tuple[str, bytes]:
+    """Click a download button and return the file's name and bytes, as the browser saved them."""
+    with page.expect_download() as info:
+        page.get_by_role("button", name=button_name).click()
+    item = info.value
+    return item.suggested_filename, Path(item.path()).read_bytes()
+
+
+def screenshots_at_two_widths(page: object, name: str) -> list[Path]:
+    """Whole-page screenshots at a control-room width (1600 px) and a phone width (390 px).
+
+    Streamlit scrolls inside its main container, so a full-page screenshot of the window shows only the
+    first screen: the viewport is made as tall as the content instead.
+    """
+    paths = []
+    for width in (1600, 390):
+        page.set_viewport_size({"width": width, "height": 1400})
+        page.wait_for_timeout(1200)  # Streamlit re-lays out and Plotly redraws on resize
+        height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                               "\"[data-testid='stMain'], [data-testid='stAppViewContainer'], body\")]"
+                               ".map(e => e.scrollHeight))")
+        page.set_viewport_size({"width": width, "height": min(int(height) + 40, 16000)})
+        page.wait_for_timeout(1200)
+        paths.append(screenshot(page, f"{name}_{width}"))
+    page.set_viewport_size({"width": 1600, "height": 1400})
+    page.wait_for_timeout(600)
+    return paths
+
+
+def plot_layouts(page: object) -> list[dict]:
+    """The full (computed) layout of every Plotly chart: axis ranges, titles, tick labels."""
+    return page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(p => {
+        const out = {};
+        for (const [k, v] of Object.entries(p._fullLayout)) {
+            if (/^[xy]axis\\d*$/.test(k)) out[k] = {range: v.range, title: v.title && v.title.text,
+                                                  ticks: (v._vals || []).map(t => t.text)};
+        }
+        return out; })""")
+
+
+def plot_data(page: object) -> list[list[dict]]:
+    """Name, x, y and text of every trace of every Plotly chart on the page, in page order."""
+    return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                         ".map(p => p.data.map(t => ({name: t.name, x: t.x, y: t.y, text: t.text})))")
+
+
+def metric_tiles(page: object) -> dict[str, str]:
+    """Label → value of every st.metric tile on the page."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll("[data-testid='stMetric']")]
+        .map(m => [m.querySelector("[data-testid='stMetricLabel']").innerText.trim(),
+                   m.querySelector("[data-testid='stMetricValue']").innerText.trim()]))""")
+
+
+def upload(page: object, index: int, name: str, data: bytes, mime: str = "text/csv") -> None:
+    """Put a file into the page's index-th file uploader."""
+    page.locator("[data-testid='stFileUploader'] input[type=file]").nth(index).set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": data}])
+    page.get_by_text(name).first.wait_for()
+
+
+def wait_idle(page: object) -> None:
+    """Until the script run has finished (Streamlit's running indicator gone, stale elements replaced)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget'] button\") && "
+                           "!document.querySelector(\"[data-stale='true']\")", polling=200)
+    page.wait_for_timeout(200)

@@ -1,9 +1,13 @@
-"""End to end in a real browser, on an app process with its own data folder.
-
-Submit a forecast on the demo profile and see the chart; stop the app with SIGTERM and check that its
-embedded Postgres stopped with it and that the run survived the restart.
+"""The forecast page in a real browser, on an app process with its own data folder: every button and download,
+what the operator reads first, the upload checks, screenshots at two widths; then the app stops with SIGTERM,
+its embedded Postgres with it, and the runs survive the restart.
 """
+import csv
+import datetime as dt
+import io
+import json
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -11,36 +15,137 @@ from sqlalchemy import text
 from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
-from tests.browser import chromium_page, plot_traces, screenshot, streamlit_server
+from tests.browser import (chromium_browser, download, metric_tiles, new_page, plot_data, plot_layouts,
+                           screenshots_at_two_widths, streamlit_server, upload, wait_idle)
 
 pytestmark = pytest.mark.browser
 
+RUN_IDS: list[str] = []
 
-def test_forecast_submission_in_chromium(tmp_path):
-    with streamlit_server({"EGLO_DATA_DIR": str(tmp_path)}) as url, chromium_page() as page:
-        page.goto(f"{url}/forecast")  # the app opens on the Day-ahead plan
-        page.get_by_role("heading", name="Load forecast").wait_for()
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    data = tmp_path_factory.mktemp("forecast-app")
+    server = streamlit_server({"EGLO_DATA_DIR": str(data)})
+    url = server.__enter__()
+    with chromium_browser() as browser:
+        yield {"url": url, "data": data, "browser": browser, "server": server}
+    server.__exit__(None, None, None)  # a no-op when the last test stopped it already
+
+
+def _run_ids(page) -> list[str]:
+    return re.findall(r"run id\s+([0-9a-f-]{36})", page.locator("body").inner_text())
+
+
+def test_forecast_outcome_chart_downloads_and_buttons(app):
+    page = new_page(app["browser"])
+    page.goto(f"{app['url']}/forecast")  # the app opens on the Day-ahead plan
+    page.get_by_role("heading", name="Load forecast").wait_for()
+    page.get_by_role("button", name="Run forecast").click()
+    page.get_by_text("Change from yesterday").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+
+    # The downloads: the raw result, and a CSV with offset-aware local times and one row per step.
+    name, raw = download(page, "Download forecast (JSON)")
+    result = json.loads(raw)
+    forecast = result["forecast"]
+    assert name.endswith(".json") and len(forecast) == 24
+    name, raw = download(page, "Download forecast (CSV)")
+    rows = list(csv.DictReader(io.StringIO(raw.decode())))
+    assert name.endswith(".csv") and len(rows) == len(forecast)
+    first = dt.datetime.fromisoformat(rows[0]["timestamp"])
+    assert first.utcoffset() == dt.datetime.fromisoformat(result["timestamps"][0]).replace(
+        tzinfo=ZoneInfo("America/Los_Angeles")).utcoffset()
+    assert float(rows[5]["forecast_mw"]) == pytest.approx(forecast[5], abs=1e-3)
+
+    # What the operator reads first, checked against the result.
+    tiles = metric_tiles(page)
+    peak_label = next(k for k in tiles if k.startswith("Peak · "))
+    assert tiles[peak_label] == f"{max(forecast):,.1f} MW"
+    peak_at = dt.datetime.fromisoformat(result["timestamps"][forecast.index(max(forecast))])
+    assert peak_at.strftime("%H:%M") in peak_label and re.search(r"P[SD]T", peak_label)
+    assert tiles[next(k for k in tiles if k.startswith("Minimum · "))] == f"{min(forecast):,.1f} MW"
+    assert tiles["Energy · next 24 h"] == f"{sum(forecast):,.0f} MWh"
+    assert re.fullmatch(r"[+-]\d+\.\d %", tiles["Change from yesterday"])
+    body = page.locator("body").inner_text()
+    assert body.index("Change from yesterday") < body.index("run id")  # figures first, run id in the caption
+
+    # The chart opens on two days of history and the forecast, with hour ticks and the zone named.
+    layout = plot_layouts(page)[0]["xaxis"]
+    left, right = (dt.datetime.fromisoformat(v[:19]) for v in layout["range"])
+    assert right - left == dt.timedelta(days=2, hours=23)
+    assert layout["title"] == "Local time (America/Los_Angeles)"
+    assert any(re.match(r"\d\d:\d\d", t) for t in layout["ticks"]), layout["ticks"]
+    traces = [t["name"] for t in plot_data(page)[0]]
+    assert any("orecast" in (t or "") for t in traces) and any("95" in (t or "") for t in traces)
+
+    # Every other control: the backtest expander, the similar-runs toggle, a repeat, and a new run on request.
+    page.get_by_text("Backtest on this history", exact=True).click()
+    page.get_by_text(re.compile(r"^Backtest on this history: \d+ day-ahead forecasts")).wait_for(state="visible")
+    page.get_by_text("Same request type only").click()
+    page.get_by_role("button", name="Run forecast").click()
+    page.get_by_text("This exact submission was already made").wait_for()
+    page.get_by_role("button", name="Run it again as a new run").click()
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Run forecast").click()
+    page.get_by_text("Stored as run").wait_for()
+    wait_idle(page)
+    assert not page.get_by_text("This exact submission was already made").count()
+    overlay = page.get_by_text("Overlay their forecasts")
+    overlay.click()
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot').data.some(t => "
+                           "(t.line || {}).dash === 'dot')")
+    RUN_IDS.extend(_run_ids(page))
+    screenshots_at_two_widths(page, "forecast")
+    page.close()
+
+
+def _history_csv(edits: dict[int, str], days: int = 14, end_early_h: int = 0) -> bytes:
+    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time())
+    rows = ["timestamp,load_mw"]
+    for i in range(days * 24 - end_early_h):
+        moment = start - dt.timedelta(days=days) + dt.timedelta(hours=i)
+        rows.append(f"{moment:%Y-%m-%d %H:%M},{edits.get(i, f'{110 + 8 * (moment.hour in range(8, 20)):.1f}')}")
+    return "\n".join(rows).encode()
+
+
+def test_forecast_upload_messages_name_rows(app):
+    page = new_page(app["browser"])
+    page.goto(f"{app['url']}/forecast")  # the app opens on the Day-ahead plan
+    page.get_by_role("heading", name="Load forecast").wait_for()
+    page.get_by_text("CSV upload", exact=True).click()
+    cases = [
+        (_history_csv({100: "105200"}), "row 102: 105,200 is about"),
+        (_history_csv({200: "1O5.2"}), "row 202: '1O5.2' is not a number"),
+        (_history_csv({}, end_early_h=60), "Choose "),
+    ]
+    for i, (data, words) in enumerate(cases):
+        upload(page, 0, f"history_{i}.csv", data)
         page.get_by_role("button", name="Run forecast").click()
-        page.locator(".js-plotly-plot").first.wait_for()
-        page.get_by_text("Similar past runs", exact=True).wait_for()
-        page.wait_for_timeout(800)  # let Plotly finish drawing before the screenshot
-        screenshot(page, "forecast_after_submit")
-        body = page.locator("body").inner_text()
-        assert "completed" in body
-        run_id = re.search(r"run id\s+([0-9a-f-]{36})", body).group(1)
-        traces = [t["name"] for t in plot_traces(page)[0]]
-        assert any("orecast" in (t or "") for t in traces)
-        assert any("95" in (t or "") for t in traces)
-        assert server_is_running(tmp_path / "pgdata")
+        page.get_by_text(words).first.wait_for()
+        alert = page.locator("[data-testid='stAlert']").first.inner_text()
+        assert words in alert, alert
+    # Gaps marked n/a: the forecast runs, and a warning says how many and where.
+    upload(page, 0, "history_gaps.csv", _history_csv({50: "n/a", 51: "n/a", 52: ""}))
+    page.get_by_role("button", name="Run forecast").click()
+    page.get_by_text("Change from yesterday").wait_for()
+    warning = page.get_by_text("3 missing values (empty or n/a) at rows 52, 53 and 54").first
+    warning.wait_for()
+    RUN_IDS.extend(_run_ids(page))
+    page.close()
 
-    assert not server_is_running(tmp_path / "pgdata")  # stopped with the app, not orphaned
 
-    settings = Settings(data_dir=tmp_path)
-    engine = create_database_engine(settings)  # restart on the same folder: the run is still there
+def test_app_stops_its_database_and_runs_survive(app):
+    assert server_is_running(app["data"] / "pgdata")
+    app["server"].__exit__(None, None, None)  # SIGTERM, as a service manager would
+    assert not server_is_running(app["data"] / "pgdata")  # stopped with the app, not orphaned
+    settings = Settings(data_dir=app["data"])
+    engine = create_database_engine(settings)  # restart on the same folder: the runs are still there
     try:
         with engine.connect() as conn:
-            status = conn.execute(text("select status from optimization_runs where id = :id"), {"id": run_id}).scalar()
-        assert status == "completed"
+            statuses = {conn.execute(text("select status from optimization_runs where id = :id"),
+                                     {"id": run_id}).scalar() for run_id in RUN_IDS}
+        assert RUN_IDS and statuses == {"completed"}
     finally:
         engine.dispose()
         stop_embedded_postgres(settings.pgdata_dir)

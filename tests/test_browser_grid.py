@@ -1,26 +1,89 @@
-"""End to end in a real browser: reconfigure the IEEE 33-bus feeder and see the network, voltages and actions."""
+"""The grid page in a real browser: every button and download; losses saved and the lowest voltage (with its
+bus) first and equal to the result; ties drawn as curves with their ids; screenshots of 33 and 69 buses."""
+import json
+
 import pytest
 
-from tests.browser import chromium_page, plot_traces, screenshot, streamlit_server
+from core.contract.outcomes import grid_outcome
+from tests.browser import (chromium_browser, download, metric_tiles, new_page, plot_data, screenshots_at_two_widths,
+                           streamlit_server, wait_idle)
 
 pytestmark = pytest.mark.browser
 
 
-def test_grid_switching_in_chromium(tmp_path):
-    with streamlit_server({"EGLO_DATA_DIR": str(tmp_path)}) as url, chromium_page() as page:
-        page.goto(f"{url}/grid")
-        page.get_by_role("heading", name="Grid switching").wait_for()
-        page.get_by_role("button", name="Optimise switching").click()
-        page.get_by_text("Switching actions").wait_for()
-        page.locator(".js-plotly-plot").nth(2).wait_for()
-        page.wait_for_timeout(800)  # let Plotly finish drawing before the screenshot
-        screenshot(page, "grid_after_submit")
-        body = page.locator("body").inner_text()
-        assert "completed" in body and "139.55" in body and "202.68" in body and "(8 operations)" in body
-        charts = plot_traces(page)
-        assert len(charts) >= 3  # network, voltage profile, losses
-        network, profile = ([t["name"] for t in chart] for chart in charts[:2])
-        assert "Opened by the answer" in network and "Closed by the answer" in network
-        assert profile[:2] == ["Before", "After"]
-        bars = charts[2][0]["x"]
-        assert bars == ["Before", "After"]
+@pytest.fixture(scope="module")
+def app():
+    with streamlit_server() as url, chromium_browser() as browser:  # the test session's data folder
+        yield {"url": url, "browser": browser}
+
+
+def _segments(trace: dict) -> list[list[tuple[float, float]]]:
+    out, current = [], []
+    for x, y in zip(trace["x"], trace["y"]):
+        if x is None:
+            out.append(current)
+            current = []
+        else:
+            current.append((x, y))
+    return out + ([current] if current else [])
+
+
+def _check_outcome(page, result: dict) -> None:
+    tiles = metric_tiles(page)
+    outcome = grid_outcome(result)
+    assert tiles["Losses saved"] == f"{outcome.losses_saved_kw:,.1f} kW"
+    assert tiles["Losses before → after"] == f"{outcome.losses_before_kw:,.1f} → {outcome.losses_after_kw:,.1f} kW"
+    low = min(result["bus_voltage_pu"]["after"].items(), key=lambda kv: kv[1])
+    assert tiles[f"Minimum voltage · bus {low[0]}"] == f"{low[1]:.4f} pu"
+    body = page.locator("body").inner_text()
+    assert body.index("Losses saved") < body.index("run id")
+
+
+def test_grid_33_buses(app):
+    page = new_page(app["browser"])
+    page.goto(f"{app['url']}/grid")
+    page.get_by_role("heading", name="Grid switching").wait_for()
+    page.get_by_text("Region (label only)").wait_for()  # what does not change the calculation says so
+    name, raw = download(page, "Download a network template (IEEE 33-bus as JSON)")
+    template = json.loads(raw)
+    assert name == "ieee33_network.json" and len(template["buses"]) == 33 and len(template["lines"]) == 37
+
+    page.get_by_role("button", name="Optimise switching").click()
+    page.get_by_text("Switching actions").wait_for()
+    wait_idle(page)
+    name, raw = download(page, "Download switching plan (JSON)")
+    result = json.loads(raw)
+    _check_outcome(page, result)
+    assert page.get_by_text("(8 operations)").count() == 1
+
+    network = {t["name"]: t for t in plot_data(page)[0]}
+    closed_now = _segments(network["Closed by the answer"])
+    assert len(closed_now) == 4 and all(len(seg) > 3 for seg in closed_now)  # curves, not straight chords
+    opened_now = _segments(network["Opened by the answer"])
+    assert len(opened_now) == 4
+    ids = {t.replace("<i>", "").replace("</i>", "") for t in network["Line ids"]["text"] if t}
+    switched = set(result["switching_actions"]["close"]) | set(result["switching_actions"]["open"])
+    assert {str(k) for k in switched} <= ids
+    page.get_by_text("Same request type only").click()
+    wait_idle(page)
+    screenshots_at_two_widths(page, "grid_33")
+    page.close()
+
+
+def test_grid_69_buses(app):
+    page = new_page(app["browser"])
+    page.goto(f"{app['url']}/grid")
+    page.get_by_role("heading", name="Grid switching").wait_for()
+    page.get_by_label("Network", exact=True).click()
+    page.get_by_role("option", name="IEEE 69-bus feeder").click()
+    page.get_by_role("button", name="Optimise switching").click()
+    page.get_by_text("Stored as run").wait_for()
+    wait_idle(page)
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot').data.some(t => t.name === 'Buses' "
+                           "&& t.x.length === 69)")
+    name, raw = download(page, "Download switching plan (JSON)")
+    result = json.loads(raw)
+    assert len(result["buses"]) == 69
+    _check_outcome(page, result)
+    screenshots_at_two_widths(page, "grid_69")
+    page.close()

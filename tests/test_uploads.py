@@ -71,3 +71,59 @@ def test_exports_neutralise_spreadsheet_formulas():
     write_csv([{"id": "1", "region": "=HYPERLINK(\"http://x\")", "status": "completed",
                 "input_payload": {"code": "+1"}, "result_payload": None}], out)
     assert "'=HYPERLINK" in out.getvalue() and out.getvalue().splitlines()[1].endswith(",'+1")
+
+
+def _loads_csv(edits=None, days=7, end_early_h=0):
+    edits = edits or {}
+    rows = ["timestamp,load_mw"]
+    first = dt.datetime.combine(START, dt.time()) - dt.timedelta(days=days)
+    for i in range(days * 24 - end_early_h):
+        rows.append(f"{(first + dt.timedelta(hours=i)).isoformat()},{edits.get(i, f'{110 + i % 24 * 0.5:.1f}')}")
+    return "\n".join(rows).encode()
+
+
+def test_a_kw_value_in_an_mw_column_names_its_row_and_the_fix():
+    with pytest.raises(InputError) as err:
+        history_from_csv(_loads_csv({100: "105200"}), START, 60)
+    assert "row 102" in err.value.reason and "105,200" in err.value.reason and "kW" in err.value.reason
+    assert "write 105.2" in err.value.reason.lower()
+
+
+def test_a_typo_names_its_row_and_value_not_the_column():
+    with pytest.raises(InputError) as err:
+        history_from_csv(_loads_csv({120: "1O5.2"}), START, 60)
+    assert "row 122" in err.value.reason and "'1O5.2' is not a number" in err.value.reason
+    assert "no numeric load column" not in err.value.reason
+
+
+def test_gaps_are_counted_and_located():
+    history = history_from_csv(_loads_csv({50: "n/a", 51: "n/a", 52: ""}), START, 60)
+    assert history.report["missing_rows"] == ("3 missing values (empty or n/a) at rows 52, 53 and 54 "
+                                              "(between 2025-03-05 02:00 and 2025-03-05 04:00)")
+    assert sum(v is None for v in history.loads_mw) == 3
+
+
+def test_a_file_that_ends_early_says_where_and_which_day_works():
+    with pytest.raises(InputError) as err:
+        history_from_csv(_loads_csv(end_early_h=50), START, 60)
+    assert err.value.key == "First forecast day"
+    assert "ends at 2025-03-07 21:00" in err.value.reason and "Choose 2025-03-07" in err.value.reason
+    with pytest.raises(InputError) as err:
+        history_from_csv(_loads_csv(days=1), START, 60)
+    assert "covers only 24 h" in err.value.reason
+
+
+def test_a_price_file_that_ends_early_says_which_days_work():
+    from core.inputs.storage import prices_from_csv
+
+    rows = ["timestamp,price"] + [f"2025-06-{d:02d}T{h:02d}:00:00,{50 + h}" for d in (7, 8, 9) for h in range(24)]
+    with pytest.raises(InputError) as err:
+        prices_from_csv("\n".join(rows).encode(), dt.date(2025, 6, 8), 60, 72)
+    assert "ends at 2025-06-10 00:00" in err.value.reason and "72 h horizon" in err.value.reason
+    assert "choose the day 2025-06-07" in err.value.reason and "to 48 h" in err.value.reason
+    with pytest.raises(InputError) as err:
+        prices_from_csv("\n".join(rows).encode(), dt.date(2025, 6, 8), 60, 96)
+    assert "the file is shorter than the horizon" in err.value.reason
+    with pytest.raises(InputError) as err:
+        prices_from_csv("\n".join(rows).encode(), dt.date(2025, 6, 9), 60, 24 + 12)
+    assert "choose a day from 2025-06-07 to 2025-06-08" in err.value.reason

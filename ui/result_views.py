@@ -20,8 +20,12 @@ def render_forecast_result(fields: dict[str, Any], result: dict[str, Any]) -> No
     from core.charts.forecast import forecast_figure
     from core.charts.monitoring import history_timestamps
 
+    from ui.forecast_view import render_forecast_outcome
+
     loads = fields.get("PastLoads") or []
-    st.plotly_chart(forecast_figure(history_timestamps(fields, len(loads)), loads, result), width="stretch")
+    render_forecast_outcome(fields, result, loads)
+    st.plotly_chart(forecast_figure(history_timestamps(fields, len(loads)), loads, result,
+                                    region=fields.get("Region")), width="stretch")
 
 
 def render_result(request_type: str, fields: dict[str, Any], result: dict[str, Any]) -> None:

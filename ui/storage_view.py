@@ -78,11 +78,17 @@ def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> Non
         st.metric("More than no battery", money(optimal_value - none_value, code))
         st.caption("Rule-based: " + ("store PV surplus, cover the deficit." if outcome.self_consumption else
                                       "each day, charge in the cheapest and discharge in the dearest steps."))
-    suffix = f" ({code})" if code else ""
-    table = pd.DataFrame(rows).rename(columns={
-        "revenue": f"revenue{suffix}", "degradation_cost": f"wear{suffix}", "objective": f"net value{suffix}",
-        "throughput_mwh": "throughput (MWh)", "grid_cost": f"grid cost{suffix}"})
-    # Full width, money without decimals: the table must fit a phone as well as a control-room screen.
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        c: st.column_config.NumberColumn(format={"cycles": "%.2f", "throughput (MWh)": "%.1f"}.get(c, "%.0f"))
-        for c in table.columns if c != "policy"})
+    # One column per policy, one row per figure, short words, the currency said once: three policies fit a
+    # phone's width, seven figures side by side would not.
+    figures = [("revenue", "revenue", "{:,.0f}"), ("grid_cost", "grid cost", "{:,.0f}"),
+               ("degradation_cost", "wear", "{:,.0f}"), ("objective", "net value", "{:,.0f}"),
+               ("cycles", "cycles", "{:.2f}"), ("throughput_mwh", "MWh moved", "{:,.0f}")]
+    table = pd.DataFrame({"": [label for key, label, _ in figures if key in rows[0]]})
+    for row in rows:
+        name = str(row["policy"]).split(" (")[0]  # "Optimal (HiGHS)" -> "Optimal"; the solver is in the caption
+        table[name] = [fmt.format(float(row[key])) for key, _, fmt in figures if key in rows[0]]
+    net = "−(grid cost + wear)" if outcome.self_consumption else "revenue − wear"
+    st.caption(f"Amounts in {code or 'the currency of the prices'}; net value = {net}; "
+               "MWh moved = charged + discharged.")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.TextColumn(c or " ", width="small") for c in table.columns})

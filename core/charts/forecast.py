@@ -76,18 +76,20 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
         title = f"Load forecast vs actuals — {metrics_caption(metrics)}"
     if stamps:
         fig.add_vline(x=stamps[0], line={"color": "#868e96", "width": 1, "dash": "dash"})
-        fig.add_annotation(x=stamps[0], y=1, yref="paper", text="forecast →", showarrow=False, xanchor="left",
-                           yanchor="bottom", font={"size": 11, "color": "#495057"})
+        fig.add_annotation(x=stamps[0], y=1, yref="paper", text=" forecast →", showarrow=False, xanchor="left",
+                           yanchor="top", font={"size": 11, "color": "#495057"})
     # Hour ticks while a few days are in view, whole days once zoomed out.
-    fig.update_xaxes(nticks=16, tickformatstops=[
+    fig.update_xaxes(tickformatstops=[
         {"dtickrange": [None, 86_400_000], "value": "%H:%M\n%a %d %b"},
         {"dtickrange": [86_400_000, None], "value": "%a %d %b"},
-    ], showgrid=True)
+    ], showgrid=True, minor={"dtick": 3 * 3_600_000, "showgrid": True, "gridcolor": "#f1f3f5", "ticks": "outside",
+                              "ticklen": 3})
     fig.update_layout(
         title={"text": title, "font": {"size": 14}},
         xaxis_title=time_axis_title(region), yaxis_title="Load (MW)", hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        margin={"l": 60, "r": 20, "t": 90, "b": 50}, template="plotly_white",
+        # Legend under the axis: it may wrap to several rows (overlays) without covering the title.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0},
+        margin={"l": 60, "r": 20, "t": 60, "b": 130}, height=540, template="plotly_white",
     )
     window = _initial_window(history_timestamps, stamps)
     if window:

@@ -222,7 +222,7 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
                                      line={"color": colour, "dash": dash, "width": width}))
     fig.add_trace(go.Scatter(x=mid_x, y=mid_y, mode="markers+text", name="Line ids", showlegend=False,
                              marker={"size": 6, "color": mid_colour, "opacity": 0.5, "symbol": "diamond"},
-                             text=[f"<i>{t}</i>" if t else "" for t in mid_label], textposition="middle right",
+                             text=[f"<i>{t}</i>" if t else "" for t in mid_label], textposition="bottom center",
                              textfont={"size": 9, "color": mid_colour},
                              hovertext=mid_text, hoverinfo="text"))
     volts = result.get("bus_voltage_pu") or {}
@@ -250,9 +250,13 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
                 "symbol": ["square" if b == slack else "circle" for b in buses],
                 "color": colours, "colorscale": "RdYlGn", "cmin": min(vmin, 0.9), "cmax": 1.0,
                 "line": {"color": "#333", "width": 0.5},
-                "colorbar": {"title": {"text": "V after (pu)"}, "thickness": 12}}))
-    fig.update_layout(height=height, hovermode="closest", legend={"orientation": "h", "y": -0.05},
-                      margin={"t": 30, "l": 10, "r": 10, "b": 30}, plot_bgcolor="white",
+                # Horizontal, under the diagram: at a phone's width a side colour bar takes a fifth of it.
+                "colorbar": {"title": {"text": "V after (pu)", "side": "top"}, "thickness": 10,
+                             "orientation": "h", "x": 1.0, "xanchor": "right", "y": -0.02, "yanchor": "top",
+                             "len": 0.4}}))
+    fig.update_layout(height=height, hovermode="closest",
+                      legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
+                      margin={"t": 30, "l": 10, "r": 10, "b": 70}, plot_bgcolor="white",
                       xaxis={"visible": False}, yaxis={"visible": False})
     return fig
 

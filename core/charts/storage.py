@@ -89,19 +89,25 @@ def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]
     if capacity > 0 and steps:
         for key, default, label in (("MinSoC", 0.0, "Min SoC"), ("MaxSoC", 1.0, "Max SoC")):
             level = _number(request_fields, key, default) * capacity
+            # Named on the line itself, not in the legend: a phone-width legend must stay short.
             fig.add_trace(go.Scatter(x=[soc_x[0], soc_x[-1]], y=[level, level], name=f"{label} ({level:.4g} MWh)",
-                                     mode="lines", line={"color": BOUND_COLOUR, "dash": "dash", "width": 1},
-                                     hoverinfo="skip"),
+                                     mode="lines+text", text=[f"{label} {level:.4g} MWh", ""],
+                                     textposition="top right" if key == "MinSoC" else "bottom right",
+                                     textfont={"size": 10, "color": BOUND_COLOUR}, showlegend=False,
+                                     line={"color": BOUND_COLOUR, "dash": "dash", "width": 1}, hoverinfo="skip"),
                           row=2, col=1)
-    fig.update_layout(barmode="relative", bargap=0.05, height=600, hovermode="x unified",
-                      legend={"orientation": "h", "y": -0.14}, margin={"t": 40, "l": 60, "r": 70, "b": 40})
+    # The legend sits at the bottom of the figure, below the time axis and its title, however many rows the
+    # tick labels and the legend itself need at a phone's width.
+    fig.update_layout(barmode="relative", bargap=0.05, height=640, hovermode="x unified",
+                      legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0},
+                      margin={"t": 40, "l": 60, "r": 70, "b": 120})
     fig.update_yaxes(title_text="MW (charge < 0)", row=1, col=1, secondary_y=False)
     # Whole-number price ticks, not 57.9, 75.5, 93.2.
     fig.update_yaxes(title_text=_price_unit(currency), row=1, col=1, secondary_y=True, showgrid=False,
-                     tickformat=",.0f", nticks=6)
+                     tickformat=",.0f", nticks=6, tickmode="auto")
     fig.update_yaxes(title_text="MWh", row=2, col=1, rangemode="tozero")
     fig.update_xaxes(title_text=time_title, row=2, col=1)
-    fig.update_xaxes(nticks=14, tickformatstops=[
+    fig.update_xaxes(tickformatstops=[
         {"dtickrange": [None, 86_400_000], "value": "%H:%M\n%a %d %b"},
         {"dtickrange": [86_400_000, None], "value": "%a %d %b"},
     ])

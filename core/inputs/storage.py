@@ -73,8 +73,10 @@ def _on_grid(times: pd.Series, values: pd.Series, grid: pd.DatetimeIndex, label:
     if grid[-1] >= last:
         horizon = grid[-1] + pd.Timedelta(step) - grid[0]
         latest_day = (last - horizon).floor("D")
-        days = (f"choose a day from {first.ceil('D'):%Y-%m-%d} to {latest_day:%Y-%m-%d}"
-                if latest_day >= first.ceil("D") else "the file is shorter than the horizon")
+        earliest_day = first.ceil("D")
+        days = ("the file is shorter than the horizon" if latest_day < earliest_day else
+                f"choose the day {earliest_day:%Y-%m-%d}" if latest_day == earliest_day else
+                f"choose a day from {earliest_day:%Y-%m-%d} to {latest_day:%Y-%m-%d}")
         fits = (last - grid[0]) / pd.Timedelta(hours=1)
         raise InputError(label, f"the file ends at {last:%Y-%m-%d %H:%M}, before the end of the "
                                 f"{horizon / pd.Timedelta(hours=1):g} h horizon ({grid[-1] + pd.Timedelta(step):%Y-%m-%d %H:%M}). "

@@ -1,0 +1,93 @@
+"""The figures the operate pages open with, computed from real engine results; regions' zones and currencies."""
+import datetime as dt
+
+import pytest
+
+from core.local_qnn.engines import grid, storage
+from core.contract.outcomes import forecast_outcome, grid_outcome, storage_outcome
+from core.contract.regions import clock_label, currency, time_zone, with_offsets
+from core.inputs.storage import prices_from_demo, storage_fields
+
+
+def test_forecast_outcome_peak_min_energy_and_change_from_yesterday():
+    fields = {"Region": "Texas", "Resolution": 60}
+    stamps = [f"2026-07-01T{h:02d}:00:00" for h in range(24)]
+    values = [100.0 + h for h in range(24)]
+    outcome = forecast_outcome(fields, {"timestamps": stamps, "forecast": values}, [100.0] * 48)
+    assert (outcome.peak_mw, outcome.peak_time) == (123.0, "2026-07-01T23:00:00")
+    assert (outcome.min_mw, outcome.min_time) == (100.0, "2026-07-01T00:00:00")
+    assert outcome.energy_mwh == pytest.approx(sum(values)) and outcome.hours == 24
+    assert outcome.energy_change_pct == pytest.approx(100 * (sum(values) / 2400 - 1))
+    # Yesterday mostly missing: no change figure rather than a guess.
+    gappy = forecast_outcome(fields, {"timestamps": stamps, "forecast": values}, [100.0] * 28 + [None] * 20)
+    assert gappy.energy_change_pct is None
+    assert forecast_outcome(fields, {"forecast": []}) is None
+
+
+def test_storage_outcome_in_the_regions_currency():
+    day = dt.date(2026, 1, 15)
+    prices = prices_from_demo("Ontario", day, 60, 24)
+    fields = storage_fields("Ontario", day, 60, prices.values, capacity_mwh=40, power_mw=10, efficiency=0.95,
+                            initial_soc=0.5, min_soc=0.1, max_soc=0.9, final_soc=0.5)
+    result = storage.run(storage.parse_request(fields))
+    outcome = storage_outcome(fields, result)
+    assert outcome.currency == "CAD" and outcome.value == pytest.approx(result["revenue"])
+    assert outcome.peak_import_mw == pytest.approx(max(result["charge_mw"]))
+    assert outcome.peak_import_time == result["timestamps"][result["charge_mw"].index(max(result["charge_mw"]))]
+    assert outcome.cycles == pytest.approx(result["cycles"])
+
+
+@pytest.mark.parametrize("network, bus", [("ieee33", "32"), ("ieee69", None)])
+def test_grid_outcome_losses_saved_and_lowest_bus(network, bus):
+    result = grid.run(grid.parse_request({"Task": "grid_switch", "Region": "Texas", "Date": "2026-01-15",
+                                          "Network": network}))
+    outcome = grid_outcome(result)
+    assert outcome.losses_saved_kw == pytest.approx(result["losses_kw_before"] - result["losses_kw_after"])
+    assert outcome.losses_saved_pct == pytest.approx(result["loss_reduction_pct"], abs=0.05)
+    assert outcome.min_voltage_pu == pytest.approx(result["min_voltage_pu_after"])
+    assert result["bus_voltage_pu"]["after"][outcome.min_voltage_bus] == pytest.approx(outcome.min_voltage_pu)
+    if bus:
+        assert outcome.min_voltage_bus == bus
+
+
+def test_region_zones_currencies_and_offsets():
+    assert time_zone("California") == "America/Los_Angeles" and currency("Bavaria") == "EUR"
+    assert currency("Queensland") == "AUD" and currency("Ontario") == "CAD" and currency("Texas") == "USD"
+    assert time_zone("Atlantis") is None and currency("Atlantis") == ""
+    assert with_offsets(["2026-07-01T12:00:00", "2026-12-01T12:00:00"], "Bavaria") == [
+        "2026-07-01T12:00:00+02:00", "2026-12-01T12:00:00+01:00"]
+    assert with_offsets(["2026-07-01T12:00:00"], "Atlantis") == ["2026-07-01T12:00:00"]
+    assert clock_label("2026-12-01T19:00:00", "California") == "Tue 01 Dec 19:00 PST"
+
+
+@pytest.mark.parametrize("network, labels", [("ieee33", ["19", "26"]), ("ieee69", ["28", "36", "47"])])
+def test_network_diagram_keeps_labels_clear_and_bows_ties(network, labels):
+    from core.charts.grid import _densify, _scale, network_figure
+
+    result = grid.run(grid.parse_request({"Task": "grid_switch", "Date": "2026-01-15", "Network": network}))
+    figure = network_figure({}, result)
+    traces = {t.name: t for t in figure.data}
+    buses = traces["Buses"]
+    pos = {b: (x, y) for b, x, y in zip(buses.text, buses.x, buses.y)}
+    sx, sy = _scale(pos, 560)
+    points = []
+    for name in ("Closed", "Open", "Closed by the answer", "Opened by the answer"):
+        if name in traces:
+            xs, ys = list(traces[name].x), list(traces[name].y)
+            for i in range(len(xs) - 1):
+                if xs[i] is not None and xs[i + 1] is not None:
+                    points += _densify((xs[i], ys[i]), (xs[i + 1], ys[i + 1]), sx, sy)
+    offsets = {"top center": (0, 13), "bottom center": (0, -13), "top right": (12, 11), "top left": (-12, 11),
+               "bottom right": (12, -11), "bottom left": (-12, -11)}
+    places = dict(zip(buses.text, buses.textposition))
+    for bus in labels:
+        ox, oy = offsets[places[bus]]
+        lx, ly = pos[bus][0] * sx + ox, pos[bus][1] * sy + oy
+        clearance = min(((x * sx - lx) ** 2 + (y * sy - ly) ** 2) ** 0.5 for x, y in points)
+        assert clearance >= 7, (bus, places[bus], clearance)
+    # Every newly closed tie is a curve, so it cannot lie on the feeder it parallels.
+    xs = list(traces["Closed by the answer"].x)
+    segments = [len(seg.split(",")) for seg in ",".join("|" if x is None else "x" for x in xs).split("|") if seg]
+    assert segments and all(n > 3 for n in segments)
+    ids = [t for t in traces["Line ids"].text if t]
+    assert len(ids) >= len(result["switching_actions"]["close"]) + len(result["switching_actions"]["open"])
