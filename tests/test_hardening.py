@@ -26,9 +26,9 @@ from core.client.export import write_csv, write_json
 from core.client.local_service import free_port
 from core.monitoring.resolve import resolve_everywhere
 from core.client.outbox import Outbox
-from core.client.pipeline import RunSubmitter, flush_outbox
-from core.client.qnn_client import QNNClient, QNNConnectFailed, QNNMisconfigured, QNNUnreachable
-from core.client.services import Services, build_services, health_snapshot
+from core.client.pipeline import RunSubmitter
+from core.client.qnn_client import QNNClient, QNNConnectFailed, QNNUnreachable
+from core.client.services import build_services, health_snapshot
 from tests.fault_server import FaultServer
 from tests.helpers import forecast_code
 
