@@ -78,8 +78,9 @@ frame = pd.DataFrame([{
     "for date": r["forecast_date"],
     "status": r["status"],
     "outcome": outcome_text(r["request_type"], run_outcomes(r["request_type"], r.get("outcome_source"))),
-    "solver ms": r["qnn_execution_time"],
-    "round trip ms": r["round_trip_ms"],
+    # Text, not numbers: an empty number cell reads "None" in st.dataframe.
+    "solver ms": f"{r['qnn_execution_time']:,.0f}" if r["qnn_execution_time"] is not None else "–",
+    "round trip ms": f"{r['round_trip_ms']:,.0f}" if r["round_trip_ms"] is not None else "–",
     "backend": r["qnn_backend"] or "",
     "error": r["error_message"] or "",
     "run id": str(r["id"]),
@@ -92,8 +93,6 @@ event = st.dataframe(
         "outcome": st.column_config.TextColumn(
             "outcome", width="medium", help="Forecast: peak load and its time (region local time); storage: "
                                             "revenue in the currency of the prices sent; grid: losses saved"),
-        "solver ms": st.column_config.NumberColumn("solver ms", format="%.0f"),
-        "round trip ms": st.column_config.NumberColumn("round trip ms", format="%.0f"),
         "error": st.column_config.TextColumn("error", width="medium"),
         "run id": st.column_config.TextColumn("run id", width="small"),
     })

@@ -53,6 +53,7 @@ def app_url(seeded):  # noqa: ARG001 - the runs must exist before the server rea
 
 def _settle(page, ms: int = 600) -> None:
     """Wait until the script run ends (Streamlit's status widget disappears), then let Plotly draw."""
+    page.wait_for_timeout(400)  # the rerun a click starts shows its status widget after a moment
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
     page.wait_for_timeout(ms)
 
@@ -132,9 +133,9 @@ def test_history_exports_open_and_compare(app_url, seeded, engine):
         assert "Δ" in page.locator("body").inner_text()
         page.get_by_text("Normalise (each run over its own peak)").click()
         _settle(page)
-        titles = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                               ".map(p => p.layout.title && p.layout.title.text)")
-        assert any("own peak" in (t or "") for t in titles)
+        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                               ".some(p => (p.layout.title && p.layout.title.text || '').includes('own peak'))",
+                               timeout=60_000)
         page.get_by_text("Only inputs that differ").click()
         _settle(page)
         screenshot(page, "review_history_compare_1600")
@@ -186,16 +187,15 @@ def test_anomalies_select_resolve_and_open_the_run(app_url, seeded):
         _settle(page)
         page.get_by_label("Note (optional)").fill("RTU restarted")
         page.get_by_role("button", name="Resolve").click()
-        page.get_by_text(re.compile("Resolved")).first.wait_for()
+        page.get_by_text("Resolved on the QNN service and in the dashboard.").wait_for()
         _settle(page)
-        assert "RTU restarted" in page.locator("body").inner_text() or "resolved" in page.locator(
-            "body").inner_text().lower()
 
         # The filters: resolved ones, then back to all.
-        page.get_by_text("Resolved", exact=True).first.click()
+        show = page.locator("[data-testid='stRadio']").first
+        show.get_by_text("Resolved", exact=True).click()
+        page.get_by_text(re.compile("RTU restarted")).first.wait_for()
         _settle(page)
-        assert "RTU restarted" in page.locator("body").inner_text()
-        page.get_by_text("All", exact=True).first.click()
+        show.get_by_text("All", exact=True).click()
         _settle(page)
 
         page.get_by_role("link", name="Open its run in History").click()
