@@ -74,10 +74,11 @@ st.caption(f"{total:,} runs match · page {page} of {pages} · times in UTC · s
 frame = pd.DataFrame([{
     "submitted": pd.Timestamp(r["created_at"]).tz_convert("UTC").tz_localize(None),
     "type": TASK_LABELS.get(r["request_type"], r["request_type"]),
+    # Outcome before the technical columns: on a phone it is the one visible without scrolling sideways.
+    "outcome": outcome_text(r["request_type"], run_outcomes(r["request_type"], r.get("outcome_source"))),
+    "status": r["status"],
     "region": r["region"],
     "for date": r["forecast_date"],
-    "status": r["status"],
-    "outcome": outcome_text(r["request_type"], run_outcomes(r["request_type"], r.get("outcome_source"))),
     # Text, not numbers: an empty number cell reads "None" in st.dataframe.
     "solver ms": f"{r['qnn_execution_time']:,.0f}" if r["qnn_execution_time"] is not None else "–",
     "round trip ms": f"{r['round_trip_ms']:,.0f}" if r["round_trip_ms"] is not None else "–",
