@@ -87,7 +87,8 @@ frame = pd.DataFrame([{
     "run id": str(r["id"]),
 } for r in rows])
 event = st.dataframe(
-    frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, on_select="rerun", selection_mode="multi-row", key="history_table",
+    frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, on_select="rerun",
+    selection_mode="multi-row", key="history_table",
     column_config={
         "submitted": st.column_config.DatetimeColumn("submitted (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "for date": st.column_config.DateColumn("for date"),
