@@ -35,7 +35,7 @@ _NEW_CHART_JS = """() => window.__redrawn ||
 
 def _submit(page, demo_days: int) -> float:
     """Seconds from the click to the new run's chart on screen (and the script run finished)."""
-    page.get_by_label("Demo history (days)").fill(str(demo_days))
+    page.locator("input[aria-label='Demo history (days)']").fill(str(demo_days))
     page.evaluate(_MARK_JS)
     started = time.perf_counter()
     page.get_by_role("button", name="Run forecast").click()
