@@ -76,26 +76,27 @@ st.caption(f"{total:,} runs match · page {page} of {pages} · times in UTC · s
 frame = pd.DataFrame([{
     "submitted": pd.Timestamp(r["created_at"]).tz_convert("UTC").tz_localize(None),
     "type": TASK_LABELS.get(r["request_type"], r["request_type"]),
+    # Outcome before the technical columns: on a phone it is the one visible without scrolling sideways.
+    "outcome": outcome_text(r["request_type"], run_outcomes(r["request_type"], r.get("outcome_source"))),
+    "status": r["status"],
     "region": r["region"],
     "for date": r["forecast_date"],
-    "status": r["status"],
-    "outcome": outcome_text(r["request_type"], run_outcomes(r["request_type"], r.get("outcome_source"))),
-    "solver ms": r["qnn_execution_time"],
-    "round trip ms": r["round_trip_ms"],
+    # Text, not numbers: an empty number cell reads "None" in st.dataframe.
+    "solver ms": f"{r['qnn_execution_time']:,.0f}" if r["qnn_execution_time"] is not None else "–",
+    "round trip ms": f"{r['round_trip_ms']:,.0f}" if r["round_trip_ms"] is not None else "–",
     "backend": r["qnn_backend"] or "",
     "error": r["error_message"] or "",
     "run id": str(r["id"]),
 } for r in rows])
 event = st.dataframe(
-    frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, on_select="rerun", selection_mode="multi-row", key="history_table",
+    frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, on_select="rerun",
+    selection_mode="multi-row", key="history_table",
     column_config={
         "submitted": st.column_config.DatetimeColumn("submitted (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "for date": st.column_config.DateColumn("for date"),
         "outcome": st.column_config.TextColumn(
             "outcome", width="medium", help="Forecast: peak load and its time (region local time); storage: "
                                             "revenue in the currency of the prices sent; grid: losses saved"),
-        "solver ms": st.column_config.NumberColumn("solver ms", format="%.0f"),
-        "round trip ms": st.column_config.NumberColumn("round trip ms", format="%.0f"),
         "error": st.column_config.TextColumn("error", width="medium"),
         "run id": st.column_config.TextColumn("run id", width="small"),
     })

@@ -24,8 +24,9 @@ from core.db.monitoring import (
     metrics_totals,
 )
 from ui.shell import ensure_app_shell
+from core.db.runs import latest_run_time
 from ui.plain import md_text
-from ui.state import database_or_stop, get_services
+from ui.state import database_or_stop, get_services, runs_version
 
 ensure_app_shell()
 
@@ -47,7 +48,15 @@ if len(period) < 2:
     st.info("Pick the end of the period.")
     st.stop()
 filters = MetricsFilters(period[0], period[1], tuple(backends), tuple(types))
-totals = metrics_totals(engine, filters)
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=50)
+def _figures(filters: MetricsFilters, version: tuple) -> tuple[dict, list, list]:  # noqa: ARG001 - cache key
+    return metrics_totals(engine, filters), metrics_daily(engine, filters), latency_histogram(engine, filters)
+
+
+# Keyed on the newest run and on runs this process stored since: a page switch reads them from memory.
+totals, daily, histogram = _figures(filters, (latest_run_time(engine), runs_version()))
 if not totals["requests"]:
     st.info("No finished runs in this period. Pick a longer period, or run a forecast, a storage dispatch or a "
             "grid study: each appears here when it finishes.")
@@ -63,7 +72,6 @@ k[4].metric("Round trip p95", f"{p95:.0f} ms" if p95 is not None else "–")
 k[5].metric("Cost", f"${totals['cost_usd']:,.2f}",
             help=f"{totals['quantum_runs']} run(s) reported qubits; the local service always costs $0")
 
-daily = metrics_daily(engine, filters)
 top_left, top_right = st.columns(2)
 with top_left:
     st.subheader("Runs per day")
@@ -77,7 +85,7 @@ with bottom_left:
     view = st.radio("Latency view", ["Distribution", "p50 / p95 per day"], horizontal=True,
                     label_visibility="collapsed")
     if view == "Distribution":
-        st.plotly_chart(latency_histogram_figure(latency_histogram(engine, filters)), width="stretch",
+        st.plotly_chart(latency_histogram_figure(histogram), width="stretch",
                         key="metrics_latency_hist")
     else:
         st.plotly_chart(latency_trend_figure(daily), width="stretch", key="metrics_latency_trend")

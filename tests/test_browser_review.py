@@ -12,6 +12,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.contract.codec import encode_request
 from core.client.export import SPREADSHEET_CELL_LIMIT
@@ -53,7 +54,13 @@ def app_url(seeded):  # noqa: ARG001 - the runs must exist before the server rea
 
 def _settle(page, ms: int = 600) -> None:
     """Wait until the script run ends (Streamlit's status widget disappears), then let Plotly draw."""
+    page.wait_for_timeout(400)  # the rerun a click starts shows its status widget after a moment
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    # Widgets whose code loads lazily (date input, data grid) show a skeleton until it arrives.
+    try:
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=20_000)
+    except PlaywrightTimeout:  # a placeholder may stay for an element the page does not show at this width
+        pass
     page.wait_for_timeout(ms)
 
 
@@ -132,9 +139,9 @@ def test_history_exports_open_and_compare(app_url, seeded, engine):
         assert "Δ" in page.locator("body").inner_text()
         page.get_by_text("Normalise (each run over its own peak)").click()
         _settle(page)
-        titles = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                               ".map(p => p.layout.title && p.layout.title.text)")
-        assert any("own peak" in (t or "") for t in titles)
+        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                               ".some(p => (p.layout.title && p.layout.title.text || '').includes('own peak'))",
+                               timeout=60_000)
         page.get_by_text("Only inputs that differ").click()
         _settle(page)
         screenshot(page, "review_history_compare_1600")
@@ -186,16 +193,16 @@ def test_anomalies_select_resolve_and_open_the_run(app_url, seeded):
         _settle(page)
         page.get_by_label("Note (optional)").fill("RTU restarted")
         page.get_by_role("button", name="Resolve").click()
-        page.get_by_text(re.compile("Resolved")).first.wait_for()
+        # The outcome in words (this server's QNN service did not find it, so the dashboard says what it did).
+        page.locator("[data-testid='stAlert']").filter(has_text=re.compile(r"^Resolved")).first.wait_for()
         _settle(page)
-        assert "RTU restarted" in page.locator("body").inner_text() or "resolved" in page.locator(
-            "body").inner_text().lower()
 
         # The filters: resolved ones, then back to all.
-        page.get_by_text("Resolved", exact=True).first.click()
+        show = page.locator("[data-testid='stRadio']").first
+        show.get_by_text("Resolved", exact=True).click()
+        page.get_by_text(re.compile("RTU restarted")).first.wait_for()
         _settle(page)
-        assert "RTU restarted" in page.locator("body").inner_text()
-        page.get_by_text("All", exact=True).first.click()
+        show.get_by_text("All", exact=True).click()
         _settle(page)
 
         page.get_by_role("link", name="Open its run in History").click()
@@ -264,11 +271,11 @@ def test_review_pages_at_390px_and_in_the_dark_theme(app_url):
         page.get_by_role("heading", name="Run history").wait_for()
         _settle(page)
         light = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+        # ⋮ offers System, Light and Dark (both themes are configured in .streamlit/config.toml).
         page.locator("[data-testid='stMainMenu']").click()
-        page.get_by_text("Settings", exact=True).click()
-        page.get_by_role("dialog").get_by_text(re.compile("Light|Use system setting")).first.click()
-        page.get_by_role("option", name=re.compile("Dark")).click()
-        page.keyboard.press("Escape")
+        page.get_by_text("Dark", exact=True).first.click()
+        page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
+                               " === 'rgb(14, 20, 18)'", timeout=30_000)
         _settle(page)
         dark = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
         assert light == "rgb(255, 255, 255)" and dark == "rgb(14, 20, 18)", (light, dark)

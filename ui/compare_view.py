@@ -40,8 +40,17 @@ def input_diff(runs: Sequence[Mapping[str, Any]], *, only_differences: bool = Tr
     return pd.DataFrame(rows)
 
 
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    text = str(value)
+    return text[:16].replace("T", " ") if len(text) >= 16 and text[10:11] == "T" else text  # ISO time → minutes
+
+
 def figure_deltas(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Key figures per run and their change against the first (the reference) run."""
+    """Key figures per run and their change against the first (the reference) run, as text ('' when none)."""
     outcomes = [run_outcomes(r.get("request_type"), result_of(r)) for r in runs]
     extra = {"qnn_execution_time": "solver time (ms)", "round_trip_ms": "round trip (ms)"}
     rows = []
@@ -53,9 +62,10 @@ def figure_deltas(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         reference = values[0]
         for i, (run, value) in enumerate(zip(runs, values, strict=True)):
             name = run_label(run)
-            row[name] = value if not isinstance(value, float) else round(value, 4)
-            if i and isinstance(value, (int, float)) and isinstance(reference, (int, float)):
-                row[f"Δ {name}"] = round(value - reference, 4)
+            row[name] = _fmt(value)
+            if i:
+                numeric = isinstance(value, (int, float)) and isinstance(reference, (int, float))
+                row[f"Δ {name}"] = f"{value - reference:+,.4g}" if numeric else ""
         rows.append(row)
     return pd.DataFrame(rows)
 

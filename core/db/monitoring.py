@@ -270,7 +270,8 @@ def latency_histogram(engine: Engine, filters: MetricsFilters, *, buckets_per_de
     """Round-trip times of completed runs in log-spaced buckets, per request type: [low_ms, high_ms)."""
     bucket = func.floor(func.log(func.greatest(RUN_METRICS.c.round_trip_ms, 0.1)) * buckets_per_decade).label("bucket")
     query = (select(RUN_METRICS.c.request_type, bucket, func.count().label("runs"))
-             .where(*filters.conditions(), RUN_METRICS.c.status == "completed", RUN_METRICS.c.round_trip_ms.is_not(None))
+             .where(*filters.conditions(), RUN_METRICS.c.status == "completed",
+                    RUN_METRICS.c.round_trip_ms.is_not(None))
              .group_by(RUN_METRICS.c.request_type, literal_column("2"))
              .order_by(RUN_METRICS.c.request_type, literal_column("2")))
     with engine.connect() as conn:
@@ -285,7 +286,8 @@ def latency_histogram(engine: Engine, filters: MetricsFilters, *, buckets_per_de
 def metric_choices(engine: Engine) -> dict[str, list[str]]:
     """Backends and request types present, for the page's filters."""
     with engine.connect() as conn:
-        backends = list(conn.execute(select(RUN_METRICS.c.backend).distinct().order_by(RUN_METRICS.c.backend)).scalars())
+        backends = list(conn.execute(select(RUN_METRICS.c.backend).distinct()
+                                     .order_by(RUN_METRICS.c.backend)).scalars())
         types = list(conn.execute(select(RUN_METRICS.c.request_type).distinct()
                                   .order_by(RUN_METRICS.c.request_type)).scalars())
     return {"backends": backends, "request_types": types}
