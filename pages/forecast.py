@@ -15,6 +15,8 @@ from core.forecast_inputs import (
     history_first_day,
     history_from_csv,
     history_from_demo,
+    weather_found_text,
+    weather_trace,
 )
 from core.holiday_calendar import holidays_for_request
 from core.run_description import describe_request
@@ -37,7 +39,10 @@ with st.form("forecast_form"):
     source = middle.radio("Past loads", ["Built-in demo profile", "CSV upload"], horizontal=True)
     demo_days = right.number_input("Demo history (days)", min_value=2, max_value=365, value=21,
                                    help="Length of the built-in demo history")
-    upload = st.file_uploader("History CSV: a timestamp column and a load column in MW", type=["csv", "txt"])
+    upload = st.file_uploader("History CSV: a timestamp column and a load column in MW", type=["csv", "txt"],
+                              help="Optional weather columns `temperature_c` (°C) and `irradiance_wm2` (W/m²): "
+                                   "measured in the history rows, the weather forecast in the rows after the "
+                                   "forecast start (load left empty there).")
     cal_left, cal_right = st.columns([1, 2])
     use_public = cal_left.checkbox("Public holidays of the region", value=True,
                                    help="Known regions get their public holiday calendar (treated like Sundays)")
@@ -51,7 +56,8 @@ if submitted:
         if source == "CSV upload":
             if upload is None:
                 raise InputError("History CSV", "choose a CSV file, or use the built-in demo profile")
-            history = history_from_csv(upload.getvalue(), start, resolution)
+            history = history_from_csv(upload.getvalue(), start, resolution,
+                                       horizon_steps=int(round(float(horizon_hours) * 60 / resolution)))
             calendar = holidays_for_request(region, use_public, typed_holidays, history_first_day(history),
                                             horizon_end)
         else:
@@ -86,13 +92,15 @@ if last:
     with chart_col:
         if completed:
             st.plotly_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
-                                            actuals_mw=history.actuals_mw or None, overlays=overlays),
+                                            actuals_mw=history.actuals_mw or None, overlays=overlays,
+                                            temperature_c=weather_trace(history, len(outcome.result.get("forecast") or []))),
                             width="stretch")
             summary = forecast_summary(outcome.result, history.actuals_mw, history.loads_mw)
             if summary["metrics"]:
                 for tile, item in zip(st.columns(len(summary["metrics"])), summary["metrics"]):
                     tile.metric(item["label"], item["value"], help=item["help"])
             st.caption(f"{summary['method_caption']} · history: {history.report.get('source', '')}")
+            st.caption(weather_found_text(history))
             notes = summary["history_notes"] + list(history.report.get("notes") or [])
             if last.get("calendar"):
                 notes.append("Holidays treated like Sundays: " + ", ".join(
