@@ -50,8 +50,9 @@ MIN_ORIGIN_DAY = 7         # the first pseudo-origin: profiles need a week befor
 PROFILE_LOOKBACK_DAYS = 16 * 7  # older days carry negligible weight in every profile
 RIDGE_ALPHA = 0.3
 LAD_ITERATIONS = 8
-MAX_FIT_ROWS = 6000
-MAX_BACKTEST_FIT_ROWS = 2000  # the backtest's weekly refits only rank the candidates: fewer rows suffice
+BACKTEST_LAD_ITERATIONS = 5
+MAX_FIT_ROWS = 3000         # neighbouring rows are near-duplicates: an even stride of 3000 fits as well
+MAX_BACKTEST_FIT_ROWS = 1500  # the backtest's weekly refits only rank the candidates: fewer rows suffice
 MIN_TRAIN_DAYS_FOR_FIT = 7  # fewer days of training targets: use the prior profile mix as is
 BACKTEST_DAYS = 28
 BACKTEST_REFIT_DAYS = 7     # the backtest refits the stack weekly, as an operator would retrain
@@ -216,7 +217,8 @@ def _weighted_ridge(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.nda
     return beta, float(sw @ y - mx @ beta)
 
 
-def _fit(X: np.ndarray, y: np.ndarray, max_rows: int = MAX_FIT_ROWS) -> tuple[np.ndarray, float]:
+def _fit(X: np.ndarray, y: np.ndarray, max_rows: int = MAX_FIT_ROWS,
+         iterations: int = LAD_ITERATIONS) -> tuple[np.ndarray, float]:
     """Ridge towards the prior mix, fitted to the conditional median (IRLS).
 
     The median because load noise is skewed (appliance spikes): least squares chases the spikes and
@@ -228,7 +230,7 @@ def _fit(X: np.ndarray, y: np.ndarray, max_rows: int = MAX_FIT_ROWS) -> tuple[np
         X, y = X[pick], y[pick]
     beta, icpt = _weighted_ridge(X, y, np.ones(len(y)))
     floor = 1e-3 * (np.mean(np.abs(y - y.mean())) + 1e-12)
-    for _ in range(LAD_ITERATIONS):
+    for _ in range(iterations):
         w = 1.0 / np.maximum(np.abs(y - X @ beta - icpt), floor)
         beta, icpt = _weighted_ridge(X, y, w)
     return beta, icpt
@@ -276,7 +278,8 @@ class _Fitted:
 def _fit_block(X: np.ndarray, y: np.ndarray, j: np.ndarray, k: np.ndarray, s: int, n_target_days: int,
                fallback_sd: float, max_rows: int = MAX_FIT_ROWS) -> _Fitted:
     fitted = len(y) >= MIN_TRAIN_DAYS_FOR_FIT * s
-    beta, icpt = _fit(X, y, max_rows) if fitted else (_prior(X.shape[1]), 0.0)
+    iterations = LAD_ITERATIONS if max_rows >= MAX_FIT_ROWS else BACKTEST_LAD_ITERATIONS
+    beta, icpt = _fit(X, y, max_rows, iterations) if fitted else (_prior(X.shape[1]), 0.0)
     if len(y) >= 10:
         resid = y - X @ beta - icpt
         scale = _slot_scale(resid, k, j, s, n_target_days)
