@@ -46,6 +46,7 @@ def test_forecast_submission_in_chromium(tmp_path):
         stop_embedded_postgres(settings.pgdata_dir)
 
 
+@pytest.mark.timeout(900)  # a cold start (embedded Postgres, service, embeddings) on a busy machine
 def test_forecast_csv_with_weather_shows_the_temperature_trace(tmp_path):
     """Upload 4 weeks of half-hourly load with temperature (the last day: weather forecast, load empty)."""
     import datetime as dt
