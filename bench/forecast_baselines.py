@@ -29,8 +29,8 @@ def _key(label: str, origin: str, method: str, n_hist: int, per_day: int) -> str
     return f"{statsforecast.__version__}|{SETTINGS}|{label}|{origin}|{method}|{n_hist}|{per_day}"
 
 
-def _task(args: tuple[str, str, np.ndarray, int]) -> list[tuple[str, str, str, dict, float]]:
-    label, origin, hist, per_day = args
+def _task(args: tuple[str, str, np.ndarray, int, tuple[str, ...]]) -> list[tuple[str, str, str, dict, float]]:
+    label, origin, hist, per_day, methods = args
     warnings.filterwarnings("ignore")
     from statsforecast.models import MSTL, AutoETS
     models = {"MSTL": MSTL(season_length=[per_day, 7 * per_day], trend_forecaster=AutoETS(model="ZZN")),
@@ -38,6 +38,8 @@ def _task(args: tuple[str, str, np.ndarray, int]) -> list[tuple[str, str, str, d
     filled = pd.Series(hist).interpolate(limit_direction="both").to_numpy()
     out = []
     for name, model in models.items():
+        if name not in methods:
+            continue
         started = time.perf_counter()
         fc = model.forecast(y=filled, h=per_day, level=[80, 95])
         elapsed = time.perf_counter() - started
@@ -58,17 +60,22 @@ def load_cache() -> dict:
     return json.loads(CACHE.read_text()) if CACHE.exists() else {}
 
 
-def compute(jobs: list[tuple[str, str, np.ndarray, int]], workers: int = 2, refresh: bool = False) -> dict:
+def compute(jobs: list[tuple[str, str, np.ndarray, int]], workers: int = 2, refresh: bool = False,
+            methods: tuple[str, ...] = ("MSTL", "AutoETS")) -> dict:
     """{(label, origin, method): (forecast dict, seconds)} for every job, from the cache where possible."""
     cache = {} if refresh else load_cache()
-    todo = [j for j in jobs if any(_key(j[0], j[1], m, len(j[2]), j[3]) not in cache for m in ("MSTL", "AutoETS"))]
+    todo = []
+    for j in jobs:
+        missing = tuple(m for m in methods if _key(j[0], j[1], m, len(j[2]), j[3]) not in cache)
+        if missing:
+            todo.append((*j, missing))
     if todo:
         saved = {k: os.environ.get(k) for k in _ONE_THREAD}
         os.environ.update(_ONE_THREAD)
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                      initializer=_warm, initargs=(0,)) as pool:
-                for n, rows in enumerate(pool.map(_task, todo, chunksize=4)):
+                for n, rows in enumerate(pool.map(_task, todo, chunksize=1)):
                     for label, origin, name, fc, elapsed in rows:
                         hist = next(j for j in todo if j[0] == label and j[1] == origin)
                         cache[_key(label, origin, name, len(hist[2]), hist[3])] = {"fc": fc, "s": elapsed}
@@ -85,9 +92,10 @@ def compute(jobs: list[tuple[str, str, np.ndarray, int]], workers: int = 2, refr
         CACHE.write_text(json.dumps(cache))
     out = {}
     for label, origin, hist, per_day in jobs:
-        for m in ("MSTL", "AutoETS"):
-            entry = cache[_key(label, origin, m, len(hist), per_day)]
-            out[(label, origin, m)] = ({k: np.array(v) for k, v in entry["fc"].items()}, entry["s"])
+        for m in methods:
+            entry = cache.get(_key(label, origin, m, len(hist), per_day))
+            if entry is not None:
+                out[(label, origin, m)] = ({k: np.array(v) for k, v in entry["fc"].items()}, entry["s"])
     return out
 
 
@@ -105,7 +113,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--refresh", action="store_true")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--methods", default="MSTL,AutoETS")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = compute(real_jobs(), workers=args.workers, refresh=args.refresh)
+    result = compute(real_jobs(), workers=args.workers, refresh=args.refresh, methods=tuple(args.methods.split(",")))
     print(f"{len(result)} forecasts in {time.perf_counter() - started:.0f} s")

@@ -15,6 +15,8 @@ from core.inputs.forecast import (
     history_first_day,
     history_from_csv,
     history_from_demo,
+    weather_found_text,
+    weather_trace,
 )
 from core.inputs.holidays import holidays_for_request
 from core.search.description import describe_request
@@ -39,7 +41,10 @@ with st.form("forecast_form"):
     source = middle.radio("Past loads", ["Built-in demo profile", "CSV upload"], horizontal=True)
     demo_days = right.number_input("Demo history (days)", min_value=2, max_value=365, value=21,
                                    help="Length of the built-in demo history")
-    upload = st.file_uploader("History CSV: a timestamp column and a load column in MW", type=["csv", "txt"])
+    upload = st.file_uploader("History CSV: a timestamp column and a load column in MW", type=["csv", "txt"],
+                              help="Optional weather columns `temperature_c` (°C) and `irradiance_wm2` (W/m²): "
+                                   "measured in the history rows, the weather forecast in the rows after the "
+                                   "forecast start (load left empty there).")
     cal_left, cal_right = st.columns([1, 2])
     use_public = cal_left.checkbox("Public holidays of the region", value=True,
                                    help="Known regions get their public holiday calendar (treated like Sundays)")
@@ -53,7 +58,8 @@ if submitted:
         if source == "CSV upload":
             if upload is None:
                 raise InputError("History CSV", "choose a CSV file, or use the built-in demo profile")
-            history = history_from_csv(upload.getvalue(), start, resolution)
+            history = history_from_csv(upload.getvalue(), start, resolution,
+                                       horizon_steps=int(round(float(horizon_hours) * 60 / resolution)))
             calendar = holidays_for_request(region, use_public, typed_holidays, history_first_day(history),
                                             horizon_end)
         else:
@@ -88,13 +94,15 @@ if last:
         if completed:
             st.plotly_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
                                             actuals_mw=history.actuals_mw or None, overlays=overlays,
-                                            region=outcome.fields.get("Region")),
+                                            region=outcome.fields.get("Region"),
+                                            temperature_c=weather_trace(history, len(outcome.result.get("forecast") or []))),
                             width="stretch")
             summary = forecast_summary(outcome.result, history.actuals_mw, history.loads_mw)
             if summary["metrics"]:
                 for tile, item in zip(st.columns(len(summary["metrics"])), summary["metrics"]):
                     tile.metric(item["label"], item["value"], help=item["help"])
             st.caption(f"{summary['method_caption']} · history: {md_text(history.report.get('source', ''))}")
+            st.caption(md_text(weather_found_text(history)))
             # The gap count is in the warning above; the service's history notes say how it treated them.
             notes = summary["history_notes"] + [n for n in history.report.get("notes") or []
                                                 if "have no value" not in n]

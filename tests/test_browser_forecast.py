@@ -15,8 +15,8 @@ from sqlalchemy import text
 from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
-from tests.browser import (chromium_browser, download, metric_tiles, new_page, plot_data, plot_layouts,
-                           screenshots_at_two_widths, streamlit_server, upload, wait_idle)
+from tests.browser import (chromium_browser, chromium_page, download, metric_tiles, new_page, plot_data, plot_layouts,
+                           plot_traces, screenshot, screenshots_at_two_widths, streamlit_server, upload, wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -149,3 +149,42 @@ def test_app_stops_its_database_and_runs_survive(app):
     finally:
         engine.dispose()
         stop_embedded_postgres(settings.pgdata_dir)
+
+
+@pytest.mark.timeout(900)  # a cold start (embedded Postgres, service, embeddings) on a busy machine
+def test_forecast_csv_with_weather_shows_the_temperature_trace(tmp_path):
+    """Upload 4 weeks of half-hourly load with temperature (the last day: weather forecast, load empty)."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    start = dt.date.today() + dt.timedelta(days=1)
+    stamps = pd.date_range(start - dt.timedelta(days=28), start + dt.timedelta(days=1), freq="60min", inclusive="left")
+    hours = np.arange(len(stamps))
+    temp = 22 + 6 * np.cos(2 * np.pi * (hours % 24 - 15) / 24) + 3 * np.sin(hours / 24 / 3)
+    load = 300 + 60 * np.exp(-((hours % 24 - 18) / 3) ** 2) + 5 * np.maximum(temp - 22, 0)
+    frame = pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%d %H:%M"), "load_mw": load.round(2),
+                          "temperature_c": temp.round(2)})
+    frame.loc[stamps >= pd.Timestamp(start), "load_mw"] = np.nan
+    csv_path = tmp_path / "history_with_weather.csv"
+    frame.to_csv(csv_path, index=False)
+    with streamlit_server({"EGLO_DATA_DIR": str(tmp_path / "data")}) as url, chromium_page() as page:
+        page.goto(f"{url}/forecast")  # the app opens on the Day-ahead plan
+        page.get_by_role("heading", name="Load forecast").wait_for()
+        page.get_by_text("CSV upload", exact=True).click()
+        page.locator("input[type=file]").first.set_input_files(str(csv_path))
+        page.get_by_text("20.4KB").wait_for()  # the upload's size once it is in (the button waits while it uploads)
+        page.get_by_role("button", name="Run forecast").click()
+        # The first run waits for the embedded database and the service to start (slow on a busy machine).
+        page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
+        page.get_by_text("Weather found: temperature_c", exact=False).wait_for()
+        page.wait_for_timeout(800)
+        screenshot(page, "forecast_csv_with_weather")
+        temperature = page.evaluate("() => document.querySelector('.js-plotly-plot').data"
+                                    ".filter(t => t.name === 'Temperature (°C)').map(t => ({axis: t.yaxis, n: t.x.length}))")
+        assert temperature == [{"axis": "y2", "n": 28 * 24 + 24}], "history and the forecast day's weather"
+        assert "Temperature (°C)" in [t["name"] for t in plot_traces(page)[0]]
+        body = page.locator("body").inner_text()
+        assert "weather-ridge" in body or "level-ridge" in body or "profile-ridge" in body
+        assert "vs" in body and "weekly seasonal naive" in body

@@ -15,6 +15,7 @@ _FORECAST = "#1f5fbf"
 _BAND_80 = "rgba(31, 95, 191, 0.28)"
 _BAND_95 = "rgba(31, 95, 191, 0.12)"
 _ACTUAL = "#d9480f"
+_TEMPERATURE = "#c92a2a"
 _OVERLAYS = ("#7b2cbf", "#2b8a3e", "#c2255c", "#e67700", "#0b7285")
 
 
@@ -46,7 +47,9 @@ def _band(fig: go.Figure, x: Sequence[str], lower: Sequence[float], upper: Seque
 def forecast_figure(history_timestamps: list[str], history_mw: list[float | None], result: dict,
                     actuals_mw: list[float | None] | None = None,
                     overlays: Sequence[tuple[str, list[str], list[float]]] = (),
-                    region: str | None = None) -> go.Figure:
+                    region: str | None = None,
+                    temperature_c: tuple[Sequence[str], Sequence[float]] | None = None) -> go.Figure:
+    """`temperature_c`: (stamps, °C) over the history and the horizon, drawn on a right-hand axis."""
     stamps = list(result.get("timestamps") or [])
     fig = go.Figure()
     if history_timestamps:
@@ -74,6 +77,13 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
                                  hovertemplate="%{y:.4g} MW"))
         metrics = actuals_metrics(result, actuals_mw, history_mw)
         title = f"Load forecast vs actuals — {metrics_caption(metrics)}"
+    if temperature_c and len(temperature_c[0]):
+        fig.add_trace(go.Scatter(x=list(temperature_c[0]), y=list(temperature_c[1]), mode="lines",
+                                 name="Temperature (°C)", yaxis="y2", opacity=0.75,
+                                 line={"color": _TEMPERATURE, "width": 1.1, "dash": "dot"},
+                                 hovertemplate="%{y:.1f} °C"))
+        fig.update_layout(yaxis2={"title": "Temperature (°C)", "overlaying": "y", "side": "right",
+                                  "showgrid": False, "zeroline": False})
     if stamps:
         fig.add_vline(x=stamps[0], line={"color": "#868e96", "width": 1, "dash": "dash"})
         fig.add_annotation(x=stamps[0], y=1, yref="paper", text=" forecast →", showarrow=False, xanchor="left",
@@ -89,7 +99,7 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
         xaxis_title=time_axis_title(region), yaxis_title="Load (MW)", hovermode="x unified",
         # Legend under the axis: it may wrap to several rows (overlays) without covering the title.
         legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0},
-        margin={"l": 60, "r": 20, "t": 60, "b": 130}, height=540, template="plotly_white",
+        margin={"l": 60, "r": 60 if temperature_c else 20, "t": 60, "b": 130}, height=540, template="plotly_white",
     )
     window = _initial_window(history_timestamps, stamps)
     if window:
@@ -141,9 +151,20 @@ def forecast_summary(result: Mapping[str, Any], actuals_mw: Sequence[float | Non
             ]
     method = result.get("method")
     method_caption = f"Method: {method}" if method else "Method: not reported by the service"
+    backtest = result.get("backtest") or {}
+    if method and backtest.get("available"):
+        naive = backtest.get("naive_mase", backtest.get("naive_week_mase"))
+        method_caption += (f", chosen by a backtest on this history: MASE {_fmt(backtest.get('mase'), '{:.2f}')} "
+                           f"vs {_fmt(naive, '{:.2f}')} for the weekly seasonal naive")
+        others = [c for c in ((result.get("model") or {}).get("candidates") or [])
+                  if not c.get("chosen") and c.get("backtest_mase") is not None]
+        if others:
+            method_caption += " (" + ", ".join(f"{c['method']} {c['backtest_mase']:.2f}" for c in others) + ")"
+    weather = (result.get("model") or {}).get("weather_inputs") or []
+    if method:
+        method_caption += "; weather used: " + (", ".join(weather) if weather else "none (load history only)")
     if result.get("method_description"):
         method_caption += f" — {result['method_description']}"
-    backtest = result.get("backtest") or {}
     if backtest.get("available"):
         backtest_text = (
             f"Backtest on this history: {backtest['origins']} day-ahead forecasts from "

@@ -8,13 +8,17 @@ from typing import Any
 
 import pandas as pd
 
-from core.demo.profiles import demo_load_history
+from core.demo.profiles import demo_load_history, demo_temperature
 from core.contract.errors import InputError
-from core.contract.limits import MIN_FORECAST_HISTORY_HOURS
+from core.contract.limits import MAX_FORECAST_HORIZON_HOURS, MIN_FORECAST_HISTORY_HOURS
 from core.inputs.uploads import guess_column, missing_rows, read_csv_upload, strict_numbers
 
 TIME_WORDS = ("timestamp", "time", "date", "datetime", "zeit")
 LOAD_WORDS = ("load", "mw", "demand", "power", "value", "kw")
+# Request key -> CSV column names accepted for it (case-insensitive).
+WEATHER_COLUMNS = {"TemperatureC": ("temperature_c", "temperature", "temp_c"),
+                   "IrradianceWm2": ("irradiance_wm2", "irradiance", "ghi_wm2", "ghi")}
+WEATHER_LABELS = {"TemperatureC": "temperature (°C)", "IrradianceWm2": "irradiance (W/m²)"}
 
 
 @dataclass
@@ -23,24 +27,62 @@ class ForecastHistory:
     loads_mw: list[float | None]
     actuals_mw: list[float] = field(default_factory=list)  # values at/after the forecast start, if uploaded
     report: dict[str, Any] = field(default_factory=dict)
+    # Request key (TemperatureC, IrradianceWm2) -> values on the history's steps, then the steps after it.
+    weather: dict[str, list[float]] = field(default_factory=dict)
+    weather_columns: dict[str, str] = field(default_factory=dict)  # request key -> CSV column it came from
+
+    def weather_timestamps(self, key: str) -> list[str]:
+        """Stamps of `weather[key]`: the history's, continued at the same step."""
+        values = self.weather.get(key) or []
+        if not self.timestamps or not values:
+            return []
+        first = dt.datetime.fromisoformat(self.timestamps[0])
+        step = (dt.datetime.fromisoformat(self.timestamps[1]) - first) if len(self.timestamps) > 1 else \
+            dt.timedelta(hours=1)
+        return [(first + step * i).isoformat() for i in range(len(values))]
 
 
 def history_from_demo(region: str, start: dt.date, resolution_min: int, days: int = 21,
-                      holidays: Collection[dt.date] = ()) -> ForecastHistory:
-    stamps, loads = demo_load_history(region, start, days=days, resolution_min=resolution_min, holidays=holidays)
-    return ForecastHistory(stamps, list(loads), report={"source": f"built-in demo profile, {days} days"})
+                      holidays: Collection[dt.date] = (), with_weather: bool = True) -> ForecastHistory:
+    """The demo feeder; with its synthetic temperature (history + 7 days ahead) it responds to the weather."""
+    temperature = demo_temperature(region, start, days=days, resolution_min=resolution_min) if with_weather else None
+    stamps, loads = demo_load_history(region, start, days=days, resolution_min=resolution_min, holidays=holidays,
+                                      temperature_c=temperature)
+    source = f"built-in demo profile, {days} days" + (", with synthetic temperature" if temperature else "")
+    weather = {"TemperatureC": temperature} if temperature else {}
+    return ForecastHistory(stamps, list(loads), report={"source": source}, weather=weather,
+                           weather_columns={"TemperatureC": "synthetic demo temperature"} if temperature else {})
+
+
+def find_weather_columns(columns: list[str]) -> dict[str, str]:
+    """Request key -> the CSV column holding it, for the weather columns present."""
+    lowered = {str(c).strip().lower(): c for c in columns}
+    found = {}
+    for key, names in WEATHER_COLUMNS.items():
+        for name in names:
+            if name in lowered:
+                found[key] = lowered[name]
+                break
+    return found
 
 
 def history_from_csv(data: bytes, start: dt.date, resolution_min: int, time_column: str | None = None,
-                     load_column: str | None = None) -> ForecastHistory:
-    from core.inputs.forecast_history import history_from_frame
+                     load_column: str | None = None, horizon_steps: int | None = None) -> ForecastHistory:
+    """History (and actuals) from an upload; optional weather columns cover the history and the horizon.
+
+    Rows after the forecast start may carry only the weather forecast, with the load left empty.
+    `horizon_steps` (default: 7 days) is how far the weather must reach.
+    """
+    from core.inputs.forecast_history import history_from_frame, weather_from_frame
 
     frame = read_csv_upload(data, label="History CSV")
-    time_column = time_column or guess_column(frame, TIME_WORDS) or frame.columns[0]
+    weather_columns = find_weather_columns(list(frame.columns))
+    candidates = frame[[c for c in frame.columns if c not in weather_columns.values()]]
+    time_column = time_column or guess_column(candidates, TIME_WORDS) or frame.columns[0]
     # By name first, whatever its type: one typo must be reported by row, not as "no load column".
-    load_column = load_column or guess_column(frame.drop(columns=[time_column]), LOAD_WORDS)
+    load_column = load_column or guess_column(candidates.drop(columns=[time_column], errors="ignore"), LOAD_WORDS)
     if load_column is None:
-        numeric = [c for c in frame.columns if c != time_column and pd.api.types.is_numeric_dtype(frame[c])]
+        numeric = [c for c in candidates.columns if c != time_column and pd.api.types.is_numeric_dtype(frame[c])]
         if not numeric:
             raise InputError("History CSV", f"no load column found among {', '.join(frame.columns[:10])}; "
                                             "expected e.g. 'timestamp,load_mw'")
@@ -52,8 +94,35 @@ def history_from_csv(data: bytes, start: dt.date, resolution_min: int, time_colu
                                                dt.datetime.combine(start, dt.time()))
     first = dt.datetime.combine(start, dt.time()) - dt.timedelta(minutes=resolution_min * len(past))
     stamps = [(first + dt.timedelta(minutes=resolution_min * i)).isoformat() for i in range(len(past))]
-    report = {"source": f"CSV upload (columns {time_column!r}, {load_column!r})", "missing_rows": gaps, **report}
-    return ForecastHistory(stamps, past, list(actuals), report)
+    weather: dict[str, list[float]] = {}
+    if weather_columns:
+        steps = horizon_steps or MAX_FORECAST_HORIZON_HOURS * 60 // resolution_min
+        for key, column in weather_columns.items():
+            values, note = weather_from_frame(frame, time_column, column, resolution_min,
+                                              dt.datetime.combine(start, dt.time()), len(past), steps)
+            weather[key] = values
+            report.setdefault("notes", []).append(f"Weather {note}")
+    report = {"source": f"CSV upload (columns {time_column!r}, {load_column!r})", "missing_rows": gaps,
+              **report}
+    return ForecastHistory(stamps, past, list(actuals), report, weather, weather_columns)
+
+
+def weather_found_text(history: ForecastHistory) -> str:
+    """What the form says about weather: which columns it found and what the service gets from them."""
+    if not history.weather:
+        return ("Weather: none found (add `temperature_c` and/or `irradiance_wm2` columns to the CSV, with the "
+                "weather forecast in the rows after the start); the forecast uses the load history alone.")
+    found = ", ".join(f"{history.weather_columns.get(key, key)} → {WEATHER_LABELS[key]}" for key in history.weather)
+    return f"Weather found: {found}; sent with the history and the horizon's weather forecast."
+
+
+def weather_trace(history: ForecastHistory, n_steps: int, key: str = "TemperatureC") -> tuple[list[str], list[float]] | None:
+    """(stamps, values) of one weather input over the history and the first `n_steps` after it, for the chart."""
+    values = history.weather.get(key)
+    if not values:
+        return None
+    n = min(len(values), len(history.loads_mw) + n_steps)
+    return history.weather_timestamps(key)[:n], values[:n]
 
 
 def _check_covers_start(times: pd.Series, values: pd.Series, start: dt.date, resolution_min: int) -> None:
@@ -101,4 +170,11 @@ def forecast_fields(region: str, start: dt.date, resolution_min: int, horizon_ho
         fields["Actuals"] = history.actuals_mw[: fields["Horizon"]]
     if holidays:
         fields["Holidays"] = [d.isoformat() for d in holidays]
+    need = len(history.loads_mw) + fields["Horizon"]
+    for key, values in history.weather.items():
+        if len(values) < need:
+            column = history.weather_columns.get(key, key)
+            raise InputError(column, f"the weather covers {len(values) - len(history.loads_mw)} steps after the "
+                                     f"start; the horizon needs {fields['Horizon']}")
+        fields[key] = values[:need]
     return fields

@@ -74,12 +74,13 @@ def _numbers(column: pd.Series) -> pd.Series:
 
 
 def _is_dst_change_day(day: dt.date) -> bool:
-    """Last Sunday of March or October (EU) or second Sunday of March / first Sunday of November (US)."""
+    """Last Sunday of March or October (EU), second Sunday of March / first Sunday of November (US),
+    first Sunday of April or October (south-east Australia), last Sunday of September (New Zealand)."""
     if day.weekday() != 6:
         return False
-    if day.month in (3, 10) and (day + dt.timedelta(days=7)).month != day.month:
+    if day.month in (3, 9, 10) and (day + dt.timedelta(days=7)).month != day.month:
         return True
-    return (day.month == 3 and 8 <= day.day <= 14) or (day.month == 11 and day.day <= 7)
+    return (day.month == 3 and 8 <= day.day <= 14) or (day.month in (4, 10, 11) and day.day <= 7)
 
 
 def _as_start(forecast_start: Any) -> pd.Timestamp:

@@ -21,8 +21,12 @@ from core.local_qnn.engines.forecast import model as forecast_model
 
 METHOD_DESCRIPTIONS = {
     "profile-ridge": "Weekly, day-type and recent-day load profiles combined by a median ridge regression "
-                     "fitted on this history, with level and last-hour corrections; intervals are empirical "
-                     "quantiles of its own errors, scaled by time of day.",
+                     "fitted on this history, with level and last-hour corrections.",
+    "level-ridge": "The profile ridge plus the load's deviation from its profile over the last 6 and 24 hours, "
+                   "held over the horizon: it follows level shifts (cold spells, plants back on line).",
+    "weather-ridge": "The level-following profile ridge plus the weather: degree-hour hinges of the temperature "
+                     "(heating below 15 °C, cooling above 18/22/26 °C) and of the last 24 hours' mean, each by "
+                     "time of day, and irradiance by time of day (PV behind the meter).",
     "seasonal-profile": "History too short to fit the combination: an even mix of the weekly and day-type "
                         "profiles; intervals from day-to-day changes.",
 }
