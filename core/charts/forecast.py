@@ -161,7 +161,9 @@ def forecast_summary(result: Mapping[str, Any], actuals_mw: Sequence[float | Non
         if others:
             method_caption += " (" + ", ".join(f"{c['method']} {c['backtest_mase']:.2f}" for c in others) + ")"
     weather = (result.get("model") or {}).get("weather_inputs") or []
-    if method:
+    if method and weather and method != "weather-ridge":
+        method_caption += f"; weather given ({', '.join(weather)}) but the backtest preferred the load-only model"
+    elif method:
         method_caption += "; weather used: " + (", ".join(weather) if weather else "none (load history only)")
     if result.get("method_description"):
         method_caption += f" — {result['method_description']}"
