@@ -128,7 +128,7 @@ def main() -> None:
 
         d_lat, a_lat = results["direct"][0], results["api"][0]
         rows_out = []
-        for name, (lat, ids, wall) in results.items():
+        for name, (lat, _ids, wall) in results.items():
             rows_out.append([name, len(lat), len(lat) / wall, percentile(lat, 50) * 1000, percentile(lat, 95) * 1000,
                              statistics.mean(lat) * 1000])
         overhead_p50 = (percentile(a_lat, 50) - percentile(d_lat, 50)) * 1000

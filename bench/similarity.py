@@ -194,7 +194,7 @@ def evaluate(per_family: int, queries: int, seed: int) -> dict[str, Any]:
                                                "exact text + profile": [], BASELINE: []}
         stored_profiles = [run_profile(f) for _, f in stored]
         query_ms = []
-        for q, (f_i, fields) in enumerate(asked):
+        for q, (_f_i, fields) in enumerate(asked):
             allowed = stored_type == query_type[q]
             t0 = time.perf_counter()
             app = nearest_runs(engine, query_text[q].tolist(), k=5, request_type=query_type[q], query_fields=fields)

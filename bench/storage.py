@@ -176,7 +176,7 @@ def main() -> None:
             second, second_s = timed(lambda: scipy_lp_revenue(prices), ref_repeats)
         else:
             ref_name = "scipy milp, binary every step"
-            ref_fn = lambda: scipy_milp_revenue(prices)  # noqa: E731
+            ref_fn = lambda: scipy_milp_revenue(prices)
             second, second_s = None, None
         ref, ref_s = timed(ref_fn, ref_repeats)
         rows.append({

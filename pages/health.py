@@ -47,7 +47,9 @@ with db_col.container(border=True):
 
 with emb_col.container(border=True):
     emb = snapshot["embedding"]
-    st.subheader((":material/check_circle: " if emb.get("loaded") else ":material/hourglass_top: " if emb.get("ok") else ":material/error: ") + "Embedding model")
+    icon = (":material/check_circle: " if emb.get("loaded") else ":material/hourglass_top: " if emb.get("ok")
+            else ":material/error: ")
+    st.subheader(icon + "Embedding model")
     st.write(f"`{emb['name']}` · dimension {emb['dimension']}")
     if emb.get("loaded"):
         st.write(f"Loaded in {emb['load_seconds']:.1f} s")

@@ -32,12 +32,12 @@ engine = database_or_stop(services)
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=100)
-def _page(filters: RunFilters, page: int, version: tuple) -> tuple[list[dict], int]:  # noqa: ARG001 - cache key
+def _page(filters: RunFilters, page: int, version: tuple) -> tuple[list[dict], int]:
     return list_runs(engine, filters, page=page, page_size=PAGE_SIZE)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _regions(version: tuple) -> list[str]:  # noqa: ARG001 - cache key
+def _regions(version: tuple) -> list[str]:
     return distinct_regions(engine)
 
 

@@ -51,7 +51,7 @@ filters = MetricsFilters(period[0], period[1], tuple(backends), tuple(types))
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=50)
-def _figures(filters: MetricsFilters, version: tuple) -> tuple[dict, list, list]:  # noqa: ARG001 - cache key
+def _figures(filters: MetricsFilters, version: tuple) -> tuple[dict, list, list]:
     return metrics_totals(engine, filters), metrics_daily(engine, filters), latency_histogram(engine, filters)
 
 

@@ -46,7 +46,7 @@ def qnn_client(services):
     return services.client()
 
 
-def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001
+def pytest_sessionfinish(session, exitstatus):
     """Stop the embedded server (this process is its last holder) and remove the folder."""
     try:
         from core.db.embedded import stop_embedded_postgres

@@ -47,7 +47,7 @@ def seeded(services):
 
 
 @pytest.fixture(scope="module")
-def app_url(seeded):  # noqa: ARG001 - the runs must exist before the server reads them
+def app_url(seeded):
     with streamlit_server() as url:
         yield url
 
@@ -211,7 +211,7 @@ def test_anomalies_select_resolve_and_open_the_run(app_url, seeded):
         assert "run=" in page.url
 
 
-def test_metrics_counts_the_runs_history_holds(app_url, seeded, engine):  # noqa: ARG001
+def test_metrics_counts_the_runs_history_holds(app_url, seeded, engine):
     from core.db.runs import RunFilters, list_runs
 
     _, finished = list_runs(engine, RunFilters(statuses=("completed", "failed")), page=0, page_size=1)

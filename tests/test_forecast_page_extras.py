@@ -19,7 +19,7 @@ TIMEOUT = 120
 
 
 
-def test_page_shows_method_and_backtest_of_this_history(services):  # noqa: ARG001
+def test_page_shows_method_and_backtest_of_this_history(services):
     at = AppTest.from_file(str(ROOT / "pages/forecast.py"), default_timeout=TIMEOUT)
     at.run()
     at.button[0].click()  # demo history, 21 days by default

@@ -34,7 +34,8 @@ PREDICT = "/api/v1/predictions/predict"
 HEALTH = "/api/v1/health/simple"
 ROOT = Path(__file__).resolve().parent.parent
 # EGLO_HOSTILE_EXAMPLES=300 for a longer attack run; 40 keeps the suite fast.
-SETTINGS = hypothesis.settings(max_examples=int(os.environ.get("EGLO_HOSTILE_EXAMPLES", 40)), deadline=None, derandomize=True, database=None,
+SETTINGS = hypothesis.settings(max_examples=int(os.environ.get("EGLO_HOSTILE_EXAMPLES", 40)), deadline=None,
+                               derandomize=True, database=None,
                                suppress_health_check=list(hypothesis.HealthCheck))
 
 # attack class -> outcome ("200", "413", "422 <key>") -> count; printed at the end of the module

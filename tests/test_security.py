@@ -56,9 +56,8 @@ def test_app_role_is_not_owner_and_can_do_its_work(engine, app_role_engine, serv
     "create table sneaky (x int)",
 ])
 def test_app_role_cannot_do_more(app_role_engine, statement):
-    with pytest.raises(ProgrammingError):
-        with app_role_engine.begin() as conn:
-            conn.execute(text(statement))
+    with pytest.raises(ProgrammingError), app_role_engine.begin() as conn:
+        conn.execute(text(statement))
 
 
 def test_supabase_api_roles_get_nothing(engine):

@@ -29,7 +29,7 @@ def database_or_stop(services: Services) -> Engine:
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         return engine
-    except Exception as exc:  # noqa: BLE001 - any failure here means: no data to show
+    except Exception as exc:
         reason = safe_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, 200)
         st.error(f"The database is not answering, so there is nothing to show here yet. "
                  f"({type(exc).__name__}: {md_text(reason)})  \nDatabase: {md_text(services.database_label)}. "

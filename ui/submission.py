@@ -51,5 +51,6 @@ def render_run_caption(outcome: RunOutcome) -> None:
     response = outcome.response or {}
     st.caption(f"Run {outcome.status} · solver {_ms(response.get('execution_time_ms'))} · "
                f"round trip {_ms(outcome.round_trip_ms)} · submit → stored {_ms(outcome.total_ms)} · "
-               f"backend: {md_text(get_services().backend_name or '–')} · model: {md_text(str(response.get('model_id') or '–'))} · "
+               f"backend: {md_text(get_services().backend_name or '–')} · "
+               f"model: {md_text(str(response.get('model_id') or '–'))} · "
                f"run id `{outcome.run_id}`")

@@ -198,7 +198,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
 
 
 def run_filters(
-    type: Annotated[list[TASK_TYPES] | None, Query(description="request type(s)")] = None,  # noqa: A002
+    type: Annotated[list[TASK_TYPES] | None, Query(description="request type(s)")] = None,
     region: Annotated[list[Annotated[str, Query(max_length=80)]] | None, Query(description="region(s)")] = None,
     status: Annotated[list[RUN_STATUSES] | None, Query(description="status(es)")] = None,
     from_: Annotated[dt.date | None, Query(alias="from", description="submitted on or after (UTC date)")] = None,
@@ -314,7 +314,7 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
         "content": {"text/csv": {}, "application/json": {}}, "description": "every matching run, streamed"}},
         tags=["runs"], response_class=StreamingResponse)
     def export(filters: Annotated[RunFilters, Depends(run_filters)],
-               format: Literal["csv", "json"] = "csv") -> StreamingResponse:  # noqa: A002
+               format: Literal["csv", "json"] = "csv") -> StreamingResponse:
         """Every run under the filters with its request and result, streamed from a server-side cursor."""
         rows = iter_runs(services.engine(), filters)
         first = next(rows, None)  # a database failure is a 503 here, not a broken stream later

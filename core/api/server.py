@@ -35,7 +35,7 @@ class ApiProcess:
 
     def start(self) -> ApiProcess:
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **self.env}
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module, fixed arguments
             [sys.executable, "-m", "core.api", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"], cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout_s

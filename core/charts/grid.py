@@ -206,7 +206,7 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         mid_x.append(middle[0])
         mid_y.append(middle[1])
         mid_colour.append(groups[group][1])
-        show_id = group in ("closed_now", "opened_now") or bool(ln.get("switchable", True)) and not (before and after)
+        show_id = group in ("closed_now", "opened_now") or (bool(ln.get("switchable", True)) and not (before and after))
         mid_label.append(str(ln.get("id")) if show_id or len(lines) <= 40 else "")
         state = {"closed_now": "closed by the answer", "opened_now": "opened by the answer",
                  "closed": "closed", "open": "open"}[group]

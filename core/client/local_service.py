@@ -37,7 +37,7 @@ class LocalQNNServer:
 
     def start(self) -> LocalQNNServer:
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module, fixed arguments
             [sys.executable, "-m", "core.local_qnn", "--host", self.host, "--port", str(self.port),
              "--exit-with-parent"],
             cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

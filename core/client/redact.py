@@ -105,7 +105,7 @@ def _clean_record(record: logging.LogRecord, secrets: Iterable[str] = ()) -> Non
         return
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a bad format string must not stop logging
+    except Exception:
         message = str(record.msg)
     cleaned = redact(message, secrets)
     if cleaned != message or record.args:

@@ -90,7 +90,7 @@ class Services:
         while not self._stopping.wait(SUPERVISE_EVERY_S):
             try:
                 self.supervise()
-            except Exception as exc:  # noqa: BLE001 - the next round tries again
+            except Exception as exc:
                 log.warning("supervision round failed: %s", type(exc).__name__)
 
     def supervise(self) -> None:
@@ -122,7 +122,7 @@ class Services:
         self._last_sweep = time.monotonic()
         try:
             marked = mark_interrupted_runs(self._engine, self.interrupted_after, keep_ids=set(self.in_flight))
-        except Exception as exc:  # noqa: BLE001 - a database problem is shown by the health checks
+        except Exception as exc:
             log.warning("interrupted-run sweep skipped: %s", type(exc).__name__)
             return 0
         if marked:

@@ -342,7 +342,7 @@ class _Seeder:
             # The grid engine reads neither Region nor Date (Date is only checked): the same network, load
             # scale and voltage band in another region or on another day is the same computation.
             code = encode_request({k: v for k, v in fields.items() if k not in ("Region", "Date")})
-        key = hashlib.sha1(f"{task}|{code}".encode()).hexdigest()
+        key = hashlib.sha1(f"{task}|{code}".encode(), usedforsecurity=False).hexdigest()
         cached = self.results.get(key)
         if cached is not None:
             return cached

@@ -187,12 +187,12 @@ def history_from_frame(df: pd.DataFrame, timestamp_col: str, load_col: str, reso
         notes.append(f"The data stops {tail_gap_steps * resolution_min / 60:g} h before the forecast start.")
 
     report = {
-        "rows_read": int(len(df)),
+        "rows_read": len(df),
         "native_resolution_min": round(native_min, 3),
         "resolution_min": resolution_min,
         "history_start": grid[0].isoformat() if len(grid) else None,
         "history_end": (start - step).isoformat(),
-        "history_steps": int(len(grid)),
+        "history_steps": len(grid),
         "missing_steps": int(missing.sum()),
         "gaps": gaps[:MAX_GAPS_LISTED],
         "gap_count": len(gaps),
@@ -202,7 +202,7 @@ def history_from_frame(df: pd.DataFrame, timestamp_col: str, load_col: str, reso
         "non_numeric_values": non_numeric,
         "unreadable_timestamps": unreadable,
         "trimmed_days": trimmed_days,
-        "actuals_steps": int(len(after)),
+        "actuals_steps": len(after),
         "notes": notes,
     }
     return _as_list(hist), _as_list(after), report

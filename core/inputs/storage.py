@@ -79,7 +79,8 @@ def _on_grid(times: pd.Series, values: pd.Series, grid: pd.DatetimeIndex, label:
                 f"choose a day from {earliest_day:%Y-%m-%d} to {latest_day:%Y-%m-%d}")
         fits = (last - grid[0]) / pd.Timedelta(hours=1)
         raise InputError(label, f"the file ends at {last:%Y-%m-%d %H:%M}, before the end of the "
-                                f"{horizon / pd.Timedelta(hours=1):g} h horizon ({grid[-1] + pd.Timedelta(step):%Y-%m-%d %H:%M}). "
+                                f"{horizon / pd.Timedelta(hours=1):g} h horizon "
+                                f"({grid[-1] + pd.Timedelta(step):%Y-%m-%d %H:%M}). "
                                 f"For this horizon {days}; or shorten the horizon to {fits:g} h, or add rows")
     aligned = series.reindex(grid, method="ffill", tolerance=spacing - pd.Timedelta(seconds=1))
     if aligned.isna().any():

@@ -82,7 +82,7 @@ class RequestGuard:
                     more = bool(message.get("more_body", False))
                 receive = _replay(bytes(body), receive)
             await self.app(scope, receive, tracking_send)
-        except Exception as exc:  # noqa: BLE001 - the last line: a JSON answer, never a reset connection
+        except Exception as exc:
             log.exception("unexpected error in the local QNN service")
             if not started:
                 await send_json(send, 500, {"error": "internal_error",

@@ -94,7 +94,7 @@ def detect_for_request(task: str | None, fields: Mapping[str, Any], result: Mapp
         return []
     try:
         found = detect_in_request(dict(fields), dict(result) if result else None)
-    except Exception:  # noqa: BLE001 - the forecast matters more than its monitoring
+    except Exception:
         log.exception("anomaly detection failed")
         return []
     anomalies = []

@@ -104,7 +104,7 @@ def _dashboard_anomalies(run_row: Mapping[str, Any], response: Mapping[str, Any]
     result = response.get("result") if isinstance(response, Mapping) and run_row.get("status") == "completed" else None
     try:
         found = detect_in_request(fields, result if isinstance(result, dict) else None)
-    except Exception:  # noqa: BLE001 - bad input is the run's problem, not monitoring's
+    except Exception:
         log.warning("dashboard-side anomaly detection skipped", exc_info=True)
         return []
     return [{**a.as_dict(), "model_id": run_row.get("qnn_model_id")} for a in found]
@@ -173,6 +173,6 @@ def record_run_monitoring_safely(conn: Connection, run_row: Mapping[str, Any],
     try:
         with conn.begin_nested():
             return record_run_monitoring(conn, run_row, response)
-    except Exception as exc:  # noqa: BLE001 - a run that was computed is never lost to monitoring
+    except Exception as exc:
         log.warning("monitoring for run %s not recorded: %s", run_row.get("id"), exc)
         return None

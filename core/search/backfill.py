@@ -63,7 +63,7 @@ class EmbeddingBackfill:
             run_id, request_type, fields = self._queue.get()
             try:
                 self._embed_and_store(run_id, request_type, fields)
-            except Exception as exc:  # noqa: BLE001 - the run stands without its embedding
+            except Exception as exc:
                 log.warning("embedding of run %s not added: %s", run_id, type(exc).__name__)
             finally:
                 with self._lock:

@@ -48,7 +48,7 @@ def history_quality(loads: np.ndarray, resolution_min: int, start: dt.date) -> d
             gaps.append({"start": (first + step * int(a)).isoformat(), "steps": int(b - a)})
     longest = max((g["steps"] for g in gaps), default=0)
     report = {
-        "values": int(len(loads)),
+        "values": len(loads),
         "days": round(len(loads) * resolution_min / 1440, 2),
         "history_start": first.isoformat(),
         "missing": int(missing.sum()),

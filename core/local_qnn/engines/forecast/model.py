@@ -60,7 +60,8 @@ MIN_BACKTEST_ORIGINS = 3
 QUANTILE_LEVELS = (0.025, 0.1, 0.9, 0.975)
 WEATHER_ALPHA = 0.01
 MAX_NORMALISED_Q = 20.0
-CONFORMAL_WEIGHT = 0.6  # measured on vic_elec: the backtest fits see fewer days than the final one, so pure conformal bands run wide
+# Measured on vic_elec: the backtest fits see fewer days than the final one, so pure conformal bands run wide.
+CONFORMAL_WEIGHT = 0.6
 # Degree-hour hinges (°C): cooling above, heating below; each bends the response at a comfort band edge.
 COOLING_HINGES_C = (18.0, 22.0, 26.0)
 HEATING_HINGES_C = (15.0,)
@@ -288,7 +289,7 @@ def _fit_block(X: np.ndarray, y: np.ndarray, j: np.ndarray, k: np.ndarray, s: in
         # No day to learn from: the spread of day-to-day changes is the only honest width.
         scale = np.full((n_target_days, s), max(fallback_sd, 1e-12))
         qz = np.array([-1.96, -1.2816, 1.2816, 1.96])
-    return _Fitted(beta, icpt, scale, qz, int(len(y)), fitted)
+    return _Fitted(beta, icpt, scale, qz, len(y), fitted)
 
 
 def _transform(y: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], str]:

@@ -151,7 +151,7 @@ class RadialSolver:
         back = list(zip(range(m - 1, -1, -1), reversed(up)))
         fwd = list(zip(range(m), up, z))
         converged, it = False, 0
-        for it in range(1, MAX_ITERATIONS + 1):
+        for it in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is reported after the loop
             cur = [(sj / vj).conjugate() for sj, vj in zip(s, v)]
             cur.append(0j)
             for i, p in back:  # backward: children come after parents in BFS order
@@ -192,7 +192,7 @@ class RadialSolver:
         s = self.s_arr[nodes]
         v = np.array(v_start)[nodes] if v_start is not None else np.ones(m, dtype=complex)
         converged, it = False, 0
-        for it in range(1, MAX_ITERATIONS + 1):
+        for it in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is reported after the loop
             new = 1.0 - path_t @ (z * (path @ np.conj(s / v)))
             step = float(np.abs(new - v).max())
             v = new
@@ -277,7 +277,7 @@ def meshed_power_flow(net: Network, closed: np.ndarray, load_scale: float = 1.0)
     s_load = (net.p_kw[buses] + 1j * net.q_kvar[buses]) * (load_scale / 1000.0)
     vn = np.ones(len(buses), dtype=complex)
     converged, it = False, 0
-    for it in range(1, MAX_ITERATIONS + 1):
+    for it in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is reported after the loop
         new = lu.solve(-np.conj(s_load / vn) - y_ls)
         step = float(np.abs(new - vn).max())
         vn = new
