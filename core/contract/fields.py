@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -55,6 +55,12 @@ def get_number(
     return int(value) if integer else float(value)
 
 
+@overload
+def get_series(fields: Mapping[str, Any], key: str, *, required: Literal[True] = ..., allow_missing_values: bool = ...,
+               min_length: int = ..., max_length: int = ..., max_abs: float | None = ...) -> np.ndarray: ...
+@overload
+def get_series(fields: Mapping[str, Any], key: str, *, required: bool, allow_missing_values: bool = ...,
+               min_length: int = ..., max_length: int = ..., max_abs: float | None = ...) -> np.ndarray | None: ...
 def get_series(
     fields: Mapping[str, Any],
     key: str,
