@@ -79,8 +79,8 @@ def test_grid_69_buses(app):
     page.get_by_role("button", name="Optimise switching").click()
     page.get_by_text("Stored as run").wait_for()
     wait_idle(page)
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot').data.some(t => t.name === 'Buses' "
-                           "&& t.x.length === 69)")
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(p => (p.data || [])"
+                           ".some(t => t.name === 'Buses' && t.x.length === 69))")
     name, raw = download(page, "Download switching plan (JSON)")
     result = json.loads(raw)
     assert len(result["buses"]) == 69

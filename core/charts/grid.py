@@ -252,11 +252,11 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
                 "line": {"color": "#333", "width": 0.5},
                 # Horizontal, under the diagram: at a phone's width a side colour bar takes a fifth of it.
                 "colorbar": {"title": {"text": "V after (pu)", "side": "top"}, "thickness": 10,
-                             "orientation": "h", "x": 1.0, "xanchor": "right", "y": -0.02, "yanchor": "top",
+                             "orientation": "h", "x": 1.0, "xanchor": "right", "y": -0.14, "yanchor": "top",
                              "len": 0.4}}))
     fig.update_layout(height=height, hovermode="closest",
                       legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
-                      margin={"t": 30, "l": 10, "r": 10, "b": 70}, plot_bgcolor="white",
+                      margin={"t": 30, "l": 10, "r": 10, "b": 120}, plot_bgcolor="white",
                       xaxis={"visible": False}, yaxis={"visible": False})
     return fig
 
