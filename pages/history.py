@@ -82,7 +82,7 @@ frame = pd.DataFrame([{
     "region": r["region"],
     "for date": r["forecast_date"],
     # Text, not numbers: an empty number cell reads "None" in st.dataframe.
-    "solver ms": f"{r['qnn_execution_time']:,.0f}" if r["qnn_execution_time"] is not None else "–",
+    "solver ms": f"{r['qnn_execution_ms']:,.0f}" if r["qnn_execution_ms"] is not None else "–",
     "round trip ms": f"{r['round_trip_ms']:,.0f}" if r["round_trip_ms"] is not None else "–",
     "backend": r["qnn_backend"] or "",
     "error": r["error_message"] or "",
@@ -143,7 +143,7 @@ elif selected_ids:
                  f"{run['forecast_date'] or ''}")
     payload = run.get("result_payload") or {}
     render_run_header(str(run["id"]), run["status"], backend=run["qnn_backend"], model_id=run["qnn_model_id"],
-                      execution_ms=run["qnn_execution_time"], round_trip_ms=run["round_trip_ms"])
+                      execution_ms=run["qnn_execution_ms"], round_trip_ms=run["round_trip_ms"])
     st.caption(f"Submitted {pd.Timestamp(run['created_at']).tz_convert('UTC'):%Y-%m-%d %H:%M:%S} UTC")
     fields = (run.get("input_payload") or {}).get("fields") or {}
     left, right = st.columns([3, 2])

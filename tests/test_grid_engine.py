@@ -149,7 +149,7 @@ def test_ieee33_sized_network_with_other_loads_matches_full_enumeration():
     disguised, _ = disguise(ieee33().to_json(), seed=11, load_factor=0.6)
     net = parse_custom_network(disguised)
     search = optimise(net, method="search")
-    full = optimise(net, method="exhaustive", time_budget_s=1e9)
+    full = optimise(net, method="exhaustive", search_seconds=1e9)
     assert full.evaluations == 50751
     assert search.key[1] == pytest.approx(full.key[1], abs=1e-6)
     assert search.closed == full.closed or abs(search.key[1] - full.key[1]) < 1e-6

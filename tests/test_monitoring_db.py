@@ -132,7 +132,7 @@ def test_a_monitoring_failure_never_loses_the_run(engine):
            "qnn_backend": "local", "created_at": now, "completed_at": now}
     with engine.begin() as conn:
         assert write_final_run(conn, row, None)
-        bad = {**row, "request_type": None, "qnn_execution_time": "fast"}  # violates not null
+        bad = {**row, "request_type": None, "qnn_execution_ms": "fast"}  # violates not null
         assert record_run_monitoring_safely(conn, bad, {"anomalies": [{"type": "spike"}]}) is None
     assert get_run(engine, run_id)["region"] == "Savepoint"
     assert run_metrics(engine, run_id) is None

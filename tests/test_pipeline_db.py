@@ -35,7 +35,7 @@ def test_submit_stores_run_result_and_embedding(services, engine):
     assert outcome.status == "completed" and outcome.stored
     run = get_run(engine, outcome.run_id)
     assert run["status"] == "completed" and run["region"] == "Bavaria" and run["request_type"] == "forecast"
-    assert run["result_payload"]["result"]["forecast"] and run["qnn_execution_time"] > 0
+    assert run["result_payload"]["result"]["forecast"] and run["qnn_execution_ms"] > 0
     assert run["round_trip_ms"] > 0 and run["completed_at"] is not None
     with engine.connect() as conn:
         dims = conn.execute(text("select vector_dims(embedding), model_name from optimization_embeddings "

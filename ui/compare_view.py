@@ -52,7 +52,7 @@ def _fmt(value: Any) -> str:
 def figure_deltas(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Key figures per run and their change against the first (the reference) run, as text ('' when none)."""
     outcomes = [run_outcomes(r.get("request_type"), result_of(r)) for r in runs]
-    extra = {"qnn_execution_time": "solver time (ms)", "round_trip_ms": "round trip (ms)"}
+    extra = {"qnn_execution_ms": "solver time (ms)", "round_trip_ms": "round trip (ms)"}
     rows = []
     for key, label in {**OUTCOME_COLUMNS, **extra}.items():
         values = [o.get(key) if key in o else r.get(key) for o, r in zip(outcomes, runs, strict=True)]

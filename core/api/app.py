@@ -176,7 +176,7 @@ def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"run_id": str(row["id"]), "created_at": row["created_at"], "request_type": row["request_type"],
             "region": row["region"], "forecast_date": row["forecast_date"], "status": row["status"],
             "qnn_backend": row["qnn_backend"], "qnn_model_id": row["qnn_model_id"],
-            "qnn_execution_time_ms": row["qnn_execution_time"], "round_trip_ms": row["round_trip_ms"],
+            "qnn_execution_ms": row["qnn_execution_ms"], "round_trip_ms": row["round_trip_ms"],
             "error": row["error_message"]}
 
 

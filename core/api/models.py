@@ -151,7 +151,7 @@ class RunSummary(BaseModel):
     status: str
     qnn_backend: str | None
     qnn_model_id: str | None
-    qnn_execution_time_ms: float | None
+    qnn_execution_ms: float | None
     round_trip_ms: float | None
     error: str | None
 

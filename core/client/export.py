@@ -21,7 +21,7 @@ from core.contract.run_outcomes import OUTCOME_COLUMNS, result_of, run_outcomes
 SPREADSHEET_CELL_LIMIT = 32_767
 TRUNCATION_NOTE = " …[cut at {kept:,} of {total:,} characters; the JSON export has it in full]"
 CSV_COLUMNS = ("id", "created_at_utc", "request_type", "region", "forecast_date", "status", "error_message",
-               *OUTCOME_COLUMNS, "qnn_backend", "qnn_model_id", "qnn_mode", "qnn_execution_time_ms",
+               *OUTCOME_COLUMNS, "qnn_backend", "qnn_model_id", "qnn_mode", "qnn_execution_ms",
                "round_trip_ms", "input_code")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,7 +51,6 @@ def _utc(value: Any, *, iso: bool = False) -> Any:
 
 def csv_row(run: dict[str, Any]) -> list[str]:
     values = {**run, "created_at_utc": _utc(run.get("created_at")),
-              "qnn_execution_time_ms": run.get("qnn_execution_time"),
               "input_code": (run.get("input_payload") or {}).get("code"),
               **run_outcomes(run.get("request_type"), result_of(run))}
     return [fit_cell(neutralise_formula("" if values.get(c) is None else redact(str(values.get(c)))))

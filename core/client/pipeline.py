@@ -188,7 +188,7 @@ class RunSubmitter:
             "error_message": outcome.error,
             "failure_kind": outcome.failure_kind,
             "qnn_prediction_id": prediction_id,
-            "qnn_execution_time": execution_ms,
+            "qnn_execution_ms": execution_ms,
             "round_trip_ms": outcome.round_trip_ms,
             "completed_at": now,
         }

@@ -33,7 +33,7 @@ class OptimizationRun(Base):
     qnn_model_id: Mapped[str | None] = mapped_column(Text)
     qnn_mode: Mapped[str | None] = mapped_column(Text)
     qnn_prediction_id: Mapped[str | None] = mapped_column(Text)
-    qnn_execution_time: Mapped[float | None] = mapped_column(Float)
+    qnn_execution_ms: Mapped[float | None] = mapped_column(Float)
     round_trip_ms: Mapped[float | None] = mapped_column(Float)
     idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
     request_sha256: Mapped[str | None] = mapped_column(Text)  # sql/007: binds the key to its request

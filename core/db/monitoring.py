@@ -188,7 +188,7 @@ def _run_metrics_source() -> Any:
         runs.id.label("optimization_run_id"), runs.request_type,
         func.coalesce(m.backend, runs.qnn_backend, "unknown").label("backend"),
         m.device, m.n_qubits, m.circuit_depth,
-        func.coalesce(m.execution_time_ms, runs.qnn_execution_time).label("execution_time_ms"),
+        func.coalesce(m.execution_time_ms, runs.qnn_execution_ms).label("execution_time_ms"),
         func.coalesce(m.round_trip_ms, runs.round_trip_ms).label("round_trip_ms"),
         m.cost_usd, runs.status,
         func.coalesce(m.failure_kind, derived_kind).label("failure_kind"),

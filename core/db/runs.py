@@ -16,7 +16,7 @@ RUNS = OptimizationRun.__table__
 RUN_LIST_COLUMNS = (
     OptimizationRun.id, OptimizationRun.created_at, OptimizationRun.request_type, OptimizationRun.region,
     OptimizationRun.forecast_date, OptimizationRun.status, OptimizationRun.qnn_backend,
-    OptimizationRun.qnn_model_id, OptimizationRun.qnn_execution_time, OptimizationRun.round_trip_ms,
+    OptimizationRun.qnn_model_id, OptimizationRun.qnn_execution_ms, OptimizationRun.round_trip_ms,
     OptimizationRun.error_message,
 )
 _RESULT = OptimizationRun.result_payload["result"]

@@ -416,7 +416,7 @@ class _Seeder:
 
 RUN_COLUMNS = ("id", "request_type", "region", "forecast_date", "input_payload", "result_payload", "status",
                "error_message", "qnn_backend", "qnn_model_id", "qnn_mode", "qnn_prediction_id",
-               "qnn_execution_time", "round_trip_ms", "idempotency_key", "created_at", "completed_at",
+               "qnn_execution_ms", "round_trip_ms", "idempotency_key", "created_at", "completed_at",
                "failure_kind")
 EMBEDDING_COLUMNS = ("optimization_run_id", "request_type", "embedding", "model_name", "embedded_text",
                      "created_at", "profile")

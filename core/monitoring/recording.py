@@ -125,7 +125,7 @@ def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response
         "backend": backend,
         **(execution_metrics(response) if run_row["status"] == "completed" else
            {"device": None, "n_qubits": None, "circuit_depth": None, "cost_usd": None}),
-        "execution_time_ms": _number(run_row.get("qnn_execution_time")),
+        "execution_time_ms": _number(run_row.get("qnn_execution_ms")),
         "round_trip_ms": _number(run_row.get("round_trip_ms")),
         "mode": _text(run_row.get("qnn_mode"), 40),
         "model_id": _text(run_row.get("qnn_model_id"), 200),

@@ -70,7 +70,7 @@ def run(request: GridRequest) -> dict[str, Any]:
     before_closed = np.asarray(net.closed, dtype=bool).copy()
     before = power_flow(net, before_closed, scale)
     search = optimise(net, scale, request.voltage_min_pu, request.voltage_max_pu,
-                      time_budget_s=request.search_seconds)
+                      search_seconds=request.search_seconds)
     if not search.sweep.converged:
         raise InputError("LoadScale", f"no radial configuration of this network has a power-flow solution at "
                                       f"LoadScale={scale:g} (voltage collapse); lower the load")

@@ -314,10 +314,10 @@ def enumerate_configurations(problem: Problem) -> Iterator[frozenset[int]]:
 
 # --- driver --------------------------------------------------------------------------------------------------
 def optimise(net: Network, load_scale: float = 1.0, vmin: float = 0.9, vmax: float = 1.1, *,
-             method: str = "auto", time_budget_s: float = 10.0, patience: int | None = None,
+             method: str = "auto", search_seconds: float = 10.0, patience: int | None = None,
              max_evaluations: int = 200_000, seed: int = 0) -> SearchResult:
     started = time.perf_counter()
-    deadline = started + time_budget_s
+    deadline = started + search_seconds
     problem = Problem(net, load_scale, vmin, vmax, seed=seed)
     configurations = count_configurations(net)
     if method == "auto":
