@@ -95,14 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             except IdempotencyConflict as exc:
                 _print({"run_id": None, "status": "conflict", "key": "idempotency_key", "error": str(exc)})
                 return 2
-            line = {"run_id": outcome.run_id, "status": outcome.status}
-            if outcome.error:
-                line["error"] = outcome.error
-            if not outcome.stored:
-                line["stored"] = "outbox"
-            if outcome.duplicate:
-                line["duplicate"] = True
-            _print(line)
+            _print(outcome.summary())
             return 0 if outcome.status == "completed" else 1
         if args.command == "similar":
             from core.search.similarity import similar_to_run

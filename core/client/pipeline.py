@@ -61,8 +61,15 @@ class RunOutcome:
         return value if isinstance(value, dict) else {}
 
     def summary(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "status": self.status, "stored": self.stored,
-                "duplicate": self.duplicate, "error": self.error}
+        """The one-line answer of the CLI: run id and status, then only what is out of the ordinary."""
+        line: dict[str, Any] = {"run_id": self.run_id, "status": self.status}
+        if self.error:
+            line["error"] = self.error
+        if not self.stored:
+            line["stored"] = "outbox"
+        if self.duplicate:
+            line["duplicate"] = True
+        return line
 
 
 def _jsonable(value: Any) -> Any:
