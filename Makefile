@@ -9,7 +9,7 @@ HOST    ?= 127.0.0.1
 API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
 
-.PHONY: run api test bench bench-history setup setup-dev browser clean-data
+.PHONY: run api lint test bench bench-history setup setup-dev browser clean-data
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,7 +39,13 @@ run: setup
 api: setup
 	$(PY) -m core.api --host $(API_HOST) --port $(API_PORT)
 
-test: setup-dev browser
+# Style, types and the import boundary first (pyproject.toml): a violation fails the build like a failing test.
+lint: setup-dev
+	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
+
+test: lint browser
 	$(PY) -m pytest
 
 bench: $(VENV)/.bench
