@@ -273,7 +273,7 @@ def test_review_pages_at_390px_and_in_the_dark_theme(app_url):
         light = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
         # ⋮ offers System, Light and Dark (both themes are configured in .streamlit/config.toml).
         page.locator("[data-testid='stMainMenu']").click()
-        page.get_by_text("Dark", exact=True).first.click()
+        page.locator("text=Dark").first.click()
         page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
                                " === 'rgb(14, 20, 18)'", timeout=30_000)
         _settle(page)
