@@ -273,13 +273,14 @@ def test_review_pages_at_390px_and_in_the_dark_theme(app_url):
         light = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
         # ⋮ offers System, Light and Dark (both themes are configured in .streamlit/config.toml).
         page.locator("[data-testid='stMainMenu']").click()
-        page.get_by_text("Dark", exact=True).first.click()
+        page.locator("text=Dark").first.click()
         page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
                                " === 'rgb(14, 20, 18)'", timeout=30_000)
         _settle(page)
         dark = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
         assert light == "rgb(255, 255, 255)" and dark == "rgb(14, 20, 18)", (light, dark)
-        page.goto(f"{app_url}/anomalies")  # the choice is kept across pages
+        # Kept while the operator moves between pages (a full reload starts from the system setting).
+        page.locator("[data-testid='stSidebarNav']").get_by_text("Anomalies", exact=True).click()
         page.locator(".js-plotly-plot").first.wait_for()
         _settle(page)
         assert page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor") == dark
