@@ -348,4 +348,6 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
         return _similar(services, run_id, k)
 
     app.include_router(router)
+    from core.api.plan_routes import plan_router  # here: it imports this module's helpers
+    app.include_router(plan_router(services))
     return app

@@ -1,0 +1,204 @@
+"""POST /plan: the day-ahead plan (forecast → battery dispatch under an import limit → network check) over HTTP.
+
+The same use case as the dashboard's Day-ahead plan page (core/client/plan.py): three QNN runs through the
+RunSubmitter pipeline, each stored as its own run and linked to one `plans` row. Everything that can be
+refused is refused before the first request is sent (422 naming the body's field; nothing is stored).
+
+Idempotency: the plan row holds the Idempotency-Key (sql/009). The same key answers the first plan (200,
+`Idempotent-Replayed: true`; a plan still computing is waited for). The same key with another body is 409
+when the plan's recorded inputs differ (region, day, network name, battery bus and battery, prices, import
+limit, options, number of history values); the plan row keeps no fingerprint of the load values, the
+temperatures or an uploaded network's contents, so a body differing only there replays the first plan.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Annotated, Any, Literal, cast
+
+from fastapi import APIRouter, Body, Depends
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.api.app import SUBMIT_RESPONSES, IdempotencyKey, _reject_unstorable_text
+from core.api.models import _PRICES_DEMO, FiniteNumber, Fraction, Region
+from core.api.problems import ApiProblem, invalid_input
+from core.client.plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanOutcome, PlanRequest,
+                              check_plan, forecast_request, run_plan, stored_plan)
+from core.client.services import Services
+from core.contract.errors import InputError
+from core.contract.limits import MAX_SERIES_LENGTH
+from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
+from core.db.plans import get_plan
+from core.inputs.forecast import ForecastHistory
+
+PLAN_REPLAY_POLL_S = 0.2
+
+# The names check_plan, the storage form and the QNN parsers use → this body's field names.
+BODY_FIELDS = {
+    "Prices": "prices_per_mwh", "Import limit": "import_limit_mw", "GridLimitMW": "import_limit_mw",
+    "Network loading": "peak_load_scale", "LoadProfile": "peak_load_scale",
+    "Battery bus": "battery_bus", "BatteryBus": "battery_bus", "BatteryKW": "power_mw",
+    "Network": "network", "Temperature": "temperature_c", "TemperatureC": "temperature_c",
+    "Capacity (MWh)": "capacity_mwh", "CapacityMWh": "capacity_mwh", "Power (MW)": "power_mw", "PowerMW": "power_mw",
+    "One-way efficiency (%)": "efficiency", "Efficiency": "efficiency",
+    "Initial SoC (%)": "initial_soc", "InitialSoC": "initial_soc", "Min SoC (%)": "min_soc", "MinSoC": "min_soc",
+    "Max SoC (%)": "max_soc", "MaxSoC": "max_soc", "Final SoC at least (%)": "final_soc", "FinalSoC": "final_soc",
+    "Wear cost (per MWh discharged)": "cycle_cost_per_mwh", "CycleCostPerMWh": "cycle_cost_per_mwh",
+    "PastLoads": "past_loads_mw", "Holidays": "holidays", "Day": "day", "Date": "day", "Region": "region",
+    "VoltageMin": "voltage_min_pu", "VoltageMax": "voltage_max_pu", "SearchSeconds": "search_seconds",
+}
+
+_EXAMPLE_LOADS = [round(9.6 + 1.6 * ((h % 24) in range(8, 21)) + 0.8 * ((h % 24) in range(17, 20)), 2)
+                  for h in range(14 * 24)]
+PLAN_EXAMPLES = {
+    "ieee33": {"summary": "IEEE 33-bus feeder, 4 MWh battery at bus 18, 14 days of hourly history", "value": {
+        "region": "Texas", "day": "2025-07-15", "network": "ieee33", "battery_bus": "18",
+        "past_loads_mw": _EXAMPLE_LOADS, "prices_per_mwh": _PRICES_DEMO, "capacity_mwh": 4.0, "power_mw": 2.0,
+        "efficiency": 0.95, "initial_soc": 0.5, "min_soc": 0.1, "max_soc": 0.9, "import_limit_mw": 11.0,
+        "currency": "USD"}},
+}
+
+
+class PlanBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: Region
+    day: dt.date = Field(description="the planned day; the history ends right before its 00:00")
+    network: Literal["ieee33", "ieee69"] | dict[str, Any] = Field(
+        description="a built-in feeder or a network JSON object (docs/grid.md)")
+    battery_bus: Annotated[str, Field(min_length=1, max_length=40)] | Annotated[int, Field(strict=True, ge=0)] = \
+        Field(description="the bus the battery is connected to (not the substation)")
+    past_loads_mw: Annotated[list[FiniteNumber | None], Field(min_length=1, max_length=MAX_SERIES_LENGTH)] = Field(
+        description="the feeder's hourly load in MW, oldest first, ending right before `day` 00:00; null = missing; "
+                    "at least 2 days")
+    prices_per_mwh: Annotated[list[FiniteNumber], Field(min_length=1, max_length=MAX_SERIES_LENGTH)] = Field(
+        description=f"energy price per hour of the day, currency/MWh ({HORIZON_STEPS} values); negative allowed")
+    capacity_mwh: FiniteNumber = Field(gt=0, le=1e5, description="usable energy capacity, MWh")
+    power_mw: FiniteNumber = Field(gt=0, le=1e5, description="charge and discharge limit at the grid side, MW")
+    efficiency: FiniteNumber = Field(0.95, gt=0, le=1, description="one-way efficiency (round trip = efficiency²)")
+    initial_soc: Fraction = Field(0.5, description="state of charge at 00:00, fraction of capacity")
+    min_soc: Fraction = Field(0.1, description="lowest state of charge, fraction")
+    max_soc: Fraction = Field(0.9, description="highest state of charge, fraction")
+    final_soc: Fraction | None = Field(None, description="minimum state of charge at the end (default initial)")
+    cycle_cost_per_mwh: FiniteNumber = Field(0.0, ge=0, le=1e6, description="wear cost per MWh discharged")
+    import_limit_mw: FiniteNumber = Field(gt=0, le=1e5, description="the feeder's import limit, MW")
+    temperature_c: Annotated[list[FiniteNumber], Field(min_length=1, max_length=MAX_SERIES_LENGTH)] | None = Field(
+        None, description="°C per hour over the history and the planned day (len(past_loads_mw) + 24 values)")
+    holidays: list[dt.date] | None = Field(None, max_length=400, description="days that count as Sundays")
+    robust: bool = Field(True, strict=True, description="plan the battery against the forecast's upper 80% band")
+    peak_load_scale: FiniteNumber = Field(1.0, gt=0, le=5, description="the model's loading at the forecast peak "
+                                                                      "(1 = its base loads)")
+    voltage_min_pu: FiniteNumber = Field(0.90, ge=0.5, le=1.0, description="lowest allowed voltage, pu")
+    voltage_max_pu: FiniteNumber = Field(1.10, ge=1.0, le=1.5, description="highest allowed voltage, pu")
+    search_seconds: FiniteNumber = Field(5.0, ge=0.1, le=45, description="switching search time limit, s")
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code, for the summary")
+
+    def to_plan(self) -> PlanRequest:
+        n = len(self.past_loads_mw)
+        start = dt.datetime.combine(self.day, dt.time()) - dt.timedelta(minutes=RESOLUTION_MIN * n)
+        stamps = [(start + dt.timedelta(minutes=RESOLUTION_MIN * i)).isoformat() for i in range(n)]
+        history = ForecastHistory(stamps, list(self.past_loads_mw), report={"source": "REST API"})
+        battery = BatterySpec(capacity_mwh=self.capacity_mwh, power_mw=self.power_mw, efficiency=self.efficiency,
+                              initial_soc=self.initial_soc, min_soc=self.min_soc, max_soc=self.max_soc,
+                              final_soc=self.final_soc, cycle_cost_per_mwh=self.cycle_cost_per_mwh)
+        return PlanRequest(region=self.region, day=self.day, network=self.network, battery_bus=str(self.battery_bus),
+                           history=history, prices=list(self.prices_per_mwh), battery=battery,
+                           import_limit_mw=self.import_limit_mw, holidays=list(self.holidays or []),
+                           temperature_c=self.temperature_c, robust=self.robust,
+                           peak_load_scale=self.peak_load_scale, voltage_min_pu=self.voltage_min_pu,
+                           voltage_max_pu=self.voltage_max_pu, search_seconds=self.search_seconds,
+                           currency=self.currency)
+
+
+class PlanRunIds(BaseModel):
+    forecast: str | None = None
+    storage: str | None = None
+    grid: str | None = None
+
+
+class PlanAnswer(BaseModel):
+    plan_id: str | None = Field(description="null: the database did not answer; the runs wait in the outbox")
+    status: Literal["completed", "failed", "running"]
+    error: str | None = Field(None, description="the failed step and its reason")
+    run_ids: PlanRunIds = Field(description="the three runs (GET /runs/{id}); a step not reached is null")
+    summary: dict[str, Any] | None = Field(None, description="headline figures: peak import before/after, hours "
+                                                             "over the limit, cost, losses, lowest voltage")
+
+
+PLAN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **SUBMIT_RESPONSES,
+    200: {"model": PlanAnswer, "description": "A replay: this Idempotency-Key was already used for this plan"},
+    409: {**SUBMIT_RESPONSES[409], "description": "This Idempotency-Key was used for a plan with other inputs"},
+}
+
+
+def _body_field(key: str) -> str:
+    return BODY_FIELDS.get(key, "body")
+
+
+def check_before_sending(plan: PlanRequest) -> None:
+    """What run_plan checks, and the forecast and network requests through the QNN parsers too (with a flat
+    placeholder profile), so a bad history or network is a 422 here, not a failed run stored later."""
+    _reject_unstorable_text({"region": plan.region, "network": plan.network, "battery_bus": plan.battery_bus})
+    parse_request(forecast_request(plan))
+    parse_request({"Task": "grid_switch", "Region": plan.region.strip(), "Date": plan.day.isoformat(),
+                   "Resolution": RESOLUTION_MIN, "Network": plan.network, "LoadProfile": [1.0] * HORIZON_STEPS,
+                   "BatteryBus": plan.battery_bus, "BatteryKW": [0.0] * HORIZON_STEPS,
+                   "VoltageMin": plan.voltage_min_pu, "VoltageMax": plan.voltage_max_pu,
+                   "SearchSeconds": plan.search_seconds})
+    check_plan(plan)
+
+
+def _same_inputs(stored: dict[str, Any], plan: PlanRequest) -> bool:
+    return (stored.get("region") == plan.region.strip() and stored.get("plan_date") == plan.day
+            and (stored.get("inputs") or {}) == plan.inputs())
+
+
+def _wait_while_running(services: Services, outcome: PlanOutcome) -> PlanOutcome:
+    deadline = time.monotonic() + 3 * services.settings.qnn_timeout_s + 30
+    while outcome.status == "running" and outcome.plan_id and time.monotonic() < deadline:
+        time.sleep(PLAN_REPLAY_POLL_S)
+        outcome = stored_plan(services.engine(), outcome.plan_id, duplicate=True)
+    return outcome
+
+
+def plan_router(services: Services) -> APIRouter:
+    bearer = HTTPBearer(auto_error=False, description="an API key from the server's API_KEYS")
+    router = APIRouter(dependencies=[Depends(bearer)])
+
+    @router.post("/plan", status_code=201, response_model=PlanAnswer, responses=PLAN_RESPONSES,
+                 summary="Day-ahead plan", tags=["plans"])
+    def plan(body: Annotated[PlanBody, Body(openapi_examples=PLAN_EXAMPLES)],
+             idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        """Forecast the feeder's day, dispatch the battery against it under the import limit and check the
+        network hour by hour with the recommended switching: three runs linked to one plan."""
+        request = body.to_plan()
+        try:
+            check_before_sending(request)
+        except InputError as exc:
+            raise invalid_input(_body_field(exc.key), exc.reason) from None
+        except (RecursionError, ValueError, TypeError, ArithmeticError, AttributeError, KeyError) as exc:
+            raise invalid_input("network" if isinstance(request.network, dict) else "body",
+                                f"could not be read ({type(exc).__name__})") from None
+        try:
+            outcome = run_plan(services.submitter(), services.engine, request, idempotency_key=idempotency_key)
+        except InputError as exc:
+            raise invalid_input(_body_field(exc.key), exc.reason) from None
+        if outcome.duplicate and outcome.plan_id:
+            stored = get_plan(services.engine(), outcome.plan_id)
+            if stored is not None and not _same_inputs(stored, request):
+                raise ApiProblem(409, "idempotency-conflict",
+                                 "this Idempotency-Key was already used for a plan with other inputs",
+                                 field="Idempotency-Key")
+            outcome = _wait_while_running(services, outcome)
+        # PlanOutcome.status is one of these three (core/client/plan.py) but typed as a plain str.
+        status = cast(Literal["completed", "failed", "running"], outcome.status)
+        answer = PlanAnswer(plan_id=outcome.plan_id, status=status, error=outcome.error,
+                            run_ids=PlanRunIds(**outcome.run_ids), summary=outcome.summary)
+        headers = {"Idempotent-Replayed": "true"} if outcome.duplicate else {}
+        return JSONResponse(answer.model_dump(mode="json"), status_code=200 if outcome.duplicate else 201,
+                            headers=headers)
+
+    return router
