@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import streamlit as st
@@ -64,8 +64,10 @@ def figure_deltas(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             name = run_label(run)
             row[name] = _fmt(value)
             if i:
-                numeric = isinstance(value, (int, float)) and isinstance(reference, (int, float))
-                row[f"Δ {name}"] = f"{value - reference:+,.4g}" if numeric else ""
+                if isinstance(value, (int, float)) and isinstance(reference, (int, float)):
+                    row[f"Δ {name}"] = f"{value - reference:+,.4g}"
+                else:
+                    row[f"Δ {name}"] = ""
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -78,7 +80,7 @@ def render_comparison(runs: Sequence[Mapping[str, Any]], *, key: str) -> None:
     if len(types) != 1:
         st.warning("Compare runs of one type: pick only load forecasts, only storage runs or only grid studies.")
         return
-    request_type = types.pop()
+    request_type = cast(str, types.pop())  # request_type is "not null" in optimization_runs
     st.subheader(f"Comparing {len(runs)} {TASK_LABELS.get(request_type, request_type).lower()} runs")
     not_completed = [run_label(r) for r in runs if r.get("status") != "completed"]
     if not_completed:

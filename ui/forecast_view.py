@@ -28,9 +28,12 @@ def render_forecast_outcome(fields: dict[str, Any], result: dict[str, Any],
         st.metric(f"Energy · next {outcome.hours:g} h", f"{outcome.energy_mwh:,.0f} MWh", width="content",
                   help="Sum of the forecast × step length")
         change = outcome.energy_change_pct
+        first_day, yesterday = outcome.first_day_energy_mwh, outcome.yesterday_energy_mwh
+        # A change implies both energies are known; the checks only tell the type checker so.
+        energy_delta = (f"{first_day - yesterday:+,.0f} MWh"
+                        if change is not None and first_day is not None and yesterday is not None else None)
         st.metric("Change from yesterday", f"{change:+.1f} %" if change is not None else "–",
-                  delta=(f"{outcome.first_day_energy_mwh - outcome.yesterday_energy_mwh:+,.0f} MWh"
-                         if change is not None else None), delta_color="off", width="content",
+                  delta=energy_delta, delta_color="off", width="content",
                   help="Energy of the forecast's first 24 h against the last 24 h of history"
                        + ("" if change is not None else " (not shown: the horizon is under 24 h or more than "
                                                          "a tenth of yesterday is missing)"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import streamlit as st
 
@@ -17,7 +17,9 @@ from ui.storage_view import render_storage_result
 def render_forecast_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
     loads = fields.get("PastLoads") or []
     render_forecast_outcome(fields, result, loads)
-    st.plotly_chart(forecast_figure(history_timestamps(fields, len(loads)), loads, result,
+    # A stored forecast passed validation, so Date and Resolution are valid: ISO stamps, never step numbers.
+    stamps = cast(list[str], history_timestamps(fields, len(loads)))
+    st.plotly_chart(forecast_figure(stamps, loads, result,
                                     region=fields.get("Region")), width="stretch")
 
 

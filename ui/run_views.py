@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.db.runs import get_run
+from core.search.backfill import EmbeddingBackfill
 from core.search.similarity import match_reason, similar_to_run
 from ui.plain import md_text
 from ui.state import get_services
@@ -46,11 +47,18 @@ def _similar(run_id: str, same_type: bool, k: int) -> list[dict[str, Any]]:
     return [r.as_dict() for r in found if r.status == "completed"][:k]
 
 
+def _backfill() -> EmbeddingBackfill:
+    backfill = get_services().backfill
+    if backfill is None:  # never: Services.__post_init__ always sets one
+        raise RuntimeError("the services have no embedding backfill")
+    return backfill
+
+
 @st.fragment(run_every=2)
 def _wait_for_embedding(run_id: str) -> None:
     """The run was stored before the sentence model was ready; its embedding is being added in the background.
     Look every 2 s (an in-memory check, only while waiting), then redraw the page with its similar runs."""
-    if not get_services().backfill.pending(run_id):
+    if not _backfill().pending(run_id):
         st.rerun()
     st.caption(":material/hourglass_top: Finding similar runs: the similarity model is still loading; "
                "they appear here in a few seconds.")
@@ -72,7 +80,7 @@ def render_similar_runs(run_id: str, query_text: str | None, *, key: str, k: int
         return []
     if not similar:
         _similar.clear(run_id, same_type, k)  # never keep an empty answer: the embedding may arrive any moment
-        if get_services().backfill.pending(run_id):
+        if _backfill().pending(run_id):
             _wait_for_embedding(run_id)
         else:
             st.caption("No similar past runs yet: each new run makes this list better.")

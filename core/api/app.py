@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
@@ -159,7 +159,9 @@ def _submit(services: Services, body: TypedRequest | CodeRequest, task: str,
         raise invalid_input(name_of(exc.key), exc.reason) from None
     if outcome.duplicate and outcome.status == "running":
         outcome = _wait_while_running(services, outcome)
-    answer = RunAnswer(run_id=outcome.run_id, status=outcome.status, request_type=outcome.request_type,
+    # RunOutcome.status is one of these three (core/client/pipeline.py) but typed as a plain str.
+    status = cast(Literal["completed", "failed", "running"], outcome.status)
+    answer = RunAnswer(run_id=outcome.run_id, status=status, request_type=outcome.request_type,
                        result=_result_of(outcome.response), error=outcome.error, stored=outcome.stored)
     content = answer.model_dump()
     if outcome.stored and outcome.status != "running":

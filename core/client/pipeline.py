@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -140,7 +140,8 @@ class RunSubmitter:
             existing = self._reserve(base_row, idempotency_key)
             if existing is not None:
                 if _stored_fingerprint(existing) != fingerprint:
-                    raise IdempotencyConflict(idempotency_key)
+                    # _reserve finds an existing run only by its idempotency key, so there is one.
+                    raise IdempotencyConflict(cast(str, idempotency_key))
                 return self._duplicate_outcome(existing, fields)
             timings["reserve"] = (time.perf_counter() - t0) * 1000
             return self._compute_and_store(code, run_id, base_row, fields, request_type, idempotency_key,
@@ -211,7 +212,7 @@ class RunSubmitter:
                             idempotency_key=idempotency_key)
             outcome.stored = False
         timings["store"] = (time.perf_counter() - t0) * 1000
-        if defer_embedding and outcome.stored:
+        if defer_embedding and outcome.stored and self.backfill is not None:  # defer_embedding implies a backfill
             self.backfill.schedule(run_id, request_type, fields)
         if outcome.stored and len(self.outbox):
             self._flush_outbox_quietly()

@@ -292,7 +292,8 @@ def run_plan(submitter: RunSubmitter, engine_provider: Callable[[], Engine], pla
     storage = grid = None
     if forecast is not None and (fields := built("storage", lambda: storage_request(plan, forecast))):
         storage = step("storage", fields)
-    if storage is not None and (fields := built("grid", lambda: grid_request(plan, forecast, storage))):
+    # A storage answer implies a forecast; `forecast is not None` says so to the type checker (the lambda).
+    if forecast is not None and storage is not None and (fields := built("grid", lambda: grid_request(plan, forecast, storage))):
         grid = step("grid", fields)
     if forecast is not None:
         outcome.summary = summarize(plan, forecast, storage, grid)

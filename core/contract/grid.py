@@ -81,7 +81,7 @@ def _open_lines(value: Any, net: Network) -> tuple[str, ...]:
         if net.closed[k] and not net.switchable[k]:
             raise InputError("OpenLines", f"line {lid!r} is closed and not switchable")
         ids.append(lid)
-    for k in np.flatnonzero(~net.available):
+    for k in np.flatnonzero(~net.available).tolist():
         if net.line_ids[k] not in ids:
             ids.append(net.line_ids[k])  # out of service: open whatever the request says
     return tuple(ids)

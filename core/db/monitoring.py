@@ -68,6 +68,7 @@ def _text(value: Any, limit: int = 500) -> str | None:
 
 
 def _time(value: Any, *, aware: bool) -> dt.datetime | None:
+    moment: dt.datetime | None
     if isinstance(value, dt.datetime):
         moment = value
     else:
@@ -141,7 +142,7 @@ def anomaly_counts(engine: Engine) -> dict[str, int]:
     query = (select(ANOMALIES.c.severity, func.count()).where(ANOMALIES.c.resolved.is_(False))
              .group_by(ANOMALIES.c.severity))
     with engine.connect() as conn:
-        counts = dict(conn.execute(query).all())
+        counts: dict[str, int] = {severity: count for severity, count in conn.execute(query).all()}
     return {s: int(counts.get(s, 0)) for s in SEVERITIES}
 
 

@@ -112,7 +112,7 @@ def replace_interrupted_run(conn: Connection, row: dict[str, Any], embedding: di
     return bool(updated)
 
 
-def mark_interrupted_runs(engine: Engine, older_than: dt.timedelta, keep_ids: set[str] = frozenset()) -> int:
+def mark_interrupted_runs(engine: Engine, older_than: dt.timedelta, keep_ids: frozenset[str] | set[str] = frozenset()) -> int:
     """Runs left 'running' longer than any live request can take: give them a status and the reason."""
     cutoff = dt.datetime.now(dt.UTC) - older_than
     seconds = int(older_than.total_seconds())

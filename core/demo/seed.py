@@ -385,11 +385,14 @@ class _Seeder:
             run_id = str(uuid.UUID(bytes=hashlib.sha256(f"seed|{self.seed}|{spec.index}".encode()).digest()[:16],
                                    version=4))
             rng = _rng("timing", self.seed, spec.index)
+            execution: float | None  # the solver time; None for a failed run
             execution = round(done.execution_ms * float(rng.uniform(0.9, 1.3)), 3)
             round_trip = round(execution + float(rng.gamma(3.0, 4.0)), 3)
             completed_at = spec.created_at + dt.timedelta(milliseconds=round_trip + 40)
             payload = json.dumps({"code": code, "fields": spec.fields, "mode": self.mode, "seeded": True},
                                  separators=(",", ":"))
+            result_payload: str | None
+            prediction_id: str | None
             if done.status == "completed":
                 prediction_id = str(uuid.UUID(bytes=hashlib.sha256(f"prediction|{run_id}".encode()).digest()[:16],
                                               version=4))
@@ -454,7 +457,10 @@ def write_rows(engine: Engine, runs: list[list[Any]], embeddings: list[list[Any]
                 from seed_embeddings e join inserted i on i.id = e.optimization_run_id
                 on conflict do nothing returning 1)
             select count(*) from inserted""")
-        inserted = int(cursor.fetchone()[0])
+        count_row = cursor.fetchone()
+        if count_row is None:  # never: count(*) always returns one row
+            raise RuntimeError("select count(*) returned no row")
+        inserted = int(count_row[0])
         raw.commit()
         return inserted
     except Exception:

@@ -25,7 +25,7 @@ WEATHER_LABELS = {"TemperatureC": "temperature (°C)", "IrradianceWm2": "irradia
 class ForecastHistory:
     timestamps: list[str]
     loads_mw: list[float | None]
-    actuals_mw: list[float] = field(default_factory=list)  # values at/after the forecast start, if uploaded
+    actuals_mw: list[float | None] = field(default_factory=list)  # at/after the forecast start, if uploaded; None = gap
     report: dict[str, Any] = field(default_factory=dict)
     # Request key (TemperatureC, IrradianceWm2) -> values on the history's steps, then the steps after it.
     weather: dict[str, list[float]] = field(default_factory=dict)

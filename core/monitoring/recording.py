@@ -138,6 +138,7 @@ def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response
     ).scalar_one_or_none()
 
     service_list = response.get("anomalies") if response is not None and run_row["status"] == "completed" else None
+    items: list[Mapping[str, Any]] | list[dict[str, Any]]
     if isinstance(service_list, list):
         items, source = [a for a in service_list if isinstance(a, Mapping)], "qnn"
     else:

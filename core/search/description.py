@@ -245,8 +245,9 @@ def describe_storage(fields: Mapping[str, Any]) -> str:
 
 def _network_phrases(network: Any) -> list[str]:
     if isinstance(network, Mapping):
-        buses = network.get("buses") if isinstance(network.get("buses"), list) else []
-        lines = network.get("lines") if isinstance(network.get("lines"), list) else []
+        raw_buses, raw_lines = network.get("buses"), network.get("lines")
+        buses: list[Any] = raw_buses if isinstance(raw_buses, list) else []
+        lines: list[Any] = raw_lines if isinstance(raw_lines, list) else []
         ties = sum(1 for line in lines if isinstance(line, Mapping) and line.get("closed") is False)
         load_kw = sum(float(b.get("p_kw", 0) or 0) for b in buses
                       if isinstance(b, Mapping) and isinstance(b.get("p_kw", 0), (int, float)))

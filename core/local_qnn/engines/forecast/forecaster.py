@@ -41,7 +41,7 @@ def history_quality(loads: np.ndarray, resolution_min: int, start: dt.date) -> d
     missing = np.isnan(loads)
     step = dt.timedelta(minutes=resolution_min)
     first = dt.datetime.combine(start, dt.time()) - step * len(loads)
-    gaps = []
+    gaps: list[dict[str, Any]] = []
     if missing.any():
         edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):

@@ -400,8 +400,12 @@ def _rolling_test(lay: _Layout, X: np.ndarray, target: np.ndarray, o_r: np.ndarr
             if not m.any():
                 continue
             zf = X[m] @ fit.beta + fit.intercept
-            test.origins.append(origin), test.k.append(k_r[m]), test.point_z.append(zf)
-            test.band.append(fit.scale[0, k_r[m]]), test.fit_qz.append(fit.qz), test.block.append(block_start)
+            test.origins.append(origin)
+            test.k.append(k_r[m])
+            test.point_z.append(zf)
+            test.band.append(fit.scale[0, k_r[m]])
+            test.fit_qz.append(fit.qz)
+            test.block.append(block_start)
             errors.append(np.abs(inverse(target[m]) - inverse(zf)))
     if not test.origins:
         return None
@@ -481,9 +485,10 @@ def forecast(y: np.ndarray, start: dt.date, resolution_min: int, horizon_steps: 
     candidates = [c for c in CANDIDATES if (c.weather, c.level) in design]
     tests = {c.name: _rolling_test(lay, design[(c.weather, c.level)][0], target, o_r, j_r, k_r, steps, fallback_sd,
                                    c.train_days, inverse) for c in candidates}
-    tested = [c for c in candidates if tests[c.name] is not None]
+    backtested = {name: t for name, t in tests.items() if t is not None}
+    tested = [c for c in candidates if c.name in backtested]
     # Lowest backtest error wins; without a backtest, the weather model if there is weather.
-    chosen = min(tested, key=lambda c: tests[c.name].abs_error) if tested else candidates[-1]
+    chosen = min(tested, key=lambda c: backtested[c.name].abs_error) if tested else candidates[-1]
     Xc, Xcf = design[(chosen.weather, chosen.level)]
     use = o_r >= n_days - chosen.train_days
     fit = _fit_block(Xc[use], target[use], j_r[use], k_r[use], s, n_target_days, fallback_sd)
@@ -515,8 +520,8 @@ def forecast(y: np.ndarray, start: dt.date, resolution_min: int, horizon_steps: 
                                                           ("IrradianceWm2", irradiance_wm2)) if v is not None],
                  "interval_method": "split-conformal on the backtest's out-of-sample errors, scaled by time of day"
                                     if qz is not fit.qz else "empirical quantiles of the fit's own errors",
-                 "candidates": [{"method": c.name, "backtest_mase": _r(tests[c.name].abs_error / mase_scale)
-                                 if tests[c.name] is not None and mase_scale else None,
+                 "candidates": [{"method": c.name, "backtest_mase": _r(backtested[c.name].abs_error / mase_scale)
+                                 if c.name in backtested and mase_scale else None,
                                  "chosen": c is chosen} for c in candidates]},
     )
     if backtest:
@@ -553,8 +558,13 @@ def _summary(lay: _Layout, test: _Test, y: np.ndarray, inverse: Callable[[np.nda
         nm = point_metrics(actual, naive, scale)
         per_origin.append({"origin": (start - dt.timedelta(days=n_days - origin)).isoformat(),
                            "mase": _r(pm["mase"]), "mape": _r(pm["mape"]), "naive_mase": _r(nm["mase"])})
-        actual_all.append(actual), fc_all.append(fc), naive_all.append(naive)
-        lo95.append(q[0]), lo80.append(q[1]), hi80.append(q[2]), hi95.append(q[3])
+        actual_all.append(actual)
+        fc_all.append(fc)
+        naive_all.append(naive)
+        lo95.append(q[0])
+        lo80.append(q[1])
+        hi80.append(q[2])
+        hi95.append(q[3])
     a, f, nv = np.concatenate(actual_all), np.concatenate(fc_all), np.concatenate(naive_all)
     ours, naive = point_metrics(a, f, scale), point_metrics(a, nv, scale)
     return {

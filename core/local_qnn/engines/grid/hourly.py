@@ -48,7 +48,11 @@ def _r(value: float, digits: int) -> float | None:
 
 def evaluate(net: Network, req: HourlyRequest, closed: np.ndarray, vmin: float, vmax: float) -> dict[str, Any]:
     """One AC power flow per step of a fixed configuration."""
-    losses, vmins, vmaxs, weakest, converged = [], [], [], [], []
+    losses: list[float | None] = []
+    vmins: list[float | None] = []
+    vmaxs: list[float | None] = []
+    weakest: list[str | None] = []
+    converged: list[bool] = []
     for t in range(len(req.load_profile)):
         flow: Flow = power_flow(step_network(net, req, t), closed)
         ok = bool(flow.converged)
@@ -74,7 +78,7 @@ def evaluate(net: Network, req: HourlyRequest, closed: np.ndarray, vmin: float, 
         "energy_losses_kwh": _r(sum(known) * dt_h, 4) if all(converged) else None,
         "lowest_voltage_pu": min(lows) if lows else None,
         "steps_voltage_ok": int(sum(1 for lo, hi in zip(vmins, vmaxs)
-                                    if lo is not None and lo >= vmin - 1e-9 and hi <= vmax + 1e-9)),
+                                    if lo is not None and hi is not None and lo >= vmin - 1e-9 and hi <= vmax + 1e-9)),
     }
 
 

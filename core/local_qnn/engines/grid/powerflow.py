@@ -204,12 +204,12 @@ class RadialSolver:
         volts = np.zeros(self.n, dtype=complex)
         volts[self.slack] = 1.0
         volts[nodes] = v
-        cur = np.zeros(self.n, dtype=complex)
+        i_branch = np.zeros(self.n, dtype=complex)  # not `cur`: that name held the int path walk above
         losses = float("nan")
         if converged:
-            cur[nodes] = path @ np.conj(s / v)
-            losses = float(np.sum(self.r_arr[lines] * np.abs(cur[nodes]) ** 2)) * 1000.0
-        return Sweep(tree, converged, it, volts.tolist(), cur.tolist(), losses)
+            i_branch[nodes] = path @ np.conj(s / v)
+            losses = float(np.sum(self.r_arr[lines] * np.abs(i_branch[nodes]) ** 2)) * 1000.0
+        return Sweep(tree, converged, it, volts.tolist(), i_branch.tolist(), losses)
 
     def _finish(self, tree: Tree, nodes: list[int], v_nodes: list[complex], converged: bool, it: int) -> Sweep:
         """Branch currents and losses from the final voltages (one more backward sweep)."""

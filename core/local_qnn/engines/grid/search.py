@@ -187,9 +187,10 @@ def local_search(problem: Problem, state: State, deadline: float) -> State:
 def kick(problem: Problem, state: State, swaps: int) -> State | None:
     """`swaps` random branch exchanges (radial by construction), then one sweep."""
     closed = set(state.closed)
-    tree = state.sweep.tree
+    tree: Tree | None = state.sweep.tree
     for _ in range(swaps):
         tree = problem.solver.tree(closed)
+        assert tree is not None  # a branch exchange keeps a radial configuration radial
         fake = State(frozenset(closed), Sweep(tree, True, 0, state.sweep.v, state.sweep.i_branch, 0.0), state.key)
         moves = neighbourhood(problem, fake, estimate=False)
         if not moves:

@@ -128,7 +128,7 @@ def compare(request: StorageRequest | Mapping[str, Any], optimal_result: Mapping
     rows = []
     for name, figures in (("Optimal (HiGHS)", optimal_result), ("Rule-based", rule_based(req)),
                           ("No battery", no_battery(req))):
-        row = {"policy": name}
+        row: dict[str, Any] = {"policy": name}
         row.update({k: float(figures[k]) for k in keys if k in figures})
         rows.append(row)
     return rows

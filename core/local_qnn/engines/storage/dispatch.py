@@ -88,6 +88,7 @@ class _Model:
         if self.limited:
             n += T + 1
         if self.sc:
+            assert req.export_price is not None  # self-consumption mode is defined by an export price
             self.net = req.net_load_mw
             self.import_max = np.maximum(self.net, 0.0) + power
             self.export_max = np.maximum(-self.net, 0.0) + power
@@ -128,6 +129,7 @@ class _Model:
             rows += [2 * T + t] * 2 + [3 * T + t] * 2
             cols += [3 * T + t, 5 * T + t, 5 * T + t, np.full(T, 6 * T)]
             vals += [np.ones(T), -np.ones(T), np.ones(T), -np.ones(T)]
+            assert req.grid_limit_mw is not None  # self.limited means a grid limit was given
             row_lo.append(np.full(2 * T, -np.inf))
             row_hi += [np.full(T, float(req.grid_limit_mw)), np.zeros(T)]
         self.base = (rows, cols, vals, row_lo, row_hi)
@@ -137,7 +139,8 @@ class _Model:
         """Steps where simultaneous charge and discharge could pay: a negative value of energy and losses to burn."""
         if self.req.efficiency >= 1.0:
             return np.zeros(self.T, dtype=bool)
-        value = np.minimum(self.req.prices, self.req.export_price) if self.sc else self.req.prices
+        export = self.req.export_price  # set exactly in self-consumption mode (self.sc)
+        value = np.minimum(self.req.prices, export) if export is not None else self.req.prices
         return value < 0
 
     def risky_grid_steps(self) -> np.ndarray:
