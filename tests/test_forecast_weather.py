@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core.contract.codec import decode_request, encode_request
-from core.local_qnn.engines import forecast
+from core.local_qnn.engines.forecast import forecaster as forecast
 from core.contract.errors import InputError
 from core.inputs.forecast import forecast_fields, history_from_csv, weather_found_text, weather_trace
 from core.client.qnn_client import QNNRejected

@@ -88,7 +88,7 @@ def test_failed_step_fails_the_plan_and_keeps_earlier_runs(services, engine):
     ({"battery_bus": "1"}, "Battery bus"),
     ({"battery_bus": "40"}, "Battery bus"),
     ({"import_limit_mw": 0.0}, "Import limit"),
-    ({"battery": BatterySpec(capacity_mwh=4.0, power_mw=2.0, efficiency=1.5)}, "Efficiency"),
+    ({"battery": BatterySpec(capacity_mwh=4.0, power_mw=2.0, efficiency=1.5)}, "One-way efficiency (%)"),  # the form label
 ])
 def test_bad_form_is_refused_before_anything_is_sent(services, engine, overrides, key):
     with engine.connect() as conn:
@@ -138,7 +138,7 @@ def test_history_page_shows_a_plan_as_one_row(services, engine):
 
 
 def test_plan_on_an_uploaded_network(services, engine):
-    from core.local_qnn.engines.grid.networks import ieee33
+    from core.contract.network_cases import ieee33
     from core.client.plan import network_load_kw
 
     network = ieee33().to_json()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from core.local_qnn.engines.grid import hourly as grid_hourly
-from core.local_qnn.engines.grid.hourly import HourlyRequest
+from core.contract.grid import HourlyRequest
 from core.contract.network import Network
 from core.local_qnn.engines.grid.powerflow import Flow, RadialSolver, current_a, line_power_kva, power_flow
 from core.local_qnn.engines.grid.search import optimise
