@@ -358,4 +358,4 @@ def test_a_run_submitted_through_the_api_shows_in_the_dashboard_history(api):
     at.run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
-    assert list(table["id"]) == [run_id] and list(table["status"]) == ["completed"]
+    assert list(table["run id"]) == [run_id] and list(table["status"]) == ["completed"]
