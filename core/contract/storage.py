@@ -1,4 +1,4 @@
-"""Battery storage dispatch: the exact optimum of the dispatch LP, solved with HiGHS.
+"""The storage dispatch request (`Task=storage`): its keys and their checks, shared by both sides.
 
 Request keys (the decoded `code` of `Task=storage`):
 
@@ -16,25 +16,7 @@ Request keys (the decoded `code` of `Task=storage`):
   is a shortfall variable with a penalty far above any price, so the limit is met whenever the battery can
   meet it, and otherwise the schedule with the least energy above it is returned, with the shortfall reported.
 
-Model (Δ = Resolution/60 h): charge c_t, discharge d_t in [0, PowerMW]; state of charge
-s_t = s_{t-1} + Efficiency·c_t·Δ − d_t·Δ/Efficiency within [MinSoC, MaxSoC]·Capacity, s_{T-1} ≥ FinalSoC·Capacity.
-Arbitrage mode maximises Σ Prices_t·(d_t − c_t)·Δ − CycleCost·Σ d_t·Δ. Self-consumption mode minimises
-Σ (Prices_t·import_t − ExportPrice_t·export_t)·Δ + CycleCost·Σ d_t·Δ with import_t − export_t = Load_t − PV_t + c_t − d_t.
-
-Charging and discharging in the same step (or importing and exporting in the same step) is physically
-meaningless but is what a plain LP does when prices are negative (it burns energy in conversion losses).
-The returned schedule never does it: where it can pay (negative prices, export above import price) a
-binary per step forbids it, added lazily only at the steps where the LP relaxation used it, and the
-result is still the proven optimum; elsewhere the LP optimum is netted without changing the state of
-charge or lowering the objective.
-
-Result: `charge_mw`, `discharge_mw`, `soc_mwh` (end of each step), `revenue` = Σ Prices_t·(d_t − c_t)·Δ
-for the returned schedule (in self-consumption mode too: the battery's energy valued at the import
-price; the bill is in `grid_cost`), `solver`, `optimal`, `time_limited` (stopped by the solve budget),
-`objective`, `degradation_cost`, `cycles`
-(equivalent full cycles = throughput / (2·Capacity)), `throughput_mwh` (charged + discharged, grid side),
-`timestamps`, `mode`; in self-consumption mode also `grid_import_mw`, `grid_export_mw`, `grid_cost`,
-`grid_cost_without_battery`, `savings`.
+The model and the result fields are described in core/local_qnn/engines/storage/dispatch.py.
 """
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""Grid task, hourly keys: AC power flows of one configuration over a load profile (the day-ahead plan).
-
-- `LoadProfile=[…]`: per-step scale factor of every load (> 0, at most MAX_LOAD_SCALE), 1–168 steps.
-- `BatteryBus` + `BatteryKW=[…]`: a battery at one bus, kW per step, positive = discharging (injection),
-  negative = charging; same length as LoadProfile.
-- `OpenLines=[…]`: the configuration to evaluate; no search. Without it, the search runs at the step of the
-  highest feeder load and both the present and the recommended configuration are evaluated at every step.
-- `Resolution` (15/30/60 min, default 60) only places the steps in time from `Date`.
+"""Grid task, hourly keys (core/contract/grid.py): one AC power flow per step of one configuration, for the
+day-ahead plan; without OpenLines, the search at the peak step and both configurations evaluated hourly.
 """
 from __future__ import annotations
 

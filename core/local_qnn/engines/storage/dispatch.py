@@ -1,20 +1,6 @@
 """Battery storage dispatch: the exact optimum of the dispatch LP, solved with HiGHS.
 
-Request keys (the decoded `code` of `Task=storage`):
-
-- `Date` (YYYY-MM-DD, first step at 00:00), `Resolution` (minutes per step: 5, 15, 30 or 60; default 60)
-- `Prices` (currency/MWh per step; negative values allowed)
-- `CapacityMWh`, `PowerMW` (> 0; `PowerMW` limits charge and discharge at the grid side)
-- `Efficiency` (one-way, in (0, 1]; charge and discharge alike, round trip = Efficiency²)
-- `InitialSoC`, `MinSoC` (default 0), `MaxSoC` (default 1), `FinalSoC` (default InitialSoC): fractions of
-  capacity; the state of charge after the last step must be at least FinalSoC.
-- `Load`, `PV` (MW, optional, same length as Prices): self-consumption mode. The site imports
-  at `Prices` and exports at `ExportPrice` (currency/MWh, a number or one value per step, default 0).
-- `CycleCostPerMWh` (extra key, default 0): battery wear cost per MWh discharged (grid side). Set it to the
-  degradation cost so the battery only cycles when the price spread pays for the wear.
-- `GridLimitMW` (optional, with Load/PV): import limit at the connection point. A soft limit: import above it
-  is a shortfall variable with a penalty far above any price, so the limit is met whenever the battery can
-  meet it, and otherwise the schedule with the least energy above it is returned, with the shortfall reported.
+Request keys and their checks: core/contract/storage.py.
 
 Model (Δ = Resolution/60 h): charge c_t, discharge d_t in [0, PowerMW]; state of charge
 s_t = s_{t-1} + Efficiency·c_t·Δ − d_t·Δ/Efficiency within [MinSoC, MaxSoC]·Capacity, s_{T-1} ≥ FinalSoC·Capacity.
