@@ -116,7 +116,7 @@ def test_grid_page_bad_network_is_a_clear_message(grid_page):
     _widget(at.selectbox, "Network").set_value("JSON upload")
     at.file_uploader[0].upload("net.json", json.dumps(bad).encode(), "application/json")
     _submit(at)
-    assert any("Network" in e.value and "unknown bus 'nowhere'" in e.value for e in at.error)
+    assert any("Network" in e.value and "unknown bus 'nowhere'" in e.value.replace("\\", "") for e in at.error)  # shown escaped
     assert not _completed(at) and not at.metric  # nothing was submitted
 
 

@@ -246,20 +246,23 @@ def test_a_refused_value_is_a_failed_run_with_its_answer_not_an_outbox_record(se
     assert run["result_payload"]["result"]["forecast"] == [1.0, 2.0]   # the computed answer is kept
 
 
-def test_nul_in_the_request_is_reserved_and_stored_cleaned_with_the_answer(services, engine, qnn_client, tmp_path):
-    """A NUL inside a request key the service ignores: refused by Postgres at reservation and at the final write."""
+def test_nul_in_the_request_is_refused_before_anything_is_sent_or_stored(services, engine, qnn_client, tmp_path):
+    """A NUL inside a request key: the codec refuses it naming the key (issue 12), so Postgres never sees it;
+    NULs in an answer are the storable path's job (the tests of values the database refuses, above)."""
     from core.contract.codec import encode_request
+    from core.contract.errors import InputError
     from tests.helpers import forecast_fields
 
     fields = {**forecast_fields(region="Nul-request"), "Comment": "left\x00right"}
     outbox = Outbox(tmp_path / "outbox")
     submitter = RunSubmitter(services.engine, qnn_client, services.encoder, outbox, backend_label="local")
-    outcome = submitter.submit(encode_request(fields), idempotency_key=str(uuid.uuid4()))
-    assert len(outbox) == 0 and outcome.stored
-    assert outcome.status == "failed" and outcome.failure_kind == "storage"
-    run = get_run(engine, outcome.run_id)
-    assert run["input_payload"]["fields"]["Comment"] == "leftright"
-    assert run["result_payload"]["result"]["forecast"]       # the computed forecast is kept
+    with pytest.raises(InputError) as err:
+        submitter.submit(encode_request(fields), idempotency_key=str(uuid.uuid4()))
+    assert err.value.key == "Comment" and "NUL" in err.value.reason
+    assert len(outbox) == 0
+    with engine.connect() as conn:
+        stored = conn.execute(text("select count(*) from optimization_runs where region = 'Nul-request'")).scalar_one()
+    assert stored == 0
 
 
 def test_outbox_keeps_one_record_per_key_and_never_recomputes(services, tmp_path):

@@ -170,7 +170,10 @@ def _error_from_response(response: httpx.Response, secrets: list[str]) -> QNNErr
         return QNNUnauthorized(detail, status_code=status, body=body)
     if status == 429:
         return QNNRateLimited(detail, retry_after_s=_retry_after_seconds(response), status_code=status, body=body)
-    if status in (404, 405, 410):
+    # A 404 in the service's own error shape names what it could not find (an anomaly id): the API answered.
+    # Any other 404/405/410 means the address is not a QNN API.
+    names_a_key = isinstance(body, dict) and body.get("error") == "not_found" and body.get("key") is not None
+    if status in (404, 405, 410) and not names_a_key:
         return QNNMisconfigured(detail, status_code=status, body=body)
     if 400 <= status < 500:
         key = safe_text(body["key"], 200) if isinstance(body, dict) and body.get("key") is not None else None
