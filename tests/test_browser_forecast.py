@@ -15,7 +15,7 @@ from sqlalchemy import text
 from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
-from tests.browser import (chromium_browser, chromium_page, download, metric_tiles, new_page, plot_data, plot_layouts,
+from tests.browser import (chromium_browser, download, metric_tiles, new_page, plot_data, plot_layouts,
                            plot_traces, screenshot, screenshots_at_two_widths, streamlit_server, upload, wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -152,7 +152,7 @@ def test_app_stops_its_database_and_runs_survive(app):
 
 
 @pytest.mark.timeout(900)  # a cold start (embedded Postgres, service, embeddings) on a busy machine
-def test_forecast_csv_with_weather_shows_the_temperature_trace(tmp_path):
+def test_forecast_csv_with_weather_shows_the_temperature_trace(app, tmp_path):
     """Upload 4 weeks of half-hourly load with temperature (the last day: weather forecast, load empty)."""
     import datetime as dt
 
@@ -169,7 +169,9 @@ def test_forecast_csv_with_weather_shows_the_temperature_trace(tmp_path):
     frame.loc[stamps >= pd.Timestamp(start), "load_mw"] = np.nan
     csv_path = tmp_path / "history_with_weather.csv"
     frame.to_csv(csv_path, index=False)
-    with streamlit_server({"EGLO_DATA_DIR": str(tmp_path / "data")}) as url, chromium_page() as page:
+    # The module's Chromium (a second Playwright in this thread cannot start while the module's runs), own server.
+    with streamlit_server({"EGLO_DATA_DIR": str(tmp_path / "data")}) as url:
+        page = new_page(app["browser"])
         page.goto(f"{url}/forecast")  # the app opens on the Day-ahead plan
         page.get_by_role("heading", name="Load forecast").wait_for()
         page.get_by_text("CSV upload", exact=True).click()
