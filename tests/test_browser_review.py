@@ -1,6 +1,8 @@
 """The Review pages in a real Chromium: every button and link they offer, downloads opened and read.
 
-One Streamlit server on the test session's database, after real submissions through the pipeline.
+One Streamlit server on a database of this module's own (its own data folder), after real submissions through
+the pipeline: what History, Anomalies and Metrics show depends only on the runs made here, not on the other
+modules of the session.
 Screenshots at 1600 and 390 px land in screenshots/ (git-ignored).
 """
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import uuid
 
@@ -33,8 +36,32 @@ def _faulty_fields(region: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def seeded(services):
-    submitter = services.submitter()
+def review_services(tmp_path_factory):
+    """Services on a data folder of this module's own; the session's folder is restored afterwards."""
+    from core.client.services import build_services
+    from core.db.embedded import stop_embedded_postgres
+
+    data = tmp_path_factory.mktemp("review-data")
+    session_dir = os.environ["EGLO_DATA_DIR"]
+    os.environ["EGLO_DATA_DIR"] = str(data)
+    svc = build_services()
+    svc.engine()
+    try:
+        yield svc
+    finally:
+        svc.close()
+        stop_embedded_postgres(data / "pgdata")
+        os.environ["EGLO_DATA_DIR"] = session_dir
+
+
+@pytest.fixture(scope="module")
+def engine(review_services):
+    return review_services.engine()
+
+
+@pytest.fixture(scope="module")
+def seeded(review_services):
+    submitter = review_services.submitter()
     runs = [submitter.submit(forecast_code(region=region), idempotency_key=f"review-{uuid.uuid4()}")
             for region in ("Review-North", "Review-South")]
     faulty = submitter.submit_fields(_faulty_fields("Review-Faulty"), idempotency_key=f"review-{uuid.uuid4()}")
@@ -47,8 +74,8 @@ def seeded(services):
 
 
 @pytest.fixture(scope="module")
-def app_url(seeded):
-    with streamlit_server() as url:
+def app_url(seeded, review_services):
+    with streamlit_server({"EGLO_DATA_DIR": str(review_services.settings.data_dir)}) as url:
         yield url
 
 
@@ -126,14 +153,9 @@ def test_history_exports_open_and_compare(app_url, seeded, engine):
         page.get_by_text("Raw answer of the QNN service", exact=True).click()
         _settle(page)
 
-        # Two rows of one type: compared side by side, then normalised.
-        _click_row(page, grid, 0)  # unselect
-        _settle(page)
-        newest_forecasts = [i for i, r in enumerate(list_runs(engine, RunFilters(), page=0, page_size=25)[0])
-                            if r["request_type"] == "forecast" and r["status"] == "completed"][:2]
-        for row in newest_forecasts:
-            _click_row(page, grid, row)
-            _settle(page, 300)
+        # Two runs of one type side by side, then normalised: opened as the similar-runs panel links them.
+        first, second = (r.run_id for r in seeded["runs"])
+        page.goto(f"{app_url}/history?compare={first},{second}")
         page.get_by_text(re.compile(r"Comparing 2 load forecast runs")).wait_for()
         _settle(page)
         assert "Δ" in page.locator("body").inner_text()

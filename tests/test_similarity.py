@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import time
+
 import pytest
 from sqlalchemy import text
 
@@ -102,7 +104,8 @@ def test_retrieval_order_on_a_hand_made_set(services, engine, created):
     assert [r.distance for r in ranked] == sorted(r.distance for r in ranked)
     assert similar_to_run(engine, query, k=5)[0].run_id in kin
 
-    any_type = {r.run_id for r in similar_to_run(engine, query, k=60, same_type=False)}
+    # k well above the session's other runs: every module's runs share this database.
+    any_type = {r.run_id for r in similar_to_run(engine, query, k=1000, same_type=False)}
     assert battery in any_type
     assert similar_to_run(engine, "not-a-run-id") == []
 
@@ -181,11 +184,18 @@ def test_similar_runs_panel_on_the_forecast_page(services, engine, created):
     assert not at.exception, at.exception
     created.append(at.session_state["forecast_last"]["outcome"].run_id)
     assert any(s.value == "Similar past runs" for s in at.subheader)
+    # The page stores the run first and embeds it in the background (first-run latency): the panel fills in then.
+    for _ in range(60):
+        if at.dataframe:
+            break
+        time.sleep(1)
+        at.run()
     table = at.dataframe[0].value
     assert 1 <= len(table) <= 5
-    assert {"run", "type", "region", "similarity", "what matched"} <= set(table.columns)
-    assert planted[:8] in list(table["run"])
-    assert table["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-3)
+    # Narrow panel: the run is named by region and day, its short id in its own column.
+    assert {"run", "type", "similarity", "what matched", "id"} <= set(table.columns)
+    assert planted[:8] in list(table["id"])
+    assert table["similarity"].iloc[0] == pytest.approx(1.0, abs=0.01)  # same request; the page adds the demo temperature
     assert "California" in table["what matched"].iloc[0]
     assert table["similarity"].is_monotonic_decreasing
     toggle = next(t for t in at.toggle if "Same request type" in t.label)

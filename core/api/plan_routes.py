@@ -27,6 +27,7 @@ from core.api.problems import ApiProblem, invalid_input
 from core.client.plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanOutcome, PlanRequest,
                               check_plan, forecast_request, run_plan, stored_plan)
 from core.client.services import Services
+from core.contract.fields import MAX_DATE, MIN_DATE
 from core.contract.errors import InputError
 from core.contract.limits import MAX_SERIES_LENGTH
 from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
@@ -65,7 +66,8 @@ class PlanBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: Region
-    day: dt.date = Field(description="the planned day; the history ends right before its 00:00")
+    day: dt.date = Field(ge=MIN_DATE, le=MAX_DATE,  # the contract's calendar range: history and horizon stay in it
+                         description="the planned day; the history ends right before its 00:00")
     network: Literal["ieee33", "ieee69"] | dict[str, Any] = Field(
         description="a built-in feeder or a network JSON object (docs/grid.md)")
     battery_bus: Annotated[str, Field(min_length=1, max_length=40)] | Annotated[int, Field(strict=True, ge=0)] = \

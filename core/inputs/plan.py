@@ -10,7 +10,7 @@ import pandas as pd
 
 from core.demo.profiles import demo_load_history
 from core.contract.errors import InputError
-from core.inputs.forecast import ForecastHistory, history_from_csv
+from core.inputs.forecast import ForecastHistory, find_weather_columns, history_from_csv
 from core.contract.limits import MAX_UPLOAD_BYTES
 from core.client.plan import HORIZON_STEPS, RESOLUTION_MIN
 from core.inputs.uploads import guess_column, numeric_column, read_csv_upload, timestamp_column
@@ -36,7 +36,12 @@ def demo_feeder_history(region: str, day: dt.date, days: int = 28,
 
 def csv_history(data: bytes, day: dt.date) -> tuple[ForecastHistory, list[float] | None, str]:
     """(history of the last PLAN_HISTORY_DAYS days at most, temperature over history + day or None, note)."""
-    history = history_from_csv(data, day, RESOLUTION_MIN)
+    # The plan reads the temperature itself (_temperature: history + the planned day only, left out with a note
+    # when it does not cover the day), so the load history is read without the weather columns.
+    frame = read_csv_upload(data, label="History CSV")
+    weather = list(find_weather_columns(list(frame.columns)).values())
+    load_only = frame.drop(columns=weather).to_csv(index=False).encode() if weather else data
+    history = history_from_csv(load_only, day, RESOLUTION_MIN)
     keep = PLAN_HISTORY_DAYS * 24
     if len(history.loads_mw) > keep:
         history.loads_mw, history.timestamps = history.loads_mw[-keep:], history.timestamps[-keep:]
@@ -46,7 +51,7 @@ def csv_history(data: bytes, day: dt.date) -> tuple[ForecastHistory, list[float]
 
 def _temperature(data: bytes, day: dt.date, n_history: int) -> tuple[list[float] | None, str]:
     frame = read_csv_upload(data, label="History CSV")
-    column = guess_column(frame, TEMPERATURE_WORDS, numeric=True)
+    column = guess_column(frame, TEMPERATURE_WORDS)  # by name: the upload reader keeps cells as text
     if column is None:
         return None, "no temperature column: the forecast uses the load alone"
     time_col = guess_column(frame, ("timestamp", "time", "date")) or frame.columns[0]
