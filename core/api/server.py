@@ -5,12 +5,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
-import httpx
 
 from core.client.config import PROJECT_ROOT
-from core.client.local_service import free_port
+from core.client.local_service import free_port, wait_until_answers
 
 
 class ApiProcess:
@@ -38,18 +36,13 @@ class ApiProcess:
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module, fixed arguments
             [sys.executable, "-m", "core.api", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"], cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the API exited at start-up: {self.output()[-2000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/openapi.json", timeout=2.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"the API did not answer within {self.startup_timeout_s} s")
+        try:
+            wait_until_answers(self.process, f"{self.base_url}/openapi.json", self.startup_timeout_s, name="the API",
+                               exit_output=self.output, poll_s=0.25, request_timeout_s=2.0)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"the API did not answer within {self.startup_timeout_s} s") from None
+        return self
 
     def output(self) -> str:
         self._log.seek(0)

@@ -1,6 +1,8 @@
 """Start the local QNN-compatible service as a child process on a free loopback port."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import os
 import socket
 import subprocess
@@ -17,6 +19,23 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_answers(process: subprocess.Popen[bytes], url: str, timeout_s: float, *, name: str,
+                       exit_output: Callable[[], str], poll_s: float, request_timeout_s: float) -> None:
+    """Poll `url` until it answers 200. RuntimeError with the process's output when it exits first;
+    TimeoutError when `timeout_s` passes (the caller stops the process and says so)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited at start-up: {exit_output()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=request_timeout_s).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(poll_s)
+    raise TimeoutError(url)
 
 
 class LocalQNNServer:
@@ -42,19 +61,18 @@ class LocalQNNServer:
              "--exit-with-parent"],
             cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + self.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = (self.process.stderr.read() if self.process.stderr else b"").decode(errors="replace")
-                raise RuntimeError(f"local QNN service exited at start-up: {err[-2000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/api/v1/health/simple", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"local QNN service did not answer within {self.startup_timeout_s} s")
+        process = self.process
+
+        def exit_output() -> str:
+            return (process.stderr.read() if process.stderr else b"").decode(errors="replace")
+
+        try:
+            wait_until_answers(process, f"{self.base_url}/api/v1/health/simple", self.startup_timeout_s,
+                               name="local QNN service", exit_output=exit_output, poll_s=0.1, request_timeout_s=1.0)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"local QNN service did not answer within {self.startup_timeout_s} s") from None
+        return self
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
