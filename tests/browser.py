@@ -153,7 +153,9 @@ def upload(page: object, index: int, name: str, data: bytes, mime: str = "text/c
     """Put a file into the page's index-th file uploader."""
     page.locator("[data-testid='stFileUploader'] input[type=file]").nth(index).set_input_files(
         files=[{"name": name, "mimeType": mime, "buffer": data}])
-    page.get_by_text(name).first.wait_for()
+    # The chip shows the name while the bytes are still on their way ("Cancel upload of …"); a form submitted
+    # before "Remove …" appears sends no file.
+    page.locator(f"button[aria-label='Remove {name}']").first.wait_for()
 
 
 def wait_idle(page: object) -> None:

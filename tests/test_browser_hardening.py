@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from core.client.qnn_client import QNNClient
 from core.client.pipeline import RunSubmitter
-from tests.browser import chromium_page, screenshot, streamlit_server
+from tests.browser import chromium_page, screenshot, streamlit_server, wait_idle
 from tests.fault_server import FaultServer
 from tests.helpers import forecast_code
 
@@ -39,6 +39,14 @@ def test_no_page_shows_the_echoed_token_or_the_url_password(engine):
                 "insert into anomalies (id, optimization_run_id, external_id, backend, source, anomaly_type, severity,"
                 " description, detected_at) values (:id, :run, 'ext-9', :b, 'qnn', 'spike', 'critical',"
                 " 'echo browser test', now() + interval '1 hour')"), {"id": uuid.uuid4(), "run": run_id, "b": host})
+            # A later critical one elsewhere (as the demo seed's next-day runs make): the page lists it first.
+            conn.execute(text(
+                "insert into optimization_runs (id, request_type, region, input_payload, status, error_message, qnn_backend)"
+                " values (:id, 'forecast', 'Echo-elsewhere', '{}', 'failed', 'x', 'other')"), {"id": (other := uuid.uuid4())})
+            conn.execute(text(
+                "insert into anomalies (id, optimization_run_id, backend, source, anomaly_type, severity,"
+                " description, detected_at) values (:id, :run, 'other', 'dashboard', 'spike', 'critical',"
+                " 'listed first', now() + interval '2 hours')"), {"id": uuid.uuid4(), "run": other})
         env = {"QNN_BASE_URL": f"http://operator:{PASSWORD}@{host}", "QNN_API_TOKEN": TOKEN, "QNN_TIMEOUT_S": "10"}
         seen: dict[str, list[str]] = {}
         with streamlit_server(env) as url, chromium_page() as page:
@@ -64,6 +72,12 @@ def test_no_page_shows_the_echoed_token_or_the_url_password(engine):
             page.get_by_text("Raw answer of the QNN service").click()
             check("history")
             page.goto(f"{url}/anomalies")
+            # Other tests' anomalies share this database: narrow to this one as an operator would, by its region.
+            page.locator("[data-testid='stMultiSelect']").filter(has_text="Region").click()
+            page.get_by_role("option", name="Echo-browser", exact=True).click()
+            page.keyboard.press("Escape")
+            page.locator("[data-testid='stMarkdownContainer']", has_text="echo browser test").first.wait_for()
+            wait_idle(page)
             page.get_by_role("button", name="Resolve").click()
             page.get_by_text("the QNN service could not be updated").wait_for()
             check("anomalies")
