@@ -203,3 +203,42 @@ def test_similar_runs_panel_on_the_forecast_page(services, engine, created):
     at.run()
     assert not at.exception, at.exception
     assert len(at.dataframe[0].value) >= 1
+
+
+def test_concurrent_single_encodes_share_model_calls_and_keep_their_own_vectors():
+    """Eight callers at once (the API's worker threads): fewer model calls than callers, each vector its own."""
+    import threading
+
+    from core.search.embeddings import TextEncoder
+
+    encoder = TextEncoder()
+    texts = [f"Load forecast, region {i}. winter, weekday. about {100 + 37 * i} MW, evening peak." for i in range(8)]
+    alone = encoder.encode(texts)  # loads the model; batch and single encodes agree to float rounding
+    calls_before = encoder.model_calls
+    barrier = threading.Barrier(len(texts))
+    got: dict[int, list[float]] = {}
+
+    def call(i: int) -> None:
+        barrier.wait()
+        got[i] = encoder.encode_one(texts[i])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(texts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(got) == list(range(len(texts)))
+    for i, vector in got.items():
+        assert vector == pytest.approx(alone[i].tolist(), abs=1e-5)
+    assert 1 <= encoder.model_calls - calls_before < len(texts)
+
+
+def test_a_failing_model_fails_every_waiting_caller_and_recovers():
+    from core.search.embeddings import TextEncoder
+
+    encoder = TextEncoder()
+    encoder._model = type("Broken", (), {"encode": staticmethod(lambda *a, **k: 1 / 0)})()
+    with pytest.raises(ZeroDivisionError):
+        encoder.encode_one("anything")
+    encoder._model = None
+    assert len(encoder.encode_one("after the failure")) == 384

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,14 +31,37 @@ class EncoderInfo:
     error: str | None = None
 
 
+# Concurrent single encodes are coalesced into one model call of at most this many texts. Measured on
+# these 2-core machines with run descriptions: 1 text 36 ms, 8 texts 98 ms, 16 texts 230 ms; beyond 16 the
+# batch costs more per text again (padding to the longest).
+MAX_COALESCED = 16
+
+
+@dataclass
+class _Pending:
+    text: str
+    vector: list[float] = field(default_factory=list)
+    error: BaseException | None = None
+    done: bool = False
+
+
 class TextEncoder:
-    """Lazily loaded sentence encoder; thread-safe, one model per process."""
+    """Lazily loaded sentence encoder; thread-safe, one model per process.
+
+    `encode_one` from many threads at once (the API's worker threads, the dashboard's sessions) is
+    batched: whoever finds the model idle encodes everything waiting, the others wait for their vector.
+    An idle caller waits for nobody, so a single request is as fast as before.
+    """
 
     def __init__(self) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
         self.error: str | None = None
+        self._queue: list[_Pending] = []
+        self._queue_changed = threading.Condition()
+        self._encoding = False
+        self.model_calls = 0       # coalesced calls, for tests and the health figures
 
     def _load(self) -> Any:
         with self._lock:
@@ -75,7 +98,36 @@ class TextEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_one(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
+        item = _Pending(text)
+        with self._queue_changed:
+            self._queue.append(item)
+            while not item.done:
+                if self._encoding:
+                    self._queue_changed.wait()
+                    continue
+                self._encoding = True
+                batch, self._queue = self._queue[:MAX_COALESCED], self._queue[MAX_COALESCED:]
+                self._queue_changed.release()
+                try:
+                    self._encode_batch(batch)
+                finally:
+                    self._queue_changed.acquire()
+                    self._encoding = False
+                    self._queue_changed.notify_all()
+        if item.error is not None:
+            raise item.error
+        return item.vector
+
+    def _encode_batch(self, batch: list[_Pending]) -> None:
+        try:
+            self.model_calls += 1
+            vectors = self.encode([p.text for p in batch])
+        except BaseException as exc:  # every caller of the batch gets the failure, none waits for ever
+            for p in batch:
+                p.error, p.done = exc, True
+            return
+        for p, vector in zip(batch, vectors, strict=True):
+            p.vector, p.done = vector.tolist(), True
 
     def info(self) -> EncoderInfo:
         return EncoderInfo(self.loaded, MODEL_NAME, DIMENSION, self.load_seconds, self.error)
