@@ -152,7 +152,7 @@ def main() -> None:
             # The first submission after a start: the page is opened and the form sent at once, while the
             # database, the QNN service and the sentence model are still starting in the background.
             opened = time.perf_counter()
-            page.goto(url)
+            page.goto(f"{url}/forecast")  # the app opens on the day-ahead plan; the forecast page has its path
             page.get_by_role("button", name="Run forecast").wait_for()
             page_ready = time.perf_counter() - opened
             first = _submit(page, 21)

@@ -66,3 +66,38 @@ def test_monitoring_endpoints(qnn_client):
     metrics = qnn_client.get_json("/api/v1/monitoring/quantum/metrics")
     assert metrics["requests_total"] >= 1 and metrics["device_used"] == "local-cpu"
     assert metrics["latency_ms"]["p95"] is not None
+
+
+def test_spawn_returns_at_once_and_the_service_answers_after_wait_ready():
+    """Start-up overlaps the database's: spawning does not wait for the child's imports."""
+    import time
+
+    from core.client.local_service import LocalQNNServer
+
+    server = LocalQNNServer()
+    started = time.perf_counter()
+    server.spawn()
+    try:
+        spawned_s = time.perf_counter() - started
+        assert server.is_running()
+        server.wait_ready()
+        ready_s = time.perf_counter() - started
+        assert spawned_s < ready_s / 2  # the imports happen after spawn returned
+        assert httpx.get(f"{server.base_url}/api/v1/health/simple", timeout=5).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_the_sentence_model_waits_until_no_run_is_computing(services):
+    """torch's import holds the GIL for seconds: it must not start while a run is computed or drawn."""
+    import threading
+    import time
+
+    services.in_flight.add("computing")
+    threading.Timer(0.6, lambda: services.in_flight.discard("computing")).start()
+    started = time.monotonic()
+    services.wait_until_quiet(quiet_s=0.4, limit_s=20)
+    assert time.monotonic() - started >= 0.6 + 0.4 - 0.15  # the run's time, then the quiet period
+    started = time.monotonic()
+    services.wait_until_quiet(quiet_s=0.4, limit_s=20)  # already quiet: no wait
+    assert time.monotonic() - started < 0.3

@@ -55,13 +55,24 @@ class LocalQNNServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> LocalQNNServer:
-        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module, fixed arguments
-            [sys.executable, "-m", "core.local_qnn", "--host", self.host, "--port", str(self.port),
-             "--exit-with-parent"],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        return self.spawn().wait_ready()
+
+    def spawn(self) -> LocalQNNServer:
+        """Start the child process without waiting for it: its imports take seconds, which can overlap the
+        database's start-up (`wait_ready` then waits for what is left)."""
+        if self.process is None:
+            env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module, fixed arguments
+                [sys.executable, "-m", "core.local_qnn", "--host", self.host, "--port", str(self.port),
+                 "--exit-with-parent"],
+                cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+        return self
+
+    def wait_ready(self) -> LocalQNNServer:
         process = self.process
+        if process is None:
+            raise RuntimeError("local QNN service was not started")
 
         def exit_output() -> str:
             return (process.stderr.read() if process.stderr else b"").decode(errors="replace")

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 INTERRUPTED_MARGIN_S = 60.0
 SWEEP_EVERY_S = 30.0        # the interrupted-run sweep, at most this often (each submit, and the supervisor)
 SUPERVISE_EVERY_S = 5.0     # how often the background supervisor checks the local QNN service
+# Importing torch holds the GIL for seconds: the sentence model loads once no submission has been computed or
+# drawn for this long (a first run after a start is stored and drawn first, its embedding added after).
+QUIET_BEFORE_MODEL_S = 2.0
+QUIET_WAIT_LIMIT_S = 60.0
 
 
 @dataclass
@@ -43,6 +47,9 @@ class Services:
     _engine: Engine | None = None
     _client: QNNClient | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _qnn_lock: threading.Lock = field(default_factory=threading.Lock)  # the QNN side never waits for the database
+    _last_busy: float = 0.0
+    _spawned_at: float = 0.0
     startup_ms: dict[str, float] = field(default_factory=dict)
     in_flight: set[str] = field(default_factory=set)   # run ids computing in this process
     interrupted_margin_s: float = INTERRUPTED_MARGIN_S
@@ -57,15 +64,20 @@ class Services:
 
     def __post_init__(self) -> None:
         if self.backfill is None:
-            self.backfill = EmbeddingBackfill(self.encoder, self.engine)
+            self.backfill = EmbeddingBackfill(self.encoder, self.engine, before_first_load=self.wait_until_quiet)
 
     def warm_up_in_background(self) -> threading.Thread:
-        """Start the database, the QNN service and the sentence model one after another, off the page thread.
+        """Start the database, the QNN service and the sentence model, off the page thread.
 
-        One thread, in sequence: on two cores, starting them all at once slows the first page down.
+        The local QNN child is spawned first so its imports overlap the database's start (both mostly wait
+        on other processes); the sentence model comes last, once the app is quiet (`wait_until_quiet`).
         """
+        def load_model() -> None:
+            self.wait_until_quiet()
+            self.encoder.encode_one("warm-up")
+
         def warm_up() -> None:
-            for step in (self.engine, self.client, lambda: self.encoder.encode_one("warm-up")):
+            for step in (self.spawn_local_qnn, self.engine, self.client, load_model):
                 try:
                     step()
                 except Exception as exc:  # reported by the health checks, not here
@@ -75,6 +87,20 @@ class Services:
         thread = threading.Thread(target=warm_up, daemon=True, name="services-warm-up")
         thread.start()
         return thread
+
+    def mark_busy(self) -> None:
+        self._last_busy = time.monotonic()
+
+    def wait_until_quiet(self, quiet_s: float = QUIET_BEFORE_MODEL_S, limit_s: float = QUIET_WAIT_LIMIT_S) -> None:
+        """Until no run has been computing for `quiet_s` (or `limit_s` passed): then loading the model costs
+        an operator nothing."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            if self.in_flight:
+                self.mark_busy()
+            elif time.monotonic() - self._last_busy >= quiet_s:
+                return
+            time.sleep(0.1)
 
     def start_supervision(self) -> None:
         """Supervise in a thread of its own: callers may wait for the warm-up thread to finish (the REST API
@@ -104,7 +130,7 @@ class Services:
             return False
         log.warning("local QNN service had exited (code %s); restarted on port %s (restart %d)",
                     server.last_exit_code, server.port, server.restarts)
-        with self._lock:
+        with self._qnn_lock:
             if self._client is not None and self._client.base_url != server.base_url:
                 self._client.close()
                 self._client = QNNClient(server.base_url, model_id=self.settings.qnn_model_id,
@@ -159,13 +185,26 @@ class Services:
         return describe_database(self.settings)
 
     # -- QNN ------------------------------------------------------------------------------
+    def spawn_local_qnn(self) -> None:
+        """Start the local service's process without waiting for it to answer (no-op for a remote QNN API)."""
+        with self._qnn_lock:
+            if self.settings.uses_local_qnn and self.local_server is None:
+                self._spawned_at = time.perf_counter()
+                self.local_server = LocalQNNServer().spawn()
+
     def client(self) -> QNNClient:
-        with self._lock:
+        with self._qnn_lock:
             if self._client is None:
                 if self.settings.uses_local_qnn:
-                    started = time.perf_counter()
-                    self.local_server = LocalQNNServer().start()
-                    self.startup_ms["local_qnn"] = (time.perf_counter() - started) * 1000
+                    if self.local_server is None:
+                        self._spawned_at = time.perf_counter()
+                        self.local_server = LocalQNNServer().spawn()
+                    try:
+                        self.local_server.wait_ready()
+                    except RuntimeError:
+                        self.local_server = None  # the next call starts a new one
+                        raise
+                    self.startup_ms["local_qnn"] = (time.perf_counter() - self._spawned_at) * 1000
                     base_url, token = self.local_server.base_url, None
                 else:
                     base_url, token = self.settings.qnn_base_url or "", self.settings.qnn_api_token
@@ -191,6 +230,7 @@ class Services:
 
     def submitter(self) -> RunSubmitter:
         # Each submission is a moment to heal: a dead local service is restarted, stale 'running' rows closed.
+        self.mark_busy()
         self.ensure_local_qnn()
         self.sweep_interrupted()
         return RunSubmitter(self.engine, self.client(), self.encoder, self.outbox,

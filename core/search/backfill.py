@@ -27,9 +27,12 @@ log = logging.getLogger(__name__)
 class EmbeddingBackfill:
     """One daemon thread, one queue: runs are embedded in the order they were stored."""
 
-    def __init__(self, encoder: TextEncoder, engine_provider: Callable[[], Engine]) -> None:
+    def __init__(self, encoder: TextEncoder, engine_provider: Callable[[], Engine],
+                 before_first_load: Callable[[], None] | None = None) -> None:
         self.encoder = encoder
         self._engine_provider = engine_provider
+        # Called before this worker would load the model itself: the dashboard waits until the run is drawn.
+        self._before_first_load = before_first_load
         self._queue: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
         self._pending: set[str] = set()
         self._lock = threading.Lock()
@@ -72,6 +75,8 @@ class EmbeddingBackfill:
 
     def _embed_and_store(self, run_id: str, request_type: str, fields: dict[str, Any]) -> None:
         text = describe_request(fields)
+        if not self.encoder.loaded and self._before_first_load is not None:
+            self._before_first_load()
         vector = self.encoder.encode_one(text)  # waits for the model the first time
         try:
             with self._engine_provider().begin() as conn:
