@@ -242,3 +242,30 @@ def test_a_failing_model_fails_every_waiting_caller_and_recovers():
         encoder.encode_one("anything")
     encoder._model = None
     assert len(encoder.encode_one("after the failure")) == 384
+
+
+def test_a_search_never_writes_and_start_up_fills_missing_profiles(services, engine, created):
+    """Runs embedded before profiles existed: searches compute the profile (same order), only the start-up
+    writer stores it."""
+    from core.search.backfill import fill_missing_profiles
+
+    summer = [dt.date(2025, 7, d) for d in (1, 8, 15)]
+    query = _store(services, created, storage_fields(TEXAS, BATTERY_SITES[4], summer[0]))
+    for day in summer[1:]:
+        _store(services, created, storage_fields(TEXAS, BATTERY_SITES[4], day))
+    mine = set(created)
+    before = [r.run_id for r in similar_to_run(engine, query, k=40) if r.run_id in mine]
+    with engine.begin() as conn:
+        conn.execute(text("update optimization_embeddings set profile = null "
+                          "where optimization_run_id = any(cast(:ids as uuid[]))"), {"ids": created})
+
+    def missing() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("select count(*) from optimization_embeddings where profile is null "
+                                     "and optimization_run_id = any(cast(:ids as uuid[]))"), {"ids": created}).scalar_one()
+
+    assert [r.run_id for r in similar_to_run(engine, query, k=40) if r.run_id in mine] == before
+    assert missing() == len(created)  # the read wrote nothing
+    assert fill_missing_profiles(engine) >= len(created)
+    assert missing() == 0
+    assert [r.run_id for r in similar_to_run(engine, query, k=40) if r.run_id in mine] == before

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from core.client.config import Settings, load_settings
 from core.db.connection import create_database_engine, describe_database
 from core.db.runs import mark_interrupted_runs
-from core.search.backfill import EmbeddingBackfill
+from core.search.backfill import EmbeddingBackfill, fill_missing_profiles
 from core.search.embeddings import TextEncoder
 from core.client.local_service import LocalQNNServer
 from core.client.outbox import Outbox
@@ -177,6 +177,7 @@ class Services:
             flush_outbox(engine, self.outbox)
             mark_interrupted_runs(engine, self.interrupted_after, keep_ids=set(self.in_flight))
             self._last_sweep = time.monotonic()
+            fill_missing_profiles(engine)
         except Exception as exc:  # never block start-up on recovery
             log.warning("start-up recovery skipped: %s", exc)
 

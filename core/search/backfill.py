@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -85,3 +85,24 @@ class EmbeddingBackfill:
                     embedded_text=text, profile=run_profile(fields)).on_conflict_do_nothing())
         except SQLAlchemyError as exc:
             log.warning("embedding of run %s not stored: %s", run_id, type(exc).__name__)
+
+
+def fill_missing_profiles(engine: Engine, limit: int = 2000) -> int:
+    """Store the numeric profile of runs embedded before profiles were written (at most `limit` per call).
+
+    Similarity searches compute a missing profile on the fly and never write (their reads are cached by the
+    pages); this writer, called at start-up, makes later searches read it instead. Returns rows filled."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "select e.optimization_run_id::text as run_id, r.input_payload -> 'fields' as fields"
+            " from optimization_embeddings e join optimization_runs r on r.id = e.optimization_run_id"
+            " where e.profile is null limit :n"), {"n": limit}).mappings().all()
+    filled = 0
+    for row in rows:
+        if not isinstance(row["fields"], dict):
+            continue
+        with engine.begin() as conn:
+            filled += conn.execute(text(
+                "update optimization_embeddings set profile = :p where optimization_run_id = :id and profile is null"),
+                {"p": run_profile(row["fields"]), "id": row["run_id"]}).rowcount
+    return filled

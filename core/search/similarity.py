@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import math
 import uuid
 from collections.abc import Mapping
@@ -19,11 +18,9 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.search.description import hourly_profile, weekend_ratio
 
-log = logging.getLogger(__name__)
 
 # Set inside match_optimization_runs (sql/003); kept here for the benchmark and the docs.
 HNSW_EF_SEARCH = 100
@@ -137,23 +134,10 @@ def similar_to_run(engine: Engine, run_id: str, *, k: int = 5, same_type: bool =
         row = conn.execute(_QUERY_RUN_SQL, {"id": key}).first()
         if row is None:
             return []
+        # A run stored before profiles were written has none: computed here, stored by fill_missing_profiles
+        # (a writer, run at start-up), so this read, cached by the pages, never writes.
         profile = _stored_or_computed(row.profile, row.fields)
-        if row.profile is None and profile:
-            _store_profile(conn, key, profile)
         return _nearest(conn, row.v, k, row.request_type if same_type else None, key, profile)
-
-
-def _store_profile(conn: Connection, run_id: str, profile: list[float]) -> None:
-    """Keep the profile computed for a run without one (a run stored before its writer filled profiles), so
-    later searches read it instead of parsing the request again. Best effort: reading never fails on it."""
-    try:
-        with conn.begin_nested():
-            conn.execute(text("update optimization_embeddings set profile = :p "
-                              "where optimization_run_id = :id and profile is null"), {"p": profile, "id": run_id})
-        conn.commit()
-    except SQLAlchemyError as exc:
-        conn.rollback()
-        log.debug("profile of run %s not stored: %s", run_id, exc)
 
 
 # --- what matched -------------------------------------------------------------------------------------------
