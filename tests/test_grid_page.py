@@ -72,7 +72,11 @@ def test_grid_page_ieee33_draws_network_profile_losses_and_actions(grid_page, se
     assert list(steps["action"]) == ["close", "open"] * 4
     assert set(steps.loc[steps["action"] == "open", "line"]) == {"7", "9", "14", "32"}
 
-    # A second run: the first one is now a similar past grid run.
+    # A second run: the first one is now a similar past grid run, once its embedding is in (the first run after
+    # a start is stored before the sentence model has loaded; the model loads when the app is quiet).
+    from ui.state import get_services
+
+    assert get_services().backfill.wait(timeout_s=180)
     _widget(at.selectbox, "Network").set_value("IEEE 69-bus feeder")
     _submit(at)
     metrics = {m.label: m.value for m in at.metric}

@@ -32,6 +32,11 @@ def test_forecast_page_submits_and_draws(forecast_page, services):
     figure = plotly_figures(at)[0]
     names = [trace.get("name", "") for trace in figure["data"]]
     assert any("orecast" in n for n in names) and any("95" in n for n in names)
+    # The run may have been stored before the sentence model loaded: its embedding, then its similar runs, follow.
+    from ui.state import get_services
+
+    assert get_services().backfill.wait(timeout_s=180)
+    at.run()
     similar = at.dataframe[0].value
     assert len(similar) >= 1 and "what matched" in similar.columns
 

@@ -46,7 +46,11 @@ def test_storage_page_submits_and_draws(storage_page, services):
     optimal, rule, none = comparison["data"][0]["y"]
     assert optimal >= rule >= none == 0  # the demo profile has a daily spread the rule also earns on
 
-    # A second run of the same region: the first one is now a similar past storage run.
+    # A second run of the same region: the first one is now a similar past storage run, once its embedding is
+    # in (a first run after a start is stored before the sentence model has loaded).
+    from ui.state import get_services
+
+    assert get_services().backfill.wait(timeout_s=180)
     _number_input(at, "Capacity (MWh)").set_value(120.0)
     at.button[0].click()
     at.run()
