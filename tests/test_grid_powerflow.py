@@ -66,6 +66,18 @@ def test_ieee69_data_gives_the_published_base_case():
     assert flow.min_voltage_pu == pytest.approx(0.9092, abs=1e-4)
 
 
+@pytest.mark.parametrize("name", ["ieee33", "ieee69"])
+def test_case_files_are_the_upload_format(name):
+    """The built-in cases are files an operator can upload unchanged: the same network, value for value."""
+    from core.contract.network_cases import CASES_DIR, network_from_field
+    from core.inputs.grid import network_from_json_upload
+
+    built_in = network_from_field(name)
+    uploaded = network_from_field(network_from_json_upload((CASES_DIR / f"{name}.json").read_bytes()))
+    assert uploaded.to_json() == built_in.to_json() and uploaded.name == name
+    assert network_from_field(built_in.to_json()).to_json() == built_in.to_json()
+
+
 @pytest.mark.parametrize("case,open_ids,scale", [
     ("ieee33", None, 1.0),
     ("ieee33", ["7", "9", "14", "32", "37"], 1.0),

@@ -5,120 +5,35 @@ Line ids of the built-ins are Baran & Wu branch numbers ("1".."37", "1".."73") a
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import json
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from core.contract.network import Network, _bad, _build, parse_custom_network
+from core.contract.network import Network, _bad, parse_custom_network
 
 
-# --- IEEE 33-bus (Baran & Wu 1989) -------------------------------------------------------------------------
-# Copied from pandapower 3.5.6 `pandapower.networks.case33bw()` (12.66 kV; lines 33-37 are its out-of-service
-# tie lines). Typed in rather than loaded at solve time because importing pandapower takes ~3 s;
-# tests/test_grid_powerflow.py checks every value against pandapower.
-# (from bus, to bus, r ohm, x ohm); branch k of Baran & Wu is row k.
-_IEEE33_LINES = [
-    (1, 2, 0.0922, 0.047), (2, 3, 0.493, 0.2511), (3, 4, 0.366, 0.1864), (4, 5, 0.3811, 0.1941),
-    (5, 6, 0.819, 0.707), (6, 7, 0.1872, 0.6188), (7, 8, 0.7114, 0.2351), (8, 9, 1.03, 0.74),
-    (9, 10, 1.044, 0.74), (10, 11, 0.1966, 0.065), (11, 12, 0.3744, 0.1238), (12, 13, 1.468, 1.155),
-    (13, 14, 0.5416, 0.7129), (14, 15, 0.591, 0.526), (15, 16, 0.7463, 0.545), (16, 17, 1.289, 1.721),
-    (17, 18, 0.732, 0.574), (2, 19, 0.164, 0.1565), (19, 20, 1.5042, 1.3554), (20, 21, 0.4095, 0.4784),
-    (21, 22, 0.7089, 0.9373), (3, 23, 0.4512, 0.3083), (23, 24, 0.898, 0.7091), (24, 25, 0.896, 0.7011),
-    (6, 26, 0.203, 0.1034), (26, 27, 0.2842, 0.1447), (27, 28, 1.059, 0.9337), (28, 29, 0.8042, 0.7006),
-    (29, 30, 0.5075, 0.2585), (30, 31, 0.9744, 0.963), (31, 32, 0.3105, 0.3619), (32, 33, 0.341, 0.5302),
-    (21, 8, 2.0, 2.0), (9, 15, 2.0, 2.0), (12, 22, 2.0, 2.0), (18, 33, 0.5, 0.5), (25, 29, 0.5, 0.5),
-]
+# The cases are files in the custom-network JSON format an operator uploads (cases/*.json, sources in their
+# "description"), read through the same parser: what a built-in name means is data anyone can open and reuse.
+# Stored here rather than built by pandapower at solve time because importing pandapower takes ~3 s;
+# tests/test_grid_powerflow.py checks the 33-bus case against pandapower, tests/test_grid_engine.py both cases
+# against their published optima.
+CASES_DIR = Path(__file__).resolve().parent / "cases"
 
 
-# (kW, kvar) at buses 2..33
-_IEEE33_LOADS = [
-    (100, 60), (90, 40), (120, 80), (60, 30), (60, 20), (200, 100), (200, 100), (60, 20), (60, 20), (45, 30),
-    (60, 35), (60, 35), (120, 80), (60, 10), (60, 20), (60, 20), (90, 40), (90, 40), (90, 40), (90, 40),
-    (90, 40), (90, 50), (420, 200), (420, 200), (60, 25), (60, 25), (60, 20), (120, 70), (200, 600),
-    (150, 70), (210, 100), (60, 40),
-]
-
-
-# --- IEEE 69-bus (Baran & Wu 1989, as in MATPOWER) ---------------------------------------------------------
-# Branch data from MATPOWER 8 `lib/case69.m` (R. D. Zimmerman et al., https://github.com/MATPOWER/matpower;
-# data from D. Das, Int. J. Electr. Power Energy Syst. 30 (2008) 361-367), in per unit on 10 MVA and the
-# 12.66 kV of Baran & Wu (MATPOWER's per-unit values were made with 12.66 kV although its bus table says 12.7:
-# converted back they give the published ohms, e.g. 0.02283567 pu -> 0.3660 ohm). Loads: MATPOWER Pd/Qd (MW).
-# (from bus, to bus, r pu, x pu); branch k of Baran & Wu is row k.
-_IEEE69_BRANCH_PU = [
-    (1, 2, 0.00003120, 0.00007487), (2, 3, 0.00003120, 0.00007487), (3, 4, 0.00009359, 0.00022461),
-    (4, 5, 0.00156605, 0.00183434), (5, 6, 0.02283567, 0.01162997), (6, 7, 0.02377779, 0.01211039),
-    (7, 8, 0.00575259, 0.00293245), (8, 9, 0.00307595, 0.00156605), (9, 10, 0.05109948, 0.01688966),
-    (10, 11, 0.01167988, 0.00386210), (11, 12, 0.04438605, 0.01466848), (12, 13, 0.06426430, 0.02121346),
-    (13, 14, 0.06513780, 0.02152542), (14, 15, 0.06601130, 0.02181243), (15, 16, 0.01226637, 0.00405551),
-    (16, 17, 0.02335976, 0.00772420), (17, 18, 0.00029324, 0.00009983), (18, 19, 0.02043979, 0.00675711),
-    (19, 20, 0.01313987, 0.00434252), (20, 21, 0.02131329, 0.00704412), (21, 22, 0.00087350, 0.00028701),
-    (22, 23, 0.00992665, 0.00328185), (23, 24, 0.02160653, 0.00714394), (24, 25, 0.04671953, 0.01544215),
-    (25, 26, 0.01927305, 0.00637028), (26, 27, 0.01080639, 0.00356885), (3, 28, 0.00027453, 0.00067384),
-    (28, 29, 0.00399312, 0.00976443), (29, 30, 0.02481975, 0.00820462), (30, 31, 0.00437996, 0.00144751),
-    (31, 32, 0.02189978, 0.00723753), (32, 33, 0.05234733, 0.01756974), (33, 34, 0.10656644, 0.03522682),
-    (34, 35, 0.09196659, 0.03040388), (3, 36, 0.00027453, 0.00067384), (36, 37, 0.00399312, 0.00976443),
-    (37, 38, 0.00656993, 0.00767428), (38, 39, 0.00189673, 0.00221493), (39, 40, 0.00011231, 0.00013102),
-    (40, 41, 0.04544048, 0.05308980), (41, 42, 0.01934168, 0.02260481), (42, 43, 0.00255809, 0.00298236),
-    (43, 44, 0.00057401, 0.00072375), (44, 45, 0.00679455, 0.00856649), (45, 46, 0.00005615, 0.00007487),
-    (4, 47, 0.00021213, 0.00052410), (47, 48, 0.00530960, 0.01299636), (48, 49, 0.01808135, 0.04424254),
-    (49, 50, 0.00512867, 0.01254714), (8, 51, 0.00579003, 0.00295117), (51, 52, 0.02070808, 0.00695053),
-    (9, 53, 0.01085630, 0.00552798), (53, 54, 0.01266568, 0.00645139), (54, 55, 0.01773196, 0.00902820),
-    (55, 56, 0.01755102, 0.00894085), (56, 57, 0.09920412, 0.03329889), (57, 58, 0.04889702, 0.01640924),
-    (58, 59, 0.01897981, 0.00627669), (59, 60, 0.02408976, 0.00731240), (60, 61, 0.03166421, 0.01612847),
-    (61, 62, 0.00607703, 0.00309467), (62, 63, 0.00904692, 0.00460457), (63, 64, 0.04432989, 0.02257986),
-    (64, 65, 0.06495062, 0.03308052), (11, 66, 0.01255338, 0.00381218), (66, 67, 0.00029324, 0.00008735),
-    (12, 68, 0.04613304, 0.01524873), (68, 69, 0.00029324, 0.00009983),
-]
-
-
-# The five tie lines of the reconfiguration literature (branches 69-73), in ohm. Published optima depend on
-# them: with these, opening 14, 57, 61, 69, 70 gives 99.62 kW (see docs/grid.md).
-_IEEE69_TIES_OHM = [(11, 43, 0.5, 0.5), (13, 21, 0.5, 0.5), (15, 46, 1.0, 1.0), (50, 59, 2.0, 2.0),
-                    (27, 65, 1.0, 1.0)]
-
-
-# MW, MVAr at buses 1..69 (MATPOWER Pd, Qd)
-_IEEE69_LOADS_MW = [
-    (0, 0), (0, 0), (0, 0), (0, 0), (0, 0), (0.0026, 0.0022), (0.0404, 0.0300), (0.0750, 0.0540),
-    (0.0300, 0.0220), (0.0280, 0.0190), (0.1450, 0.1040), (0.1450, 0.1040), (0.0080, 0.0055), (0.0080, 0.0055),
-    (0, 0), (0.0455, 0.0300), (0.0600, 0.0350), (0.0600, 0.0350), (0, 0), (0.0010, 0.0006), (0.1140, 0.0810),
-    (0.0053, 0.0035), (0, 0), (0.0280, 0.0200), (0, 0), (0.0140, 0.0100), (0.0140, 0.0100), (0.0260, 0.0186),
-    (0.0260, 0.0186), (0, 0), (0, 0), (0, 0), (0.0140, 0.0100), (0.0195, 0.0140), (0.0060, 0.0040),
-    (0.0260, 0.0186), (0.0260, 0.0186), (0, 0), (0.0240, 0.0170), (0.0240, 0.0170), (0.0012, 0.0010), (0, 0),
-    (0.0060, 0.0043), (0, 0), (0.0392, 0.0263), (0.0392, 0.0263), (0, 0), (0.0790, 0.0564), (0.3847, 0.2745),
-    (0.3847, 0.2745), (0.0405, 0.0283), (0.0036, 0.0027), (0.0043, 0.0035), (0.0264, 0.0190), (0.0240, 0.0172),
-    (0, 0), (0, 0), (0, 0), (0.1000, 0.0720), (0, 0), (1.2440, 0.8880), (0.0320, 0.0230), (0, 0),
-    (0.2270, 0.1620), (0.0590, 0.0420), (0.0180, 0.0130), (0.0180, 0.0130), (0.0280, 0.0200), (0.0280, 0.0200),
-]
-
-
-_IEEE_KV = 12.66
-
-
-def _from_table(name: str, lines: list[tuple[int, int, float, float]], n_ties: int, p_kw: list[float],
-                q_kvar: list[float]) -> Network:
-    n_buses = len(p_kw)
-    n_lines = len(lines)
-    return _build(
-        name, _IEEE_KV, [str(i + 1) for i in range(n_buses)], 0, p_kw, q_kvar,
-        [str(k + 1) for k in range(n_lines)], [f - 1 for f, _, _, _ in lines], [t - 1 for _, t, _, _ in lines],
-        [r for _, _, r, _ in lines], [x for _, _, _, x in lines],
-        [k < n_lines - n_ties for k in range(n_lines)], [True] * n_lines)
+def _case(name: str) -> Network:
+    return parse_custom_network(json.loads((CASES_DIR / f"{name}.json").read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=1)
 def ieee33() -> Network:
-    return _from_table("ieee33", _IEEE33_LINES, 5, [0.0] + [p for p, _ in _IEEE33_LOADS],
-                       [0.0] + [q for _, q in _IEEE33_LOADS])
+    return _case("ieee33")
 
 
 @lru_cache(maxsize=1)
 def ieee69() -> Network:
-    z_base_ohm = _IEEE_KV ** 2 / 10.0  # MATPOWER case69: baseMVA 10
-    lines = [(f, t, r * z_base_ohm, x * z_base_ohm) for f, t, r, x in _IEEE69_BRANCH_PU] + _IEEE69_TIES_OHM
-    return _from_table("ieee69", lines, 5, [p * 1000 for p, _ in _IEEE69_LOADS_MW],
-                       [q * 1000 for _, q in _IEEE69_LOADS_MW])
+    return _case("ieee69")
 
 
 BUILT_IN = {"ieee33": ieee33, "ieee69": ieee69}
