@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from core.contract.tasks import validate_common
 from core.contract.fields import get_date
 
 log = logging.getLogger(__name__)
+# Embeddings computed beside the QNN call (one per submission in flight; the encoder batches them together).
+_EMBEDDING_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="embed")
 
 
 @dataclass
@@ -174,6 +177,10 @@ class RunSubmitter:
         outcome = RunOutcome(run_id=run_id, status="failed", request_type=request_type, fields=fields)
         prediction_id: str | None = None
         execution_ms: float | None = None
+        # The embedding depends on the request only: it is computed while the QNN service works on the answer.
+        defer_embedding = self.backfill is not None and not self.encoder.loaded
+        embedding_future = None if defer_embedding else _EMBEDDING_POOL.submit(self._embed, fields, request_type,
+                                                                               timings)
         t0 = time.perf_counter()
         try:
             answer = self.client.predict(code, mode=self.mode, model_id=self.model_id,
@@ -185,9 +192,7 @@ class RunSubmitter:
             if exc.body is not None and exc.kind != "rejected":
                 outcome.response = {"error_body": safe_text(json.dumps(exc.body, default=str), 5000, self.secrets)}
         timings["qnn"] = (time.perf_counter() - t0) * 1000
-
-        defer_embedding = self.backfill is not None and not self.encoder.loaded
-        embedding = None if defer_embedding else self._embed(fields, request_type, timings)
+        embedding = None if embedding_future is None else embedding_future.result()
         now = dt.datetime.now(dt.UTC)
         final_row = {
             **base_row,
