@@ -10,26 +10,11 @@ from typing import Any
 
 from core.contract.errors import InputError
 from core.contract.grid import parse_request
-from core.contract.limits import MAX_UPLOAD_BYTES
-
-
-def _text(data: bytes, label: str) -> str:
-    if not data or not data.strip():
-        raise InputError(label, "the file is empty")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InputError(label, f"the file is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB")
-    if b"\x00" in data[:4096]:
-        raise InputError(label, "this is not a text file (it contains binary data)")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError(label, "the file is not UTF-8 or Windows-1252 text")  # pragma: no cover
+from core.inputs.uploads import upload_text
 
 
 def network_from_json_upload(data: bytes, label: str = "Network JSON") -> dict[str, Any]:
-    text = _text(data, label)
+    text = upload_text(data, label=label)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -40,7 +25,7 @@ def network_from_json_upload(data: bytes, label: str = "Network JSON") -> dict[s
 
 
 def network_from_csv_uploads(buses: bytes, lines: bytes, *, vn_kv: float, slack_bus: str | None = None) -> dict:
-    return network_json_from_csv(_text(buses, "buses CSV"), _text(lines, "lines CSV"), vn_kv=vn_kv,
+    return network_json_from_csv(upload_text(buses, label="buses CSV"), upload_text(lines, label="lines CSV"), vn_kv=vn_kv,
                                  slack_bus=(slack_bus or "").strip() or None)
 
 

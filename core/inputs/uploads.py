@@ -10,22 +10,26 @@ from core.contract.errors import InputError
 from core.contract.limits import MAX_SERIES_LENGTH, MAX_UPLOAD_BYTES
 
 
-def read_csv_upload(data: bytes, *, label: str = "CSV file", max_bytes: int = MAX_UPLOAD_BYTES,
-                    max_rows: int = MAX_SERIES_LENGTH + 1000) -> pd.DataFrame:
+def upload_text(data: bytes, *, label: str, max_bytes: int = MAX_UPLOAD_BYTES, kind: str = "text file") -> str:
+    """An uploaded file's text: refused when empty, too large or binary; UTF-8 (with or without BOM) or, as
+    spreadsheets on Windows save it, Windows-1252."""
     if not data or not data.strip():
         raise InputError(label, "the file is empty")
     if len(data) > max_bytes:
         raise InputError(label, f"the file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     if b"\x00" in data[:4096]:
-        raise InputError(label, "this is not a text CSV file (it contains binary data)")
+        raise InputError(label, f"this is not a {kind} (it contains binary data)")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            text = data.decode(encoding)
-            break
+            return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise InputError(label, "the file is not UTF-8 or Windows-1252 text")
+    raise InputError(label, "the file is not UTF-8 or Windows-1252 text")  # pragma: no cover - cp1252 decodes nearly anything
+
+
+def read_csv_upload(data: bytes, *, label: str = "CSV file", max_bytes: int = MAX_UPLOAD_BYTES,
+                    max_rows: int = MAX_SERIES_LENGTH + 1000) -> pd.DataFrame:
+    text = upload_text(data, label=label, max_bytes=max_bytes, kind="text CSV file")
     try:
         frame = pd.read_csv(io.StringIO(text), sep=None, engine="python", nrows=max_rows + 1)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
