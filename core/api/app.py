@@ -18,17 +18,16 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, cast
 
 import anyio
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.security import HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.api.models import (FORECAST_EXAMPLES, GRID_EXAMPLES, STORAGE_EXAMPLES, CodeRequest, ForecastBody,
                              ForecastRequest, GridSwitchBody, GridSwitchRequest, HealthAnswer, RunAnswer,
                              RunDetail, RunPage, SimilarRunOut, StorageBody, StorageRequest, TypedRequest)
 from core.api.problems import ApiProblem, Problem, install_problem_handlers, invalid_input, problem_response
-from core.api.security import BearerKeyMiddleware, BodyLimitMiddleware
+from core.api.security import BearerKeyMiddleware, BodyLimitMiddleware, keyed_router
 from core.contract.codec import decode_request, encode_request
 from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before
 from core.contract.errors import IdempotencyConflict, InputError
@@ -256,8 +255,7 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
                            expose_headers=["Location", "Idempotent-Replayed"])
 
-    bearer = HTTPBearer(auto_error=False, description="an API key from the server's API_KEYS")
-    router = APIRouter(dependencies=[Depends(bearer)])
+    router = keyed_router()
 
     @router.post("/forecast", status_code=201, response_model=RunAnswer, responses=SUBMIT_RESPONSES,
                  summary="Load forecast", tags=["runs"])

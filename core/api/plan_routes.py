@@ -16,14 +16,14 @@ import datetime as dt
 import time
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.api.app import SUBMIT_RESPONSES, IdempotencyKey, _reject_unstorable_text
 from core.api.models import _PRICES_DEMO, FiniteNumber, Fraction, Region
 from core.api.problems import ApiProblem, invalid_input
+from core.api.security import keyed_router
 from core.client.plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanOutcome, PlanRequest,
                               check_plan, forecast_request, run_plan, stored_plan)
 from core.client.services import Services
@@ -167,8 +167,7 @@ def _wait_while_running(services: Services, outcome: PlanOutcome) -> PlanOutcome
 
 
 def plan_router(services: Services) -> APIRouter:
-    bearer = HTTPBearer(auto_error=False, description="an API key from the server's API_KEYS")
-    router = APIRouter(dependencies=[Depends(bearer)])
+    router = keyed_router()
 
     @router.post("/plan", status_code=201, response_model=PlanAnswer, responses=PLAN_RESPONSES,
                  summary="Day-ahead plan", tags=["plans"])

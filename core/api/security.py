@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPBearer
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +15,13 @@ from core.api.problems import problem_response
 
 # The documentation stays readable without a key: it holds no data.
 OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+
+
+def keyed_router() -> APIRouter:
+    """A router whose routes the OpenAPI document shows as needing a bearer key. Documentation only:
+    `BearerKeyMiddleware` enforces the key, before any route or body is reached."""
+    bearer = HTTPBearer(auto_error=False, description="an API key from the server's API_KEYS")
+    return APIRouter(dependencies=[Depends(bearer)])
 
 
 def is_loopback(host: str) -> bool:
