@@ -61,7 +61,7 @@ class TextEncoder:
         self._queue: list[_Pending] = []
         self._queue_changed = threading.Condition()
         self._encoding = False
-        self.model_calls = 0       # coalesced calls, for tests and the health figures
+        self.model_calls = 0       # model calls made by encode_one (each may serve several callers)
 
     def _load(self) -> Any:
         with self._lock:
