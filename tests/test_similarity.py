@@ -269,3 +269,12 @@ def test_a_search_never_writes_and_start_up_fills_missing_profiles(services, eng
     assert fill_missing_profiles(engine) >= len(created)
     assert missing() == 0
     assert [r.run_id for r in similar_to_run(engine, query, k=40) if r.run_id in mine] == before
+
+
+def test_encoders_of_one_process_share_one_loaded_model():
+    """Each Services builds a TextEncoder: the weights load (and torch imports) once per process, not per encoder."""
+    from core.search.embeddings import TextEncoder
+
+    first, second = TextEncoder(), TextEncoder()
+    assert first.encode(["a feeder"]).shape == second.encode(["a feeder"]).shape == (1, 384)
+    assert first._model is second._model and first.loaded and second.loaded

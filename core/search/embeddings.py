@@ -45,8 +45,35 @@ class _Pending:
     done: bool = False
 
 
+_MODEL_LOCK = threading.Lock()
+_MODEL_CALL_LOCK = threading.Lock()
+_MODEL: Any = None
+
+
+def _shared_model() -> Any:
+    """The process's one SentenceTransformer: every TextEncoder (the app's, the CLI's, a test's) shares it, so a
+    process that builds several Services loads the weights and imports torch once."""
+    global _MODEL
+    with _MODEL_LOCK:
+        if _MODEL is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            # One thread gives steady ~30 ms encodes of short texts on these 2-core machines.
+            torch.set_num_threads(1)
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            _MODEL = SentenceTransformer(model_path(), device="cpu")
+        return _MODEL
+
+
 class TextEncoder:
-    """Lazily loaded sentence encoder; thread-safe, one model per process.
+    """Lazily loaded sentence encoder; thread-safe, one model per process (shared by every encoder).
 
     `encode_one` from many threads at once (the API's worker threads, the dashboard's sessions) is
     batched: whoever finds the model idle encodes everything waiting, the others wait for their vector.
@@ -67,20 +94,8 @@ class TextEncoder:
         with self._lock:
             if self._model is None:
                 started = time.perf_counter()
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 try:
-                    import torch
-                    from sentence_transformers import SentenceTransformer
-
-                    # One thread gives steady ~30 ms encodes of short texts on these 2-core machines.
-                    torch.set_num_threads(1)
-                    from transformers.utils import logging as hf_logging
-
-                    hf_logging.disable_progress_bar()
-                    self._model = SentenceTransformer(model_path(), device="cpu")
+                    self._model = _shared_model()
                 except Exception as exc:  # reported on the health page
                     self.error = f"{type(exc).__name__}: {exc}"
                     raise
@@ -94,7 +109,8 @@ class TextEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
-        vectors = model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        with _MODEL_CALL_LOCK:  # encoders of one process share the model; its fast tokenizer is not re-entrant
+            vectors = model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_one(self, text: str) -> list[float]:
