@@ -1,6 +1,12 @@
-"""A real Streamlit server and a real Chromium (Debian's, via Playwright) for end-to-end tests."""
+"""A real Streamlit server and a real Chromium (Debian's, via Playwright) for end-to-end tests.
+
+The test session starts one of each (`app_url`, `chromium` in conftest.py); a test gets a fresh browser context
+(its own cookies, session and downloads) from `new_page`. Every wait here is on something the operator would
+see, with a timeout and a message naming what did not arrive: never a fixed sleep.
+"""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -8,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -18,10 +25,18 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 SCREENSHOT_DIR = ROOT / "screenshots"
+# A cold first run on a busy 2-core machine waits for the database and the QNN child of a new server.
+FIRST_RUN_TIMEOUT_MS = 180_000
+QUIET_MS = 400  # the page counts as settled once nothing in it has changed for this long
+
+
+class PageNotSettled(AssertionError):
+    """The page kept changing (or kept its running indicator) past the timeout."""
 
 
 @contextmanager
-def streamlit_server(env_overrides: dict[str, str] | None = None) -> Iterator[str]:
+def streamlit_server(env_overrides: dict[str, str] | None = None, ready_timeout_s: float = 90) -> Iterator[str]:
+    """A Streamlit server of its own: for a test that needs other settings (a fault) or a fresh data folder."""
     port = free_port()
     env = {**os.environ, **(env_overrides or {})}
     process = subprocess.Popen(
@@ -30,17 +45,20 @@ def streamlit_server(env_overrides: dict[str, str] | None = None) -> Iterator[st
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(process.stdout.read().decode(errors="replace")[-3000:])
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("streamlit did not start in 90 s")
+        deadline = time.monotonic() + ready_timeout_s
+        with httpx.Client(timeout=1) as http:
+            while True:
+                if process.poll() is not None:
+                    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                    raise RuntimeError(f"streamlit exited with {process.returncode}: {output[-3000:]}")
+                try:
+                    if http.get(f"{url}/_stcore/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass  # not listening yet: the connect attempt itself is the pause
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not answer /_stcore/health within {ready_timeout_s:.0f} s")
+                _pause_on(process, 0.2)
         yield url
     finally:
         process.terminate()  # SIGTERM: Streamlit exits normally, releasing its hold on Postgres
@@ -50,36 +68,17 @@ def streamlit_server(env_overrides: dict[str, str] | None = None) -> Iterator[st
             process.kill()
 
 
-@contextmanager
-def chromium_page(width: int = 1500, height: int = 2200) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(90_000)
-            yield page
-        finally:
-            browser.close()
-
-
-def screenshot(page: object, name: str) -> Path:
-    SCREENSHOT_DIR.mkdir(exist_ok=True)
-    path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def plot_traces(page: object) -> list[list[dict]]:
-    """Name and x values of every trace of every Plotly chart on the page, in page order."""
-    return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                         ".map(p => p.data.map(t => ({name: t.name, x: t.x})))")
+def _pause_on(process: subprocess.Popen, seconds: float) -> None:
+    """Between health polls: wait on the process itself, so its exit is seen at once."""
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 @contextmanager
-def chromium_browser() -> Iterator[object]:
-    """One Chromium for a whole test module; tests open their own pages (downloads accepted)."""
+def chromium_browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (never a downloaded browser). One per test session: conftest.py."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -90,21 +89,56 @@ def chromium_browser() -> Iterator[object]:
             browser.close()
 
 
-def new_page(browser: object, width: int = 1600, height: int = 1400) -> object:
-    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
-    page.set_default_timeout(180_000)  # a cold first run on a busy 2-core machine: database + embedding model
+def new_page(browser: Any, width: int = 1600, height: int = 1400) -> Any:
+    """A page in a browser context of its own (downloads accepted); closing the page closes the context."""
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    context.set_default_timeout(FIRST_RUN_TIMEOUT_MS)
+    page = context.new_page()
+    page.on("close", lambda _: context.close())
     return page
 
 
-def download(page: object, button_name: str) -> tuple[str, bytes]:
-    """Click a download button and return the file's name and bytes, as the browser saved them."""
-    with page.expect_download() as info:
-        page.get_by_role("button", name=button_name).click()
-    item = info.value
-    return item.suggested_filename, Path(item.path()).read_bytes()
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
-def screenshots_at_two_widths(page: object, name: str) -> list[Path]:
+def wait_settled(page: Any, quiet_ms: int = QUIET_MS, timeout_ms: int = 60_000) -> None:
+    """Until the script run has finished and the page has stopped changing: no running indicator, no stale
+    (greyed) element, and no change to the page for `quiet_ms` (Plotly redraws and late widgets included)."""
+    state = page.evaluate("""([quietMs, timeoutMs]) => new Promise(resolve => {
+        const started = performance.now();
+        let last = started;
+        const observer = new MutationObserver(() => { last = performance.now(); });
+        observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+        const busy = () => document.querySelector("[data-testid='stStatusWidget'] button") ? "running indicator"
+            : document.querySelector("[data-stale='true']") ? "stale elements" : "";
+        const tick = () => {
+            const now = performance.now(), why = busy();
+            if (why) last = now;
+            if (now - last >= quietMs) { observer.disconnect(); resolve(""); }
+            else if (now - started > timeoutMs) { observer.disconnect(); resolve(why || "the page kept changing"); }
+            else setTimeout(tick, 50);
+        };
+        tick();
+    })""", [quiet_ms, timeout_ms])
+    if state:
+        raise PageNotSettled(f"the page did not settle within {timeout_ms} ms: {state}")
+
+
+# The name the earlier tests use: a run has finished when the page has settled.
+wait_idle = wait_settled
+
+
+def set_width(page: Any, width: int, height: int = 1400) -> None:
+    """Resize the window and wait for Streamlit's re-layout and Plotly's redraw to finish."""
+    page.set_viewport_size({"width": width, "height": height})
+    wait_settled(page)
+
+
+def screenshots_at_two_widths(page: Any, name: str) -> list[Path]:
     """Whole-page screenshots at a control-room width (1600 px) and a phone width (390 px).
 
     Streamlit scrolls inside its main container, so a full-page screenshot of the window shows only the
@@ -112,20 +146,31 @@ def screenshots_at_two_widths(page: object, name: str) -> list[Path]:
     """
     paths = []
     for width in (1600, 390):
-        page.set_viewport_size({"width": width, "height": 1400})
-        page.wait_for_timeout(1200)  # Streamlit re-lays out and Plotly redraws on resize
+        set_width(page, width)
         height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
                                "\"[data-testid='stMain'], [data-testid='stAppViewContainer'], body\")]"
                                ".map(e => e.scrollHeight))")
-        page.set_viewport_size({"width": width, "height": min(int(height) + 40, 16000)})
-        page.wait_for_timeout(1200)
+        set_width(page, width, min(int(height) + 40, 16000))
         paths.append(screenshot(page, f"{name}_{width}"))
-    page.set_viewport_size({"width": 1600, "height": 1400})
-    page.wait_for_timeout(600)
+    set_width(page, 1600)
     return paths
 
 
-def plot_layouts(page: object) -> list[dict]:
+def plot_traces(page: Any) -> list[list[dict]]:
+    """Name and x values of every trace of every Plotly chart on the page, in page order."""
+    return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                         ".map(p => p.data.map(t => ({name: t.name, x: t.x})))")
+
+
+def download(page: Any, button_name: str) -> tuple[str, bytes]:
+    """Click a download button and return the file's name and bytes, as the browser saved them."""
+    with page.expect_download() as info:
+        page.get_by_role("button", name=button_name).click()
+    item = info.value
+    return item.suggested_filename, Path(item.path()).read_bytes()
+
+
+def plot_layouts(page: Any) -> list[dict]:
     """The full (computed) layout of every Plotly chart: axis ranges, titles, tick labels."""
     return page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(p => {
         const out = {};
@@ -136,20 +181,20 @@ def plot_layouts(page: object) -> list[dict]:
         return out; })""")
 
 
-def plot_data(page: object) -> list[list[dict]]:
+def plot_data(page: Any) -> list[list[dict]]:
     """Name, x, y and text of every trace of every Plotly chart on the page, in page order."""
     return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
                          ".map(p => p.data.map(t => ({name: t.name, x: t.x, y: t.y, text: t.text})))")
 
 
-def metric_tiles(page: object) -> dict[str, str]:
+def metric_tiles(page: Any) -> dict[str, str]:
     """Label → value of every st.metric tile on the page."""
     return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll("[data-testid='stMetric']")]
         .map(m => [m.querySelector("[data-testid='stMetricLabel']").innerText.trim(),
                    m.querySelector("[data-testid='stMetricValue']").innerText.trim()]))""")
 
 
-def upload(page: object, index: int, name: str, data: bytes, mime: str = "text/csv") -> None:
+def upload(page: Any, index: int, name: str, data: bytes, mime: str = "text/csv") -> None:
     """Put a file into the page's index-th file uploader."""
     page.locator("[data-testid='stFileUploader'] input[type=file]").nth(index).set_input_files(
         files=[{"name": name, "mimeType": mime, "buffer": data}])
@@ -158,9 +203,28 @@ def upload(page: object, index: int, name: str, data: bytes, mime: str = "text/c
     page.locator(f"button[aria-label='Remove {name}']").first.wait_for()
 
 
-def wait_idle(page: object) -> None:
-    """Until the script run has finished (Streamlit's running indicator gone, stale elements replaced)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget'] button\") && "
-                           "!document.querySelector(\"[data-stale='true']\")", polling=200)
-    page.wait_for_timeout(200)
+def date_field_value(page: Any, label: str) -> dt.date:
+    """The day a date input shows (Streamlit's date field: one spin button each for year, month and day)."""
+    parts = {part: int(page.get_by_role("spinbutton", name=f"{part}, {label}").get_attribute("aria-valuenow"))
+             for part in ("year", "month", "day")}
+    return dt.date(parts["year"], parts["month"], parts["day"])
+
+
+ROW_H = 35  # st.dataframe's row height in px (header row the same)
+
+
+def click_grid_row(page: Any, grid: Any, row: int) -> None:
+    """The selection cell of a row of an st.dataframe (a canvas: rows are clicked by position)."""
+    grid.wait_for()
+    wait_settled(page)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + ROW_H * (row + 1) + ROW_H / 2)
+
+
+def open_by_region(page: Any, region: str) -> None:
+    """Narrow a page's Region filter to one region, as an operator with a long list does: type, then pick."""
+    page.locator("[data-testid='stMultiSelect']").filter(has_text="Region").click()
+    page.keyboard.type(region)  # the list is virtualised: with many regions, type to reach it
+    page.get_by_role("option", name=region, exact=True).click()
+    page.keyboard.press("Escape")
+    wait_settled(page)

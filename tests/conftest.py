@@ -1,11 +1,20 @@
-"""Test session: a temporary data folder with its own embedded PostgreSQL + pgvector, stopped at the end."""
+"""Test session: what is expensive and stateless for a test is made once per session.
+
+- a temporary data folder with its own embedded PostgreSQL + pgvector (stopped at the end);
+- `services`: this process's services on it (the local QNN child, one loaded sentence model);
+- `app_url`: one Streamlit server on the same folder, `chromium`: one browser; `page`: a fresh context per test.
+
+A test that needs a fresh data folder or a fault starts its own server with `tests.browser.streamlit_server`.
+"""
 from __future__ import annotations
 
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +53,33 @@ def engine(services):
 @pytest.fixture(scope="session")
 def qnn_client(services):
     return services.client()
+
+
+@pytest.fixture(scope="session")
+def app_url(data_dir) -> Iterator[str]:
+    """One Streamlit server for every browser test, on the session's data folder (started on first use)."""
+    from tests.browser import streamlit_server
+
+    with streamlit_server({"EGLO_DATA_DIR": str(data_dir)}) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    from tests.browser import chromium_browser
+
+    with chromium_browser() as browser:
+        yield browser
+
+
+@pytest.fixture()
+def page(chromium) -> Iterator[Any]:
+    """A page in a browser context of its own at 1600 × 1400 px; closed after the test."""
+    from tests.browser import new_page
+
+    opened = new_page(chromium)
+    yield opened
+    opened.close()
 
 
 def pytest_sessionfinish(session, exitstatus):

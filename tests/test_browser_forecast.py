@@ -1,6 +1,6 @@
-"""The forecast page in a real browser, on an app process with its own data folder: every button and download,
-what the operator reads first, the upload checks, screenshots at two widths; then the app stops with SIGTERM,
-its embedded Postgres with it, and the runs survive the restart.
+"""The forecast page in a real browser: every button and download, what the operator reads first, the upload
+checks, screenshots at two widths (the session's shared server); then an app with a data folder of its own stops
+with SIGTERM, its embedded Postgres with it, and its runs survive the restart.
 """
 import csv
 import datetime as dt
@@ -9,38 +9,34 @@ import json
 import re
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
 from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
-from tests.browser import (chromium_browser, download, metric_tiles, new_page, plot_data, plot_layouts,
-                           plot_traces, screenshot, screenshots_at_two_widths, streamlit_server, upload, wait_idle)
+from tests.browser import (date_field_value, download, metric_tiles, plot_data, plot_layouts, plot_traces, screenshot,
+                           screenshots_at_two_widths, streamlit_server, upload, wait_settled)
 
 pytestmark = pytest.mark.browser
 
-RUN_IDS: list[str] = []
 
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    data = tmp_path_factory.mktemp("forecast-app")
-    server = streamlit_server({"EGLO_DATA_DIR": str(data)})
-    url = server.__enter__()
-    with chromium_browser() as browser:
-        yield {"url": url, "data": data, "browser": browser, "server": server}
-    server.__exit__(None, None, None)  # a no-op when the last test stopped it already
+def _open_forecast(page, url: str) -> dt.date:
+    """Open the page and return the first forecast day its form offers (the app's own clock and zone)."""
+    page.goto(f"{url}/forecast")  # the app opens on the Day-ahead plan
+    page.get_by_role("heading", name="Load forecast").wait_for()
+    wait_settled(page)
+    return date_field_value(page, "First forecast day")
 
 
 def _run_ids(page) -> list[str]:
     return re.findall(r"run id\s+([0-9a-f-]{36})", page.locator("body").inner_text())
 
 
-def test_forecast_outcome_chart_downloads_and_buttons(app):
-    page = new_page(app["browser"])
-    page.goto(f"{app['url']}/forecast")  # the app opens on the Day-ahead plan
-    page.get_by_role("heading", name="Load forecast").wait_for()
+def test_forecast_outcome_chart_downloads_and_buttons(app_url, page):
+    _open_forecast(page, app_url)
     page.get_by_role("button", name="Run forecast").click()
     page.get_by_text("Change from yesterday").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
@@ -86,22 +82,21 @@ def test_forecast_outcome_chart_downloads_and_buttons(app):
     page.get_by_role("button", name="Run forecast").click()
     page.get_by_text("This exact submission was already made").wait_for()
     page.get_by_role("button", name="Run it again as a new run").click()
-    page.wait_for_timeout(500)
+    wait_settled(page)
     page.get_by_role("button", name="Run forecast").click()
     page.get_by_text("Stored as run").wait_for()
-    wait_idle(page)
+    wait_settled(page)
     assert not page.get_by_text("This exact submission was already made").count()
     overlay = page.get_by_text("Overlay their forecasts")
     overlay.click()
     page.wait_for_function("() => document.querySelector('.js-plotly-plot').data.some(t => "
                            "(t.line || {}).dash === 'dot')")
-    RUN_IDS.extend(_run_ids(page))
+    assert _run_ids(page)
     screenshots_at_two_widths(page, "forecast")
-    page.close()
 
 
-def _history_csv(edits: dict[int, str], days: int = 14, end_early_h: int = 0) -> bytes:
-    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time())
+def _history_csv(first_day: dt.date, edits: dict[int, str], days: int = 14, end_early_h: int = 0) -> bytes:
+    start = dt.datetime.combine(first_day, dt.time())
     rows = ["timestamp,load_mw"]
     for i in range(days * 24 - end_early_h):
         moment = start - dt.timedelta(days=days) + dt.timedelta(hours=i)
@@ -109,15 +104,13 @@ def _history_csv(edits: dict[int, str], days: int = 14, end_early_h: int = 0) ->
     return "\n".join(rows).encode()
 
 
-def test_forecast_upload_messages_name_rows(app):
-    page = new_page(app["browser"])
-    page.goto(f"{app['url']}/forecast")  # the app opens on the Day-ahead plan
-    page.get_by_role("heading", name="Load forecast").wait_for()
+def test_forecast_upload_messages_name_rows(app_url, page):
+    first_day = _open_forecast(page, app_url)
     page.get_by_text("CSV upload", exact=True).click()
     cases = [
-        (_history_csv({100: "105200"}), "row 102: 105,200 is about"),
-        (_history_csv({200: "1O5.2"}), "row 202: '1O5.2' is not a number"),
-        (_history_csv({}, end_early_h=60), "Choose "),
+        (_history_csv(first_day, {100: "105200"}), "row 102: 105,200 is about"),
+        (_history_csv(first_day, {200: "1O5.2"}), "row 202: '1O5.2' is not a number"),
+        (_history_csv(first_day, {}, end_early_h=60), "Choose "),
     ]
     for i, (data, words) in enumerate(cases):
         upload(page, 0, f"history_{i}.csv", data)
@@ -126,40 +119,48 @@ def test_forecast_upload_messages_name_rows(app):
         alert = page.locator("[data-testid='stAlert']").first.inner_text()
         assert words in alert, alert
     # Gaps marked n/a: the forecast runs, and a warning says how many and where.
-    upload(page, 0, "history_gaps.csv", _history_csv({50: "n/a", 51: "n/a", 52: ""}))
+    upload(page, 0, "history_gaps.csv", _history_csv(first_day, {50: "n/a", 51: "n/a", 52: ""}))
     page.get_by_role("button", name="Run forecast").click()
     page.get_by_text("Change from yesterday").wait_for()
     warning = page.get_by_text("3 missing values (empty or n/a) at rows 52, 53 and 54").first
     warning.wait_for()
-    RUN_IDS.extend(_run_ids(page))
-    page.close()
+    assert _run_ids(page)
 
 
-def test_app_stops_its_database_and_runs_survive(app):
-    assert server_is_running(app["data"] / "pgdata")
-    app["server"].__exit__(None, None, None)  # SIGTERM, as a service manager would
-    assert not server_is_running(app["data"] / "pgdata")  # stopped with the app, not orphaned
-    settings = Settings(data_dir=app["data"])
+@pytest.mark.timeout(600)  # a cold start of its own: initdb, migrations, the QNN child
+def test_app_stops_its_database_and_runs_survive(chromium, tmp_path):
+    """The one test here with a data folder of its own: it stops the app, and with it the app's Postgres."""
+    from tests.browser import new_page
+
+    data = tmp_path / "data"
+    server = streamlit_server({"EGLO_DATA_DIR": str(data)})
+    url = server.__enter__()
+    try:
+        page = new_page(chromium)
+        _open_forecast(page, url)
+        page.get_by_role("button", name="Run forecast").click()
+        page.wait_for_function("() => /run id\\s+[0-9a-f-]{36}/.test(document.body.innerText)")
+        run_ids = _run_ids(page)
+        page.close()
+        assert run_ids and server_is_running(data / "pgdata")
+    finally:
+        server.__exit__(None, None, None)  # SIGTERM, as a service manager would
+    assert not server_is_running(data / "pgdata")  # stopped with the app, not orphaned
+    settings = Settings(data_dir=data)
     engine = create_database_engine(settings)  # restart on the same folder: the runs are still there
     try:
         with engine.connect() as conn:
             statuses = {conn.execute(text("select status from optimization_runs where id = :id"),
-                                     {"id": run_id}).scalar() for run_id in RUN_IDS}
-        assert RUN_IDS and statuses == {"completed"}
+                                     {"id": run_id}).scalar() for run_id in run_ids}
+        assert statuses == {"completed"}
     finally:
         engine.dispose()
         stop_embedded_postgres(settings.pgdata_dir)
 
 
-@pytest.mark.timeout(900)  # a cold start (embedded Postgres, service, embeddings) on a busy machine
-def test_forecast_csv_with_weather_shows_the_temperature_trace(app, tmp_path):
-    """Upload 4 weeks of half-hourly load with temperature (the last day: weather forecast, load empty)."""
-    import datetime as dt
-
-    import numpy as np
-    import pandas as pd
-
-    start = dt.date.today() + dt.timedelta(days=1)
+def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page, tmp_path):
+    """Upload 4 weeks of hourly load with temperature (the last day: weather forecast, load empty)."""
+    start = _open_forecast(page, app_url)
     stamps = pd.date_range(start - dt.timedelta(days=28), start + dt.timedelta(days=1), freq="60min", inclusive="left")
     hours = np.arange(len(stamps))
     temp = 22 + 6 * np.cos(2 * np.pi * (hours % 24 - 15) / 24) + 3 * np.sin(hours / 24 / 3)
@@ -167,26 +168,17 @@ def test_forecast_csv_with_weather_shows_the_temperature_trace(app, tmp_path):
     frame = pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%d %H:%M"), "load_mw": load.round(2),
                           "temperature_c": temp.round(2)})
     frame.loc[stamps >= pd.Timestamp(start), "load_mw"] = np.nan
-    csv_path = tmp_path / "history_with_weather.csv"
-    frame.to_csv(csv_path, index=False)
-    # The module's Chromium (a second Playwright in this thread cannot start while the module's runs), own server.
-    with streamlit_server({"EGLO_DATA_DIR": str(tmp_path / "data")}) as url:
-        page = new_page(app["browser"])
-        page.goto(f"{url}/forecast")  # the app opens on the Day-ahead plan
-        page.get_by_role("heading", name="Load forecast").wait_for()
-        page.get_by_text("CSV upload", exact=True).click()
-        page.locator("input[type=file]").first.set_input_files(str(csv_path))
-        page.get_by_text("20.4KB").wait_for()  # the upload's size once it is in (the button waits while it uploads)
-        page.get_by_role("button", name="Run forecast").click()
-        # The first run waits for the embedded database and the service to start (slow on a busy machine).
-        page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
-        page.get_by_text("Weather found: temperature_c", exact=False).wait_for()
-        page.wait_for_timeout(800)
-        screenshot(page, "forecast_csv_with_weather")
-        temperature = page.evaluate("() => document.querySelector('.js-plotly-plot').data"
-                                    ".filter(t => t.name === 'Temperature (°C)').map(t => ({axis: t.yaxis, n: t.x.length}))")
-        assert temperature == [{"axis": "y2", "n": 28 * 24 + 24}], "history and the forecast day's weather"
-        assert "Temperature (°C)" in [t["name"] for t in plot_traces(page)[0]]
-        body = page.locator("body").inner_text()
-        assert "weather-ridge" in body or "level-ridge" in body or "profile-ridge" in body
-        assert "vs" in body and "weekly seasonal naive" in body
+    page.get_by_text("CSV upload", exact=True).click()
+    upload(page, 0, "history_with_weather.csv", frame.to_csv(index=False).encode())
+    page.get_by_role("button", name="Run forecast").click()
+    page.get_by_text("Weather found: temperature_c", exact=False).wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    wait_settled(page)
+    screenshot(page, "forecast_csv_with_weather")
+    temperature = page.evaluate("() => document.querySelector('.js-plotly-plot').data"
+                                ".filter(t => t.name === 'Temperature (°C)').map(t => ({axis: t.yaxis, n: t.x.length}))")
+    assert temperature == [{"axis": "y2", "n": 28 * 24 + 24}], "history and the forecast day's weather"
+    assert "Temperature (°C)" in [t["name"] for t in plot_traces(page)[0]]
+    body = page.locator("body").inner_text()
+    assert "weather-ridge" in body or "level-ridge" in body or "profile-ridge" in body
+    assert "vs" in body and "weekly seasonal naive" in body

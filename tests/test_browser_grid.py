@@ -5,16 +5,9 @@ import json
 import pytest
 
 from core.contract.outcomes import grid_outcome
-from tests.browser import (chromium_browser, download, metric_tiles, new_page, plot_data, screenshots_at_two_widths,
-                           streamlit_server, wait_idle)
+from tests.browser import download, metric_tiles, plot_data, screenshots_at_two_widths, wait_settled
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def app():
-    with streamlit_server() as url, chromium_browser() as browser:  # the test session's data folder
-        yield {"url": url, "browser": browser}
 
 
 def _segments(trace: dict) -> list[list[tuple[float, float]]]:
@@ -39,9 +32,8 @@ def _check_outcome(page, result: dict) -> None:
     assert body.index("Losses saved") < body.index("run id")
 
 
-def test_grid_33_buses(app):
-    page = new_page(app["browser"])
-    page.goto(f"{app['url']}/grid")
+def test_grid_33_buses(app_url, page):
+    page.goto(f"{app_url}/grid")
     page.get_by_role("heading", name="Grid switching").wait_for()
     page.get_by_text("Region (label only)").wait_for()  # what does not change the calculation says so
     name, raw = download(page, "Download a network template (IEEE 33-bus as JSON)")
@@ -50,7 +42,7 @@ def test_grid_33_buses(app):
 
     page.get_by_role("button", name="Optimise switching").click()
     page.get_by_text("Switching actions").wait_for()
-    wait_idle(page)
+    wait_settled(page)
     name, raw = download(page, "Download switching plan (JSON)")
     result = json.loads(raw)
     _check_outcome(page, result)
@@ -65,20 +57,18 @@ def test_grid_33_buses(app):
     switched = set(result["switching_actions"]["close"]) | set(result["switching_actions"]["open"])
     assert {str(k) for k in switched} <= ids
     page.get_by_text("Same request type only").click()
-    wait_idle(page)
+    wait_settled(page)
     screenshots_at_two_widths(page, "grid_33")
-    page.close()
 
 
-def test_grid_69_buses(app):
-    page = new_page(app["browser"])
-    page.goto(f"{app['url']}/grid")
+def test_grid_69_buses(app_url, page):
+    page.goto(f"{app_url}/grid")
     page.get_by_role("heading", name="Grid switching").wait_for()
     page.get_by_label("Network", exact=True).click()
     page.get_by_role("option", name="IEEE 69-bus feeder").click()
     page.get_by_role("button", name="Optimise switching").click()
     page.get_by_text("Stored as run").wait_for()
-    wait_idle(page)
+    wait_settled(page)
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(p => (p.data || [])"
                            ".some(t => t.name === 'Buses' && t.x.length === 69))")
     name, raw = download(page, "Download switching plan (JSON)")
@@ -86,4 +76,3 @@ def test_grid_69_buses(app):
     assert len(result["buses"]) == 69
     _check_outcome(page, result)
     screenshots_at_two_widths(page, "grid_69")
-    page.close()

@@ -10,29 +10,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser import (chromium_browser, download, metric_tiles, new_page, plot_data, plot_layouts,
-                           screenshots_at_two_widths, streamlit_server, upload, wait_idle)
+from tests.browser import (date_field_value, download, metric_tiles, plot_data, plot_layouts,
+                           screenshots_at_two_widths, set_width, upload, wait_settled)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def app():
-    with streamlit_server() as url, chromium_browser() as browser:  # the test session's data folder
-        yield {"url": url, "browser": browser}
-
-
-def _open(app):
-    page = new_page(app["browser"])
-    page.goto(f"{app['url']}/storage")
+def _open(page, url: str) -> None:
+    page.goto(f"{url}/storage")
     page.get_by_role("heading", name="Storage dispatch").wait_for()
-    return page
+    wait_settled(page)
 
 
 def _submit(page, done: str = "What optimisation earns"):
     page.get_by_role("button", name="Optimise dispatch").click()
     page.get_by_text(done).first.wait_for()
-    wait_idle(page)
+    wait_settled(page)
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -55,8 +48,8 @@ def _offset(stamp: str, zone: str) -> dt.timedelta:
     return dt.datetime.fromisoformat(stamp).replace(tzinfo=ZoneInfo(zone)).utcoffset()
 
 
-def test_storage_outcome_chart_and_downloads(app):
-    page = _open(app)
+def test_storage_outcome_chart_and_downloads(app_url, page):
+    _open(page, app_url)
     _submit(page)
     name, raw = download(page, "Download schedule (JSON)")
     result = json.loads(raw)
@@ -91,13 +84,12 @@ def test_storage_outcome_chart_and_downloads(app):
     assert _clean_ticks(layout["yaxis2"]["ticks"]), layout["yaxis2"]["ticks"]
     assert layout["xaxis2"]["title"] == "Local time (America/Los_Angeles)"
     page.get_by_text("Same request type only").click()
-    wait_idle(page)
+    wait_settled(page)
     screenshots_at_two_widths(page, "storage")
-    page.close()
 
 
-def test_storage_region_currency_site_csv_and_form_errors(app):
-    page = _open(app)
+def test_storage_region_currency_site_csv_and_form_errors(app_url, page):
+    _open(page, app_url)
     page.get_by_label("Min SoC (%)").fill("60")
     page.get_by_label("Max SoC (%)").fill("50")
     page.get_by_role("button", name="Optimise dispatch").click()
@@ -108,7 +100,7 @@ def test_storage_region_currency_site_csv_and_form_errors(app):
     _choose(page, "Region", "Bavaria")
     page.get_by_label("Horizon (hours)").fill("24")
     page.get_by_text("Self-consumption: site load and PV (optional)").click()
-    start = dt.date.today() + dt.timedelta(days=1)
+    start = date_field_value(page, "Day")  # the day the form offers: the app's clock, not the test's
     site = ["time,load_mw,pv_mw"] + [f"{dt.datetime.combine(start, dt.time(h)).isoformat()},"
                                      f"{12 + h % 3},{max(0, 20 - 3 * abs(h - 12))}" for h in range(24)]
     upload(page, 1, "site.csv", "\n".join(site).encode())
@@ -128,11 +120,9 @@ def test_storage_region_currency_site_csv_and_form_errors(app):
     assert plot_layouts(page)[0]["yaxis2"]["title"] == "EUR/MWh"
     screenshots_at_two_widths(page, "storage_self_consumption")
     # The policy table fits a phone's width: its right edge stays inside the window.
-    page.set_viewport_size({"width": 390, "height": 1400})
-    page.wait_for_timeout(1200)
+    set_width(page, 390)
     table = page.locator("[data-testid='stDataFrame']").first
     box = table.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     scroller = table.locator(".dvn-scroller").first  # the grid's own scroll area: nothing hidden sideways
     assert scroller.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
-    page.close()
