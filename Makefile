@@ -9,7 +9,7 @@ HOST    ?= 127.0.0.1
 API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
 
-.PHONY: run api lint test bench bench-history setup setup-dev browser clean-data
+.PHONY: run api lint test test-fast test-random bench bench-history setup setup-dev browser clean-data
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -45,8 +45,17 @@ lint: setup-dev
 	$(VENV)/bin/lint-imports
 	$(PY) -m mypy
 
+# Everything, as CI runs it, in file order (pytest-randomly off: a red CI must be reproducible as it ran).
 test: lint browser
-	$(PY) -m pytest
+	$(PY) -m pytest -p no:randomly
+
+# The inner loop: no browser, no extra processes or servers (about a minute).
+test-fast: setup-dev
+	$(PY) -m pytest -p no:randomly -m "not browser and not slow"
+
+# Everything in a random order (the seed is printed: `make test-random ARGS=--randomly-seed=N` repeats an order).
+test-random: lint browser
+	$(PY) -m pytest $(ARGS)
 
 bench: $(VENV)/.bench
 	$(PY) -m bench.storage

@@ -36,13 +36,16 @@ class FaultServer:
     def __init__(self) -> None:
         self.behaviour = Behaviour()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._arrived = threading.Condition()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 received = self.rfile.read(length) if length else b""
-                server.requests.append((self.command, self.path, dict(self.headers)))
+                with server._arrived:
+                    server.requests.append((self.command, self.path, dict(self.headers)))
+                    server._arrived.notify_all()
                 b = server.behaviour
                 if b.delay_s:
                     time.sleep(b.delay_s)
@@ -83,6 +86,12 @@ class FaultServer:
 
     def posts(self) -> int:
         return sum(1 for method, _, _ in self.requests if method == "POST")
+
+    def wait_for_posts(self, count: int, timeout_s: float) -> None:
+        """Until `count` POSTs have arrived; AssertionError naming what did arrive after `timeout_s`."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: self.posts() >= count, timeout_s):
+                raise AssertionError(f"{self.posts()} of {count} POSTs arrived within {timeout_s:.0f} s")
 
     def __enter__(self) -> FaultServer:
         self._thread.start()

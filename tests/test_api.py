@@ -327,6 +327,7 @@ def test_cors_only_for_configured_origins(secured_api):
     assert "access-control-allow-origin" not in other.headers
 
 
+@pytest.mark.slow  # an API process
 def test_refuses_to_listen_beyond_loopback_without_keys():
     env = {k: v for k, v in os.environ.items() if k != "API_KEYS"}
     env["PYTHONPATH"] = str(PROJECT_ROOT)

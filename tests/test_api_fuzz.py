@@ -6,6 +6,8 @@ import schemathesis
 from core.api.app import create_app
 from tests.api_server import ThreadedApi
 
+pytestmark = pytest.mark.slow  # schemathesis over every operation, solving for real
+
 EXAMPLES_PER_OPERATION = 20
 
 

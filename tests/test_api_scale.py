@@ -10,6 +10,8 @@ from sqlalchemy import text
 from core.api.server import ApiProcess
 from tests.helpers import forecast_code, forecast_fields
 
+pytestmark = pytest.mark.slow  # two API processes, each with its own QNN child
+
 API_KEY = "scale-out-key-0123456789"
 
 

@@ -9,12 +9,12 @@ from sqlalchemy import text
 
 from core.client.qnn_client import QNNClient
 from core.client.pipeline import RunSubmitter
-from tests.browser import chromium_page, screenshot, streamlit_server, wait_idle
+from tests.browser import (click_grid_row, new_page, open_by_region, screenshot, streamlit_server,
+                           wait_settled)
 from tests.fault_server import FaultServer
 from tests.helpers import forecast_code
 
-# A cold app loads the sentence model at the first submission: over a minute on a busy 2-core machine.
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.browser
 
 TOKEN = "tk" + pysecrets.token_hex(20)
 PASSWORD = "pw" + pysecrets.token_hex(10)
@@ -25,7 +25,8 @@ def _leaks(html: str) -> list[str]:
             if value in html]
 
 
-def test_no_page_shows_the_echoed_token_or_the_url_password(engine):
+@pytest.mark.timeout(600)  # a server of its own (the echoing QNN service is its setting): a cold start
+def test_no_page_shows_the_echoed_token_or_the_url_password(engine, chromium):
     with FaultServer() as qnn:
         qnn.echo(500, padding=290)   # the token straddles the old 300-character cut
         host = qnn.base_url.removeprefix("http://")
@@ -54,9 +55,11 @@ def test_no_page_shows_the_echoed_token_or_the_url_password(engine):
                 " 'listed first', now() + interval '2 hours')"), {"id": uuid.uuid4(), "run": other})
         env = {"QNN_BASE_URL": f"http://operator:{PASSWORD}@{host}", "QNN_API_TOKEN": TOKEN, "QNN_TIMEOUT_S": "10"}
         seen: dict[str, list[str]] = {}
-        with streamlit_server(env) as url, chromium_page() as page:
+        with streamlit_server(env) as url:
+            page = new_page(chromium, height=2200)
+
             def check(name: str) -> None:
-                page.wait_for_timeout(1500)
+                wait_settled(page)
                 seen[name] = _leaks(page.content())
 
             for path, button, heading in (("forecast", "Run forecast", "Load forecast"),
@@ -69,21 +72,14 @@ def test_no_page_shows_the_echoed_token_or_the_url_password(engine):
                 page.get_by_text("The run failed and was stored as failed").wait_for(timeout=300_000)
                 check(path)
             page.goto(f"{url}/history")
-            grid = page.locator("[data-testid='stDataFrame']").first
-            grid.wait_for()
-            page.wait_for_timeout(1500)
-            box = grid.bounding_box()
-            page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+            click_grid_row(page, page.locator("[data-testid='stDataFrame']").first, 0)
             page.get_by_text("Raw answer of the QNN service").click()
             check("history")
             page.goto(f"{url}/anomalies")
             # Other tests' anomalies share this database: narrow to this one as an operator would, by its region.
-            page.locator("[data-testid='stMultiSelect']").filter(has_text="Region").click()
-            page.keyboard.type("Echo-browser")  # the list is virtualised: with many regions, type to reach it
-            page.get_by_role("option", name="Echo-browser", exact=True).click()
-            page.keyboard.press("Escape")
+            open_by_region(page, "Echo-browser")
             page.locator("[data-testid='stMarkdownContainer']", has_text="echo browser test").first.wait_for()
-            wait_idle(page)
+            wait_settled(page)
             page.get_by_role("button", name="Resolve").click()
             page.get_by_text("the QNN service could not be updated").wait_for()
             check("anomalies")
@@ -97,6 +93,7 @@ def test_no_page_shows_the_echoed_token_or_the_url_password(engine):
             check("health")
             screenshot(page, "hardening_health_echo")
             sidebar = page.locator("[data-testid='stSidebar']").inner_text()
+            page.close()
         with engine.begin() as conn:  # the session's database is shared: leave no filler regions behind
             conn.execute(text("delete from optimization_runs where region like 'A-region-%' or region = 'Echo-elsewhere'"))
         assert qnn.requests and all(h.get("Authorization") == f"Bearer {TOKEN}" for _, _, h in qnn.requests)
@@ -108,7 +105,7 @@ def test_no_page_shows_the_echoed_token_or_the_url_password(engine):
 PAYLOADS = ("![p](http://127.0.0.1:{port}/pixel.png) $x^2$", ":red[x] <img src=http://127.0.0.1:{port}/i.png>")
 
 
-def test_user_text_is_shown_as_text_and_fetches_nothing(services, engine):
+def test_user_text_is_shown_as_text_and_fetches_nothing(services, engine, app_url, page):
     with FaultServer() as pixel, FaultServer() as rejecting:
         port = pixel.base_url.rsplit(":", 1)[1]
         regions = [p.format(port=port) for p in PAYLOADS]
@@ -122,30 +119,35 @@ def test_user_text_is_shown_as_text_and_fetches_nothing(services, engine):
             assert services.submitter().submit(forecast_code(region=region)).status == "completed"
         pixel.requests.clear()
 
-        with streamlit_server() as url, chromium_page() as page:
-            page.goto(f"{url}/history")
-            grid = page.locator("[data-testid='stDataFrame']").first
-            grid.wait_for()
-            page.wait_for_timeout(1500)
-            box = grid.bounding_box()
-            shown = []
-            for row, expected in enumerate([*regions, f"unknown region {everything}"]):
-                page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + 35 * row)
-                page.get_by_text("Similar past runs", exact=True).wait_for()
-                # Invisible word joiners keep GFM from turning the URLs into links; the text reads the same.
-                for _ in range(60):   # the selected run re-renders after the click: wait for its text
-                    # Only where markdown renders (the run's heading, the error box), not the data grids.
-                    body = " ".join(page.locator("[data-testid='stHeading'], [data-testid='stAlert']")
-                                    .all_inner_texts()).replace("\u2060", "")
-                    if expected in body:
-                        break
-                    page.wait_for_timeout(500)
-                shown.append(expected in body)
-                assert page.locator(".katex, [data-testid='stMarkdown'] img").count() == 0
-                assert page.locator(f"img[src*='127.0.0.1:{port}'], a[href*='127.0.0.1:{port}']").count() == 0
-                screenshot(page, f"hardening_literal_row{row}")
-                # History selects several rows (to compare them): clear this one before opening the next.
-                page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + 35 * row)
-                page.wait_for_timeout(1000)
+        # The shared server: History lists the newest runs first, these three on top.
+        page.goto(f"{app_url}/history")
+        grid = page.locator("[data-testid='stDataFrame']").first
+        shown = []
+        for row, expected in enumerate([*regions, f"unknown region {everything}"]):
+            click_grid_row(page, grid, row)
+            page.get_by_text("Similar past runs", exact=True).wait_for()
+            # Invisible word joiners keep GFM from turning the URLs into links; the text reads the same.
+            # Only where markdown renders (the run's heading, the error box), not the data grids.
+            shown.append(_markdown_shows(page, expected))
+            assert page.locator(".katex, [data-testid='stMarkdown'] img").count() == 0
+            assert page.locator(f"img[src*='127.0.0.1:{port}'], a[href*='127.0.0.1:{port}']").count() == 0
+            screenshot(page, f"hardening_literal_row{row}")
+            # History selects several rows (to compare them): clear this one before opening the next.
+            click_grid_row(page, grid, row)
+            page.get_by_text("Similar past runs", exact=True).wait_for(state="detached")
         assert shown == [True, True, True]
         assert pixel.requests == []   # the browser fetched nothing from the "outside" address
+
+
+def _markdown_shows(page, expected: str, timeout_ms: int = 30_000) -> bool:
+    """Whether the run's heading or error box comes to show `expected` (the selected run re-renders after the
+    click); word joiners, which keep GFM from linking URLs, are read as nothing."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function("""expected => [...document.querySelectorAll(
+            "[data-testid='stHeading'], [data-testid='stAlert']")].map(e => e.innerText).join(' ')
+            .replaceAll('\\u2060', '').includes(expected)""", arg=expected, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return False
+    return True

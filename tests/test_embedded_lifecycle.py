@@ -6,7 +6,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from core.db.embedded import holder_pids, server_is_running
+
+pytestmark = pytest.mark.slow  # Postgres servers and processes of their own
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLDER = """

@@ -143,6 +143,7 @@ def test_renamed_and_shuffled_ieee33_gives_the_same_answer():
     assert_radial_and_connected(result)
 
 
+@pytest.mark.slow  # enumerates every radial configuration (~10 s)
 def test_ieee33_sized_network_with_other_loads_matches_full_enumeration():
     """Same size as the 33-bus case, different loads, renamed: the search must find what all 50751
     radial configurations give (the enumerator is checked against the independent one below)."""

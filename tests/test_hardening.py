@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -300,11 +299,11 @@ def _write_poisoned_outbox(folder: Path) -> dict[str, str]:
     (folder / "garbage.json").write_text("{not json", encoding="utf-8")
     partial = folder / ".tmp-crashed.json"
     partial.write_text('{"row": ', encoding="utf-8")
-    old = time.time() - 3600
-    os.utime(partial, (old, old))
+    os.utime(partial, (0, 0))  # left by a crash long ago (the epoch: no clock read)
     return {"good": good_id, "nul": nul_id, "bad": bad_path.name}
 
 
+@pytest.mark.slow  # CLI processes
 def test_flush_outbox_cli_names_what_it_cannot_write_and_exits_non_zero(engine, tmp_path):
     names = _write_poisoned_outbox(tmp_path / "outbox")
     assert len(Outbox(tmp_path / "outbox")) == 4           # the partial temp file is never a waiting run
@@ -348,6 +347,7 @@ def test_killed_local_qnn_child_is_restarted_and_the_next_submit_succeeds(data_d
         svc.close()
 
 
+@pytest.mark.slow  # a CLI process, killed
 def test_a_run_whose_cli_was_killed_is_closed_while_the_app_runs(engine, data_dir):
     """A real CLI process is killed (-9) while its run waits on a slow QNN; the running app's sweep closes it."""
     with FaultServer() as server:
@@ -358,9 +358,7 @@ def test_a_run_whose_cli_was_killed_is_closed_while_the_app_runs(engine, data_di
                                 "--idempotency-key", key := str(uuid.uuid4())],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 120
-            while not server.posts() and time.monotonic() < deadline:
-                time.sleep(0.2)
+            server.wait_for_posts(1, timeout_s=120)
             assert server.posts() == 1
         finally:
             cli.kill()
@@ -368,12 +366,12 @@ def test_a_run_whose_cli_was_killed_is_closed_while_the_app_runs(engine, data_di
     with engine.connect() as conn:
         assert conn.execute(text("select status from optimization_runs where idempotency_key=:k"),
                             {"k": key}).scalar_one() == "running"
-    app = build_services(Settings(data_dir=data_dir, qnn_timeout_s=1.0, qnn_base_url="http://127.0.0.1:9"))
-    app.interrupted_margin_s = 0.5
+    # Timeout and margin of zero: the run is past them as soon as it exists (no waiting for a clock to move).
+    app = build_services(Settings(data_dir=data_dir, qnn_timeout_s=0.0, qnn_base_url="http://127.0.0.1:9"))
+    app.interrupted_margin_s = 0.0
     app.recover_on_start = False  # prove the sweep of a running app, not the start-up recovery
     try:
         app.engine()
-        time.sleep(1.6)
         assert app.sweep_interrupted(force=True) >= 1
     finally:
         app.close()

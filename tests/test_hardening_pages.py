@@ -1,7 +1,6 @@
 """Issue 12 in the pages (AppTest): the database down said in words, the password gate slowing down, text as text."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +53,9 @@ def _attempt(at: AppTest, password: str) -> str:
     return " ".join(e.value for e in at.error)
 
 
+LONG_AGO = 0.0  # a last failure at the epoch: every wait has passed (no clock read in the test)
+
+
 def test_password_gate_waits_longer_after_each_wrong_password(monkeypatch):
     monkeypatch.setenv("APP_PASSWORD", "right-password")
     monkeypatch.setattr(ui.access, "PROCESS_FAILURES", ui.access.FailureLog())
@@ -65,20 +67,20 @@ def test_password_gate_waits_longer_after_each_wrong_password(monkeypatch):
     assert not any("inside the app" in m.value for m in at.markdown)
     waits = []
     for guess in ("guess-2", "guess-3", "guess-4"):
-        at.session_state["gate_last_failure"] = time.time() - 3600   # as if the operator waited
+        at.session_state["gate_last_failure"] = LONG_AGO   # as if the operator waited
         assert "Wrong password" in _attempt(at, guess)
-        waits.append(ui.access.wait_left_s(at.session_state["gate_failures"], at.session_state["gate_last_failure"],
-                                           time.time()))
+        failed_at = at.session_state["gate_last_failure"]     # the wait right after this failure
+        waits.append(ui.access.wait_left_s(at.session_state["gate_failures"], failed_at, failed_at))
     assert waits[0] < waits[1] < waits[2] and waits[2] > 3.5          # 2 s, 4 s, 8 s
     # A new session (a new tab) does not start from zero: the process counted the failures.
     fresh = AppTest.from_string(GATE_SCRIPT, default_timeout=TIMEOUT)
     fresh.run()
     for guess in ("guess-5", "guess-6"):
         _attempt(fresh, guess)
-        fresh.session_state["gate_last_failure"] = time.time() - 3600
+        fresh.session_state["gate_last_failure"] = LONG_AGO
     assert "Try again in" in _attempt(fresh, "right-password")
     monkeypatch.setattr(ui.access, "PROCESS_FAILURES", ui.access.FailureLog())
-    at.session_state["gate_last_failure"] = time.time() - 3600
+    at.session_state["gate_last_failure"] = LONG_AGO
     _attempt(at, "right-password")
     assert any("inside the app" in m.value for m in at.markdown)
 

@@ -307,6 +307,14 @@ def test_chunked_60_mb_body_is_413_with_bounded_memory():
         assert _post(http, encode_request(BASE["storage"])).status_code == 200
 
 
+def _wait_until_slots_busy(http: httpx.Client, busy: int, timeout_s: float = 30) -> None:
+    """Poll the service's health (what an operator reads) until `busy` engine slots are held."""
+    deadline = time.monotonic() + timeout_s
+    while (seen := http.get("/api/v1/health/simple").json()["engine_slots"]["busy"]) < busy:
+        assert time.monotonic() < deadline, f"{seen} of {busy} engine slots busy after {timeout_s:.0f} s"
+
+
+@pytest.mark.slow  # a service of its own and a 4 s solve
 def test_busy_engine_slots_answer_503_with_retry_after_and_a_time_limited_answer(monkeypatch):
     # One slot, one second of queue, a 4 s solver budget: a year of 15-minute prices (many of them negative,
     # so the MILP runs too) holds the slot for the whole budget, well past the other request's second.
@@ -324,7 +332,7 @@ def test_busy_engine_slots_answer_503_with_retry_after_and_a_time_limited_answer
         answers: dict[str, httpx.Response] = {}
         worker = threading.Thread(target=lambda: answers.setdefault("heavy", _post(http, encode_request(heavy))))
         worker.start()
-        time.sleep(1.5)  # the heavy request is decoded and holds the slot
+        _wait_until_slots_busy(other, 1)  # the heavy request is decoded and holds the slot
         busy = _post(other, encode_request(BASE["storage"]))
         worker.join(60)
         assert busy.status_code == 503 and busy.json()["error"] == "busy", busy.text[:300]
@@ -349,6 +357,7 @@ def test_busy_engine_slots_answer_503_with_retry_after_and_a_time_limited_answer
     ('Task=forecast; Region="a\\u0000b"; Date=2025-06-07', "Region"),
     ("Task=grid_switch; Region=X; Date=2025-06-07; Network=" + "[" * 2000 + "]" * 2000, "Network"),
 ])
+@pytest.mark.slow  # a CLI process per case
 def test_cli_prints_rejected_with_the_key_and_exits_2(code, key):
     done = subprocess.run([sys.executable, "-m", "core", "submit", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -54,6 +54,7 @@ def test_rows_from_before_the_fingerprint_column_are_checked_by_their_stored_fie
         services.submitter().submit(forecast_code(region="Nunavut"), idempotency_key=key)
 
 
+@pytest.mark.slow  # CLI processes
 def test_cli_prints_the_conflict_and_exits_2(services, data_dir):
     key = f"cli-{uuid.uuid4()}"
     services.submitter().submit(forecast_code(region="Manitoba"), idempotency_key=key)

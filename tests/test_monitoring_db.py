@@ -14,10 +14,6 @@ from core.db.monitoring import (ANOMALIES, AnomalyFilters, MetricsFilters, anoma
                                 metrics_totals, resolve_anomaly, run_anomalies, run_metrics)
 from tests.helpers import forecast_fields
 
-TODAY = dt.datetime.now(dt.UTC).date()
-PERIOD = MetricsFilters(TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=1))
-
-
 def faulty_fields(region: str) -> dict:
     fields = forecast_fields(region=region, days=14)
     fields["PastLoads"][50] *= 1.9
@@ -98,26 +94,33 @@ def test_listing_is_open_first_by_severity_and_resolve_is_idempotent(engine, fau
 
 
 def test_period_aggregates_are_computed_in_sql(engine, faulty_run):
-    daily = metrics_daily(engine, PERIOD)
-    forecast_today = [r for r in daily if r["request_type"] == "forecast" and r["backend"] == "local"]
-    assert forecast_today and forecast_today[0]["day"] == TODAY
+    # The period around the run's own UTC day, as the database stored it: no test clock to disagree with (a
+    # run made at 23:59:59 UTC belongs to that day, whenever the test reads it).
+    with engine.connect() as conn:
+        run_day = conn.execute(text("select (created_at at time zone 'utc')::date from optimization_runs "
+                                    "where id = :id"), {"id": faulty_run.run_id}).scalar_one()
+    period = MetricsFilters(run_day - dt.timedelta(days=1), run_day + dt.timedelta(days=1))
+    daily = metrics_daily(engine, period)
+    forecast_days = {r["day"]: r["requests"] for r in daily
+                     if r["request_type"] == "forecast" and r["backend"] == "local"}
+    assert forecast_days.get(run_day, 0) >= 1, forecast_days
     # Every finished run counts, with or without a metrics row (seeded runs have none): the same runs as History.
     with engine.connect() as conn:
         total = conn.execute(text("select count(*) from optimization_runs where status in ('completed', 'failed') "
                                   "and created_at >= :start and created_at < :end"),
-                             {"start": dt.datetime.combine(PERIOD.date_from, dt.time(), tzinfo=dt.UTC),
-                              "end": dt.datetime.combine(PERIOD.date_to + dt.timedelta(days=1), dt.time(),
+                             {"start": dt.datetime.combine(period.date_from, dt.time(), tzinfo=dt.UTC),
+                              "end": dt.datetime.combine(period.date_to + dt.timedelta(days=1), dt.time(),
                                                          tzinfo=dt.UTC)}).scalar_one()
     assert sum(r["requests"] for r in daily) == total
-    totals = metrics_totals(engine, PERIOD)
+    totals = metrics_totals(engine, period)
     assert totals["requests"] == total and totals["rejected"] >= 1
     assert totals["round_trip_p95_ms"] >= totals["round_trip_p50_ms"] > 0 and totals["cost_usd"] == 0
     assert 0 <= totals["rejection_rate"] <= 1
-    histogram = latency_histogram(engine, PERIOD)
+    histogram = latency_histogram(engine, period)
     # The histogram holds the completed runs with a measured latency (a run stored by other means may have none).
     assert 0 < sum(r["runs"] for r in histogram) <= totals["completed"]
     assert all(r["low_ms"] < r["high_ms"] for r in histogram)
-    empty = MetricsFilters(TODAY - dt.timedelta(days=400), TODAY - dt.timedelta(days=399))
+    empty = MetricsFilters(run_day - dt.timedelta(days=400), run_day - dt.timedelta(days=399))
     assert metrics_daily(engine, empty) == [] and metrics_totals(engine, empty)["failure_rate"] is None
 
 

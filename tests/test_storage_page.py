@@ -72,7 +72,7 @@ def test_storage_page_bad_battery_is_a_clear_message(storage_page):
 
 def test_storage_page_csv_prices_and_site_csv(storage_page):
     at = storage_page
-    start = dt.date.today() + dt.timedelta(days=1)
+    start = next(d for d in at.date_input if d.label == "Day").value  # the page's own clock and zone
     rows = ["timestamp,price_eur_mwh"] + [f"{dt.datetime.combine(start, dt.time(h)).isoformat()},{p}"
                                           for h, p in enumerate([30, 20, -5, 10, 60, 90] * 4)]
     site = ["time,load_mw,pv_mw"] + [f"{dt.datetime.combine(start, dt.time(h)).isoformat()},"

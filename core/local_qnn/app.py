@@ -113,7 +113,8 @@ def create_app() -> FastAPI:
     @app.get("/api/v1/health/simple")
     def health() -> dict[str, Any]:
         return {"status": "ok", "service": "local-qnn", "version": SERVICE_VERSION,
-                "device": "local-cpu", "uptime_s": round(time.time() - log.started_at, 1)}
+                "device": "local-cpu", "uptime_s": round(time.time() - log.started_at, 1),
+                "engine_slots": {"total": slots.slots, "busy": slots.busy}}
 
     @app.post("/api/v1/predictions/predict", response_model=None)
     def predict(body: PredictRequest,

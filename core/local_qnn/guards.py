@@ -110,11 +110,19 @@ class RunSlots:
         self.slots = slots
         self.queue_s = queue_s
         self._semaphore = threading.BoundedSemaphore(slots)
+        self._busy_lock = threading.Lock()
+        self.busy = 0   # slots held now: shown by the health endpoint
 
     def acquire(self) -> bool:
-        return self._semaphore.acquire(timeout=self.queue_s)
+        if not self._semaphore.acquire(timeout=self.queue_s):
+            return False
+        with self._busy_lock:
+            self.busy += 1
+        return True
 
     def release(self) -> None:
+        with self._busy_lock:
+            self.busy -= 1
         self._semaphore.release()
 
 
