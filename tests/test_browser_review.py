@@ -137,7 +137,7 @@ def test_similar_runs_open_in_history(app_url, page, seeded):
     page.goto(f"{app_url}/history?run={run_id}")
     page.get_by_text("Similar past runs", exact=True).wait_for()
     wait_settled(page)
-    similar = page.locator("[data-testid='stDataFrame']").nth(1)
+    similar = page.locator("[data-testid='stDataFrame']:visible").nth(1)  # the plans table is folded away
     similar.wait_for()
     body = page.locator("body").inner_text()
     assert "Review-Rejected" not in body  # a failed run is never offered as similar
