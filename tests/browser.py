@@ -210,6 +210,11 @@ def date_field_value(page: Any, label: str) -> dt.date:
     return dt.date(parts["year"], parts["month"], parts["day"])
 
 
+def keyed_grid(page: Any, key: str) -> Any:
+    """The st.dataframe the page made with `key=` (Streamlit gives its container the class st-key-<key>)."""
+    return page.locator(f".st-key-{key} [data-testid='stDataFrame']")
+
+
 ROW_H = 35  # st.dataframe's row height in px (header row the same)
 
 

@@ -23,6 +23,10 @@ from tests.browser import (date_field_value, download, metric_tiles, plot_data, 
 pytestmark = pytest.mark.browser
 
 
+def _wait_for_run_id(page) -> None:
+    page.wait_for_function("() => /run id\\s+[0-9a-f-]{36}/.test(document.body.innerText)")
+
+
 def _open_forecast(page, url: str) -> dt.date:
     """Open the page and return the first forecast day its form offers (the app's own clock and zone)."""
     page.goto(f"{url}/forecast")  # the app opens on the Day-ahead plan
@@ -37,6 +41,8 @@ def _run_ids(page) -> list[str]:
 
 def test_forecast_outcome_chart_downloads_and_buttons(app_url, page):
     _open_forecast(page, app_url)
+    # A request of this test's own: the form's defaults are submitted by other tests on the shared database.
+    page.get_by_role("spinbutton", name="Demo history (days)").fill("29")
     page.get_by_role("button", name="Run forecast").click()
     page.get_by_text("Change from yesterday").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
@@ -124,7 +130,7 @@ def test_forecast_upload_messages_name_rows(app_url, page):
     page.get_by_text("Change from yesterday").wait_for()
     warning = page.get_by_text("3 missing values (empty or n/a) at rows 52, 53 and 54").first
     warning.wait_for()
-    assert _run_ids(page)
+    _wait_for_run_id(page)
 
 
 @pytest.mark.timeout(600)  # a cold start of its own: initdb, migrations, the QNN child
@@ -139,7 +145,7 @@ def test_app_stops_its_database_and_runs_survive(chromium, tmp_path):
         page = new_page(chromium)
         _open_forecast(page, url)
         page.get_by_role("button", name="Run forecast").click()
-        page.wait_for_function("() => /run id\\s+[0-9a-f-]{36}/.test(document.body.innerText)")
+        _wait_for_run_id(page)
         run_ids = _run_ids(page)
         page.close()
         assert run_ids and server_is_running(data / "pgdata")

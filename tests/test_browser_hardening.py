@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from core.client.qnn_client import QNNClient
 from core.client.pipeline import RunSubmitter
-from tests.browser import (click_grid_row, new_page, open_by_region, screenshot, streamlit_server,
+from tests.browser import (click_grid_row, keyed_grid, new_page, open_by_region, screenshot, streamlit_server,
                            wait_settled)
 from tests.fault_server import FaultServer
 from tests.helpers import forecast_code
@@ -72,7 +72,7 @@ def test_no_page_shows_the_echoed_token_or_the_url_password(engine, chromium):
                 page.get_by_text("The run failed and was stored as failed").wait_for(timeout=300_000)
                 check(path)
             page.goto(f"{url}/history")
-            click_grid_row(page, page.locator("[data-testid='stDataFrame']").first, 0)
+            click_grid_row(page, keyed_grid(page, "history_table"), 0)
             page.get_by_text("Raw answer of the QNN service").click()
             check("history")
             page.goto(f"{url}/anomalies")
@@ -121,7 +121,7 @@ def test_user_text_is_shown_as_text_and_fetches_nothing(services, engine, app_ur
 
         # The shared server: History lists the newest runs first, these three on top.
         page.goto(f"{app_url}/history")
-        grid = page.locator("[data-testid='stDataFrame']").first
+        grid = keyed_grid(page, "history_table")
         shown = []
         for row, expected in enumerate([*regions, f"unknown region {everything}"]):
             click_grid_row(page, grid, row)

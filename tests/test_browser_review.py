@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from core.contract.codec import encode_request
 from core.client.export import SPREADSHEET_CELL_LIMIT
-from tests.browser import click_grid_row, new_page, open_by_region, screenshot, set_width, wait_settled
+from tests.browser import click_grid_row, keyed_grid, new_page, open_by_region, screenshot, set_width, wait_settled
 from tests.helpers import forecast_code, forecast_fields
 
 pytestmark = pytest.mark.browser
@@ -66,7 +66,7 @@ def test_history_exports_open_and_compare(app_url, page, seeded, engine):
     _tall(page)
     page.goto(f"{app_url}/history")
     page.get_by_role("heading", name="Run history").wait_for()
-    grid = page.locator("[data-testid='stDataFrame']").first
+    grid = keyed_grid(page, "history_table")
     grid.wait_for()
     wait_settled(page)
     assert f"{total:,} runs match" in page.locator("body").inner_text()
@@ -137,7 +137,7 @@ def test_similar_runs_open_in_history(app_url, page, seeded):
     page.goto(f"{app_url}/history?run={run_id}")
     page.get_by_text("Similar past runs", exact=True).wait_for()
     wait_settled(page)
-    similar = page.locator("[data-testid='stDataFrame']:visible").nth(1)  # the plans table is folded away
+    similar = keyed_grid(page, "history_similar_table")
     similar.wait_for()
     body = page.locator("body").inner_text()
     assert "Review-Rejected" not in body  # a failed run is never offered as similar
