@@ -218,12 +218,35 @@ def keyed_grid(page: Any, key: str) -> Any:
 ROW_H = 35  # st.dataframe's row height in px (header row the same)
 
 
-def click_grid_row(page: Any, grid: Any, row: int) -> None:
-    """The selection cell of a row of an st.dataframe (a canvas: rows are clicked by position)."""
-    grid.wait_for()
+def click_grid_row(page: Any, grid: Any, row: int, until: Any = None, attempts: int = 3) -> None:
+    """The selection cell of a row of an st.dataframe (a canvas: rows are clicked by position).
+
+    With `until` (a locator that the selection shows or enables), the click is repeated, as an operator would,
+    when the grid was still drawing its canvas and the selection did not take.
+    """
+    from playwright.sync_api import expect
+
+    for attempt in range(attempts):
+        grid.wait_for()
+        wait_settled(page)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + ROW_H * (row + 1) + ROW_H / 2)
+        if until is None:
+            return
+        try:
+            expect(until.first).to_be_enabled(timeout=20_000)  # re-read each time: a rerun replaces the element
+            return
+        except AssertionError as exc:
+            if attempt == attempts - 1:
+                raise AssertionError(f"row {row} was clicked {attempts} times and the selection did not show") from exc
+
+
+def wait_for_similar_runs(page: Any) -> None:
+    """Until the similar-runs panel is drawn: a first run may be stored before the sentence model has loaded,
+    and the page redraws itself once its embedding is in."""
+    page.get_by_text("Similar past runs", exact=True).first.wait_for()
+    page.get_by_text("Finding similar runs", exact=False).wait_for(state="detached")
     wait_settled(page)
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 18, box["y"] + ROW_H * (row + 1) + ROW_H / 2)
 
 
 def open_by_region(page: Any, region: str) -> None:

@@ -18,7 +18,7 @@ from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
 from tests.browser import (date_field_value, download, metric_tiles, plot_data, plot_layouts, plot_traces, screenshot,
-                           screenshots_at_two_widths, streamlit_server, upload, wait_settled)
+                           screenshots_at_two_widths, streamlit_server, upload, wait_for_similar_runs, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def test_forecast_outcome_chart_downloads_and_buttons(app_url, page):
     page.get_by_role("spinbutton", name="Demo history (days)").fill("29")
     page.get_by_role("button", name="Run forecast").click()
     page.get_by_text("Change from yesterday").wait_for()
-    page.locator(".js-plotly-plot").first.wait_for()
+    wait_for_similar_runs(page)  # the page redraws once the run's embedding is in
 
     # The downloads: the raw result, and a CSV with offset-aware local times and one row per step.
     name, raw = download(page, "Download forecast (JSON)")

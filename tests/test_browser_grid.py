@@ -5,7 +5,8 @@ import json
 import pytest
 
 from core.contract.outcomes import grid_outcome
-from tests.browser import download, metric_tiles, plot_data, screenshots_at_two_widths, wait_settled
+from tests.browser import (download, metric_tiles, plot_data, screenshots_at_two_widths, wait_for_similar_runs,
+                           wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ def test_grid_33_buses(app_url, page):
 
     page.get_by_role("button", name="Optimise switching").click()
     page.get_by_text("Switching actions").wait_for()
-    wait_settled(page)
+    wait_for_similar_runs(page)  # the page redraws once the run's embedding is in
     name, raw = download(page, "Download switching plan (JSON)")
     result = json.loads(raw)
     _check_outcome(page, result)

@@ -124,11 +124,9 @@ def test_history_exports_open_and_compare(app_url, page, seeded, engine):
     older = page.get_by_role("button", name="Older")
     if older.is_enabled():
         older.click()
-        wait_settled(page)
-        assert "page 2 of" in page.locator("body").inner_text()
+        page.get_by_text(re.compile(r"page 2 of")).first.wait_for()
         page.get_by_role("button", name="Newer").click()
-        wait_settled(page)
-    assert "page 1 of" in page.locator("body").inner_text()
+    page.get_by_text(re.compile(r"page 1 of")).first.wait_for()
 
 
 def test_similar_runs_open_in_history(app_url, page, seeded):
@@ -141,7 +139,7 @@ def test_similar_runs_open_in_history(app_url, page, seeded):
     similar.wait_for()
     body = page.locator("body").inner_text()
     assert "Review-Rejected" not in body  # a failed run is never offered as similar
-    click_grid_row(page, similar, 0)
+    click_grid_row(page, similar, 0, until=page.get_by_role("button", name="Compare with this run"))
     wait_settled(page)
     page.get_by_role("button", name="Compare with this run").click()
     page.get_by_text(re.compile(r"Comparing 2 load forecast runs")).wait_for()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.browser import (date_field_value, download, metric_tiles, plot_data, plot_layouts,
-                           screenshots_at_two_widths, set_width, upload, wait_settled)
+                           screenshots_at_two_widths, set_width, upload, wait_for_similar_runs, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def _open(page, url: str) -> None:
 def _submit(page, done: str = "What optimisation earns"):
     page.get_by_role("button", name="Optimise dispatch").click()
     page.get_by_text(done).first.wait_for()
-    wait_settled(page)
+    wait_for_similar_runs(page)  # the page redraws once the run's embedding is in
 
 
 def _choose(page, label: str, option: str) -> None:
