@@ -94,8 +94,16 @@ def new_page(browser: Any, width: int = 1600, height: int = 1400) -> Any:
     context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
     context.set_default_timeout(FIRST_RUN_TIMEOUT_MS)
     page = context.new_page()
-    page.on("close", lambda _: context.close())
+    page.on("close", lambda _: _close_quietly(context))
     return page
+
+
+def _close_quietly(context: Any) -> None:
+    """A page's context goes with it; when the whole browser is closing, there is nothing left to close."""
+    try:
+        context.close()
+    except Exception:  # TargetClosedError: the browser closed first
+        pass
 
 
 def screenshot(page: Any, name: str) -> Path:
