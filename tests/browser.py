@@ -6,6 +6,7 @@ see, with a timeout and a message naming what did not arrive: never a fixed slee
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
@@ -100,10 +101,8 @@ def new_page(browser: Any, width: int = 1600, height: int = 1400) -> Any:
 
 def _close_quietly(context: Any) -> None:
     """A page's context goes with it; when the whole browser is closing, there is nothing left to close."""
-    try:
+    with contextlib.suppress(Exception):  # TargetClosedError: the browser closed first
         context.close()
-    except Exception:  # TargetClosedError: the browser closed first
-        pass
 
 
 def screenshot(page: Any, name: str) -> Path:
