@@ -174,7 +174,9 @@ def download(page: Any, button_name: str) -> tuple[str, bytes]:
     with page.expect_download() as info:
         page.get_by_role("button", name=button_name).click()
     item = info.value
-    return item.suggested_filename, Path(item.path()).read_bytes()
+    data = Path(item.path()).read_bytes()
+    wait_settled(page)  # a download button reruns the page: its elements are redrawn before the next click
+    return item.suggested_filename, data
 
 
 def plot_layouts(page: Any) -> list[dict]:

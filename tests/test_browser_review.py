@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from core.contract.codec import encode_request
 from core.client.export import SPREADSHEET_CELL_LIMIT
-from tests.browser import click_grid_row, keyed_grid, new_page, open_by_region, screenshot, set_width, wait_settled
+from tests.browser import click_grid_row, download, keyed_grid, new_page, open_by_region, screenshot, set_width, wait_settled
 from tests.helpers import forecast_code, forecast_fields
 
 pytestmark = pytest.mark.browser
@@ -50,9 +50,7 @@ def _tall(page) -> None:
 
 
 def _download(page, button_name: str) -> bytes:
-    with page.expect_download() as info:
-        page.get_by_role("button", name=button_name).click()
-    return open(info.value.path(), "rb").read()
+    return download(page, button_name)[1]
 
 
 def _sidebar_text(page) -> str:
