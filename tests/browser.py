@@ -238,7 +238,8 @@ def click_grid_row(page: Any, grid: Any, row: int, until: Any = None, attempts: 
     for attempt in range(attempts):
         grid.wait_for()
         wait_settled(page)
-        box = grid.bounding_box()
+        grid.scroll_into_view_if_needed()  # a click outside the window lands nowhere: on a full database the
+        box = grid.bounding_box()          # grid can sit below the first screen
         page.mouse.click(box["x"] + 18, box["y"] + ROW_H * (row + 1) + ROW_H / 2)
         if until is None:
             return
