@@ -30,6 +30,26 @@ for name in ("DATABASE_URL", "QNN_BASE_URL", "QNN_API_TOKEN", "QNN_MODEL_ID", "A
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--clock", default=None, metavar="ISO-TIME",
+                     help="run the test process's wall clock from this moment (e.g. 2026-12-07T23:59:30+00:00), "
+                          "ticking; the app, its QNN service and Postgres keep the machine's clock")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With --clock, the tests stand on the other side of midnight from the app they drive: a test that takes
+    "today" from its own clock instead of the page or the database fails."""
+    moment = config.getoption("--clock")
+    if moment:
+        import datetime as dt
+
+        import time_machine
+
+        traveller = time_machine.travel(dt.datetime.fromisoformat(moment), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return _DATA_DIR
