@@ -37,7 +37,7 @@ def _body(region: str) -> dict:
     return {"region": region, "start_date": fields["Date"], "horizon_steps": 24, "past_loads_mw": fields["PastLoads"]}
 
 
-@pytest.mark.timeout(900)  # two cold starts (torch, a QNN service each) on a shared 2-core machine
+@pytest.mark.timeout(900)  # two cold starts (torch each) on a shared 2-core machine
 def test_two_processes_and_the_dashboard_make_one_run_per_key_and_lose_none(two_apis, services, engine):
     prefix = f"Scale-{uuid.uuid4().hex[:6]}"
     shared = [(f"{prefix}-shared-{i}", f"{prefix}-key-{i}") for i in range(3)]
