@@ -24,3 +24,12 @@ def plotly_figures(at: Any) -> list[dict[str, Any]]:
     import json
 
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def db_now(engine: Any) -> dt.datetime:
+    """The database's clock: rows a test writes by hand are stamped as the app would stamp them (the test
+    process may run on another clock, see `pytest --clock`)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text("select now()")).scalar_one()

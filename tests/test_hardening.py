@@ -29,7 +29,7 @@ from core.client.pipeline import RunSubmitter
 from core.client.qnn_client import QNNClient, QNNConnectFailed, QNNUnreachable
 from core.client.services import build_services, health_snapshot
 from tests.fault_server import FaultServer
-from tests.helpers import forecast_code
+from tests.helpers import db_now, forecast_code
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "tk" + pysecrets.token_hex(20)          # 42 characters, nothing like it elsewhere
@@ -278,9 +278,9 @@ def test_outbox_keeps_one_record_per_key_and_never_recomputes(services, tmp_path
     assert len(outbox) == 1
 
 
-def _write_poisoned_outbox(folder: Path) -> dict[str, str]:
+def _write_poisoned_outbox(folder: Path, engine) -> dict[str, str]:
     outbox = Outbox(folder)
-    now = dt.datetime.now(dt.UTC).isoformat()
+    now = db_now(engine).isoformat()
 
     def record(region: str, **row) -> dict:
         run_id = str(uuid.uuid4())
@@ -305,7 +305,7 @@ def _write_poisoned_outbox(folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow  # CLI processes
 def test_flush_outbox_cli_names_what_it_cannot_write_and_exits_non_zero(engine, tmp_path):
-    names = _write_poisoned_outbox(tmp_path / "outbox")
+    names = _write_poisoned_outbox(tmp_path / "outbox", engine)
     assert len(Outbox(tmp_path / "outbox")) == 4           # the partial temp file is never a waiting run
     url = engine.url.render_as_string(hide_password=False)
     env = {**os.environ, "EGLO_DATA_DIR": str(tmp_path), "DATABASE_URL": url, "QNN_BASE_URL": "http://127.0.0.1:9"}
@@ -398,3 +398,25 @@ def test_the_sweep_leaves_runs_of_this_process_alone(engine, data_dir):
     assert get_run(engine, mine)["status"] == "running"
     with engine.begin() as conn:
         conn.execute(text("delete from optimization_runs where id=:id"), {"id": mine})
+
+
+def test_the_sweep_ages_runs_by_the_database_clock(engine, data_dir):
+    """An app host whose clock runs a day ahead of the database marks nothing that is still young."""
+    import time_machine
+
+    young = uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(text(
+            "insert into optimization_runs (id, request_type, region, input_payload, status, qnn_backend)"
+            " values (:id, 'forecast', 'Young', '{}', 'running', 'local')"), {"id": young})
+    app = build_services(Settings(data_dir=data_dir, qnn_timeout_s=60.0, qnn_base_url="http://127.0.0.1:9"))
+    app.recover_on_start = False
+    try:
+        app.engine()
+        with time_machine.travel(db_now(engine) + dt.timedelta(days=1), tick=True):
+            app.sweep_interrupted(force=True)
+    finally:
+        app.close()
+    assert get_run(engine, young)["status"] == "running"
+    with engine.begin() as conn:
+        conn.execute(text("delete from optimization_runs where id=:id"), {"id": young})

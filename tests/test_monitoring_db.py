@@ -12,7 +12,7 @@ from core.monitoring.recording import execution_metrics, record_run_monitoring
 from core.db.monitoring import (ANOMALIES, AnomalyFilters, MetricsFilters, anomaly_counts,
                                 latency_histogram, list_anomalies, metrics_daily,
                                 metrics_totals, resolve_anomaly, run_anomalies, run_metrics)
-from tests.helpers import forecast_fields
+from tests.helpers import db_now, forecast_fields
 
 def faulty_fields(region: str) -> dict:
     fields = forecast_fields(region=region, days=14)
@@ -134,7 +134,7 @@ def test_a_monitoring_failure_never_loses_the_run(engine):
     from core.db.runs import get_run, write_final_run
 
     run_id = uuid.uuid4()
-    now = dt.datetime.now(dt.UTC)
+    now = db_now(engine)
     row = {"id": run_id, "request_type": "forecast", "region": "Savepoint", "forecast_date": None,
            "input_payload": {"fields": {}}, "status": "completed", "result_payload": {"result": {}},
            "qnn_backend": "local", "created_at": now, "completed_at": now}
@@ -155,7 +155,7 @@ def test_remote_answers_in_other_shapes_are_read_defensively(engine):
     assert execution_metrics({"metrics": "n/a", "cost": -3}) == {
         "device": None, "n_qubits": None, "circuit_depth": None, "cost_usd": None}
     run_id = uuid.uuid4()
-    now = dt.datetime.now(dt.UTC)
+    now = db_now(engine)
     response = {"result": {}, "anomalies": [
         {"id": 17, "type": "Spike", "severity": "URGENT", "message": "odd", "affected_steps": [1, "x", 2.0]},
         {"no": "type"}, "not a dict"]}
@@ -197,7 +197,7 @@ def test_resolve_everywhere_says_what_the_service_was_told(engine, services, fau
 
     # A remote API without a resolve endpoint (405): resolved in the dashboard only, and said so.
     run_id = uuid.uuid4()
-    now = dt.datetime.now(dt.UTC)
+    now = db_now(engine)
     response = {"result": {}, "anomalies": [{"id": "r-1", "type": "spike", "severity": "high"},
                                             {"id": "r-2", "type": "dip", "severity": "low"}]}
     row = {"id": run_id, "request_type": "forecast", "region": "Remote", "forecast_date": None,

@@ -113,8 +113,11 @@ def replace_interrupted_run(conn: Connection, row: dict[str, Any], embedding: di
 
 
 def mark_interrupted_runs(engine: Engine, older_than: dt.timedelta, keep_ids: frozenset[str] | set[str] = frozenset()) -> int:
-    """Runs left 'running' longer than any live request can take: give them a status and the reason."""
-    cutoff = dt.datetime.now(dt.UTC) - older_than
+    """Runs left 'running' longer than any live request can take: give them a status and the reason.
+
+    Age by the database's clock, which stamped the reservation: an app host whose clock runs ahead must not
+    mark the in-flight runs of other hosts interrupted."""
+    cutoff = func.now() - older_than
     seconds = int(older_than.total_seconds())
     with engine.begin() as conn:
         query = (update(OptimizationRun)
