@@ -135,10 +135,6 @@ def wait_settled(page: Any, quiet_ms: int = QUIET_MS, timeout_ms: int = 60_000) 
         raise PageNotSettled(f"the page did not settle within {timeout_ms} ms: {state}")
 
 
-# The name the earlier tests use: a run has finished when the page has settled.
-wait_idle = wait_settled
-
-
 def set_width(page: Any, width: int, height: int = 1400) -> None:
     """Resize the window and wait for Streamlit's re-layout and Plotly's redraw to finish."""
     page.set_viewport_size({"width": width, "height": height})

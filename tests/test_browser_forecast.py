@@ -17,8 +17,9 @@ from sqlalchemy import text
 from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
-from tests.browser import (date_field_value, download, metric_tiles, plot_data, plot_layouts, plot_traces, screenshot,
-                           screenshots_at_two_widths, streamlit_server, upload, wait_for_similar_runs, wait_settled)
+from tests.browser import (date_field_value, download, metric_tiles, new_page, plot_data, plot_layouts, plot_traces,
+                           screenshot, screenshots_at_two_widths, streamlit_server, upload, wait_for_similar_runs,
+                           wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -136,12 +137,8 @@ def test_forecast_upload_messages_name_rows(app_url, page):
 @pytest.mark.timeout(600)  # a cold start of its own: initdb, migrations, the QNN child
 def test_app_stops_its_database_and_runs_survive(chromium, tmp_path):
     """The one test here with a data folder of its own: it stops the app, and with it the app's Postgres."""
-    from tests.browser import new_page
-
     data = tmp_path / "data"
-    server = streamlit_server({"EGLO_DATA_DIR": str(data)})
-    url = server.__enter__()
-    try:
+    with streamlit_server({"EGLO_DATA_DIR": str(data)}) as url:
         page = new_page(chromium)
         _open_forecast(page, url)
         page.get_by_role("button", name="Run forecast").click()
@@ -149,8 +146,7 @@ def test_app_stops_its_database_and_runs_survive(chromium, tmp_path):
         run_ids = _run_ids(page)
         page.close()
         assert run_ids and server_is_running(data / "pgdata")
-    finally:
-        server.__exit__(None, None, None)  # SIGTERM, as a service manager would
+    # Leaving the block sends SIGTERM, as a service manager would.
     assert not server_is_running(data / "pgdata")  # stopped with the app, not orphaned
     settings = Settings(data_dir=data)
     engine = create_database_engine(settings)  # restart on the same folder: the runs are still there
@@ -164,7 +160,7 @@ def test_app_stops_its_database_and_runs_survive(chromium, tmp_path):
         stop_embedded_postgres(settings.pgdata_dir)
 
 
-def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page, tmp_path):
+def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page):
     """Upload 4 weeks of hourly load with temperature (the last day: weather forecast, load empty)."""
     start = _open_forecast(page, app_url)
     stamps = pd.date_range(start - dt.timedelta(days=28), start + dt.timedelta(days=1), freq="60min", inclusive="left")

@@ -14,12 +14,11 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import text
 
 from core.contract.codec import encode_request
 from core.client.export import SPREADSHEET_CELL_LIMIT
 from tests.browser import click_grid_row, download, keyed_grid, new_page, open_by_region, screenshot, set_width, wait_settled
-from tests.helpers import forecast_code, forecast_fields
+from tests.helpers import db_now, forecast_code, forecast_fields
 
 pytestmark = pytest.mark.browser
 
@@ -49,10 +48,6 @@ def _tall(page) -> None:
     set_width(page, 1600, 1800)
 
 
-def _download(page, button_name: str) -> bytes:
-    return download(page, button_name)[1]
-
-
 def _sidebar_text(page) -> str:
     return page.locator("[data-testid='stSidebar']").inner_text()
 
@@ -75,7 +70,7 @@ def test_history_exports_open_and_compare(app_url, page, seeded, engine):
                            "'[data-testid=\"stSidebar\"]').innerText)", timeout=60_000)
 
     # Export CSV: a real file, one row per run, outcome columns, every cell within a spreadsheet cell.
-    raw_csv = _download(page, "Export CSV").decode("utf-8-sig")
+    raw_csv = download(page, "Export CSV")[1].decode("utf-8-sig")
     table = list(csv.DictReader(io.StringIO(raw_csv)))
     assert len(table) == total
     assert {"forecast_peak_mw", "storage_revenue", "grid_loss_saved_kw", "created_at_utc"} <= set(table[0])
@@ -87,7 +82,7 @@ def test_history_exports_open_and_compare(app_url, page, seeded, engine):
     assert rejected["status"] == "failed" and rejected["error_message"] and rejected["forecast_peak_mw"] == ""
 
     # Export JSON: every run with its full payloads.
-    runs = json.loads(_download(page, "Export JSON"))
+    runs = json.loads(download(page, "Export JSON")[1])
     assert len(runs) == total
     north_json = next(r for r in runs if r["region"] == "Review-North")
     assert north_json["result_payload"]["result"]["forecast"] == seeded["runs"][0].result["forecast"]
@@ -191,8 +186,7 @@ def test_anomalies_select_resolve_and_open_the_run(app_url, page, seeded):
 def test_metrics_counts_the_runs_history_holds(app_url, page, seeded, engine):
     from core.db.monitoring import MetricsFilters, metrics_totals
 
-    with engine.connect() as conn:  # the page's default period: the last 30 UTC days, by the database's clock
-        today = conn.execute(text("select (now() at time zone 'utc')::date")).scalar_one()
+    today = db_now(engine).astimezone(dt.UTC).date()  # the page's default period: the last 30 UTC days
     finished = metrics_totals(engine, MetricsFilters(today - dt.timedelta(days=29), today))["requests"]
     _tall(page)
     page.goto(f"{app_url}/metrics")

@@ -2,6 +2,7 @@
 a poisoned outbox flushed by the real CLI, kill -9 of the local QNN child and of a CLI mid-run."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -384,39 +386,43 @@ def test_a_run_whose_cli_was_killed_is_closed_while_the_app_runs(engine, data_di
 def test_the_sweep_leaves_runs_of_this_process_alone(engine, data_dir):
     app = build_services(Settings(data_dir=data_dir, qnn_timeout_s=0.0, qnn_base_url="http://127.0.0.1:9"))
     app.interrupted_margin_s = 0.0
-    mine = uuid.uuid4()
-    with engine.begin() as conn:
-        conn.execute(text(
-            "insert into optimization_runs (id, request_type, region, input_payload, status, qnn_backend, created_at)"
-            " values (:id, 'forecast', 'Mine', '{}', 'running', 'local', now() - interval '2 seconds')"), {"id": mine})
-    app.in_flight.add(str(mine))
-    try:
-        app.engine()
-        app.sweep_interrupted(force=True)
-    finally:
-        app.close()
-    assert get_run(engine, mine)["status"] == "running"
-    with engine.begin() as conn:
-        conn.execute(text("delete from optimization_runs where id=:id"), {"id": mine})
+    with _running_row(engine, "Mine", age_s=2) as mine:
+        app.in_flight.add(str(mine))
+        try:
+            app.engine()
+            app.sweep_interrupted(force=True)
+        finally:
+            app.close()
+        assert get_run(engine, mine)["status"] == "running"
 
 
 def test_the_sweep_ages_runs_by_the_database_clock(engine, data_dir):
     """An app host whose clock runs a day ahead of the database marks nothing that is still young."""
     import time_machine
 
-    young = uuid.uuid4()
-    with engine.begin() as conn:
-        conn.execute(text(
-            "insert into optimization_runs (id, request_type, region, input_payload, status, qnn_backend)"
-            " values (:id, 'forecast', 'Young', '{}', 'running', 'local')"), {"id": young})
     app = build_services(Settings(data_dir=data_dir, qnn_timeout_s=60.0, qnn_base_url="http://127.0.0.1:9"))
     app.recover_on_start = False
-    try:
-        app.engine()
-        with time_machine.travel(db_now(engine) + dt.timedelta(days=1), tick=True):
-            app.sweep_interrupted(force=True)
-    finally:
-        app.close()
-    assert get_run(engine, young)["status"] == "running"
+    with _running_row(engine, "Young") as young:
+        try:
+            app.engine()
+            with time_machine.travel(db_now(engine) + dt.timedelta(days=1), tick=True):
+                app.sweep_interrupted(force=True)
+        finally:
+            app.close()
+        assert get_run(engine, young)["status"] == "running"
+
+
+@contextlib.contextmanager
+def _running_row(engine, region: str, age_s: int = 0) -> Iterator[uuid.UUID]:
+    """A run left 'running', reserved `age_s` seconds ago by the database's clock; removed afterwards."""
+    run_id = uuid.uuid4()
     with engine.begin() as conn:
-        conn.execute(text("delete from optimization_runs where id=:id"), {"id": young})
+        conn.execute(text(
+            "insert into optimization_runs (id, request_type, region, input_payload, status, qnn_backend, created_at)"
+            " values (:id, 'forecast', :region, '{}', 'running', 'local', now() - make_interval(secs => :age))"),
+            {"id": run_id, "region": region, "age": age_s})
+    try:
+        yield run_id
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("delete from optimization_runs where id=:id"), {"id": run_id})
