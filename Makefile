@@ -61,6 +61,7 @@ bench: $(VENV)/.bench
 	$(PY) -m bench.storage
 	$(PY) -m bench.grid
 	$(PY) -m bench.forecast
+	$(PY) -m bench.forecast_simbench
 	$(PY) -m bench.forecast_household
 	$(PY) -m bench.similarity
 	$(PY) -m bench.anomalies

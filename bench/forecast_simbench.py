@@ -6,7 +6,7 @@ from the 8 weeks of hourly history before it. Prints per series and method: MASE
 weekly seasonal naive in-sample error of that origin's history), MAPE, 80/95% interval coverage and
 time per forecast, then ratios against the baselines, the latency of ours and an HTTP round trip.
 
-Data, licence and the held-back series: bench/README.md. Run: `python -m bench.forecast [--quick]`.
+Data, licence and the held-back series: bench/README.md. Run: `python -m bench.forecast_simbench [--quick]`.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def load_series(columns: list[str], resolution_min: int = 60) -> tuple[dict[str,
     try:
         import simbench
     except ImportError:
-        sys.exit("bench.forecast needs the SimBench data: pip install -r requirements-bench.txt")
+        sys.exit("bench.forecast_simbench needs the SimBench data: pip install -r requirements-bench.txt")
     path = Path(simbench.__file__).parent / PROFILE_FILE
     table = pd.read_csv(path, sep=";", usecols=["time", *columns])
     series, report = {}, {}
