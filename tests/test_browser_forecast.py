@@ -182,5 +182,5 @@ def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page):
     assert temperature == [{"axis": "y2", "n": 28 * 24 + 24}], "history and the forecast day's weather"
     assert "Temperature (°C)" in [t["name"] for t in plot_traces(page)[0]]
     body = page.locator("body").inner_text()
-    assert "weather-ridge" in body or "level-ridge" in body or "profile-ridge" in body
+    assert "Method: ensemble" in body and "TemperatureC" in body
     assert "vs" in body and "weekly seasonal naive" in body

@@ -74,9 +74,13 @@ def test_result_shape_and_backtest_summary():
     for key in ("timestamps", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"):
         assert len(result[key]) == 24
     assert result["timestamps"][0] == "2025-03-03T00:00:00" and result["timestamps"][1] == "2025-03-03T01:00:00"
-    assert result["method"] == "profile-ridge"
+    assert result["method"] == "ensemble"
+    weights = result["model"]["weights"]
+    assert set(weights) <= {"ridge", "mstl", "gbm-level", "gbm-lastday"} and abs(sum(weights.values()) - 1) < 1e-3
+    for candidate in result["model"]["candidates"]:
+        assert candidate["backtest_mase"] is not None and candidate["backtest_mase"] > 0, candidate
     bt = result["backtest"]
-    assert bt["available"] and bt["origins"] >= 20
+    assert bt["available"] and bt["origins"] == 3
     assert 0.6 <= bt["coverage_80"] <= 0.95
     # On a series with a clean weekly shape and noise, the stack beats the weekly naive in its own backtest.
     assert bt["mase"] < bt["naive_week_mase"]
@@ -254,7 +258,7 @@ def test_chart_with_actuals_and_overlays():
                           overlays=[("run 12", result["timestamps"], result["forecast"])])
     names = [trace.name for trace in fig.data]
     assert "History" in names and "Actual" in names and "run 12" in names
-    assert any(n and n.startswith("Forecast (profile-ridge") for n in names)
+    assert any(n and n.startswith("Forecast (ensemble") for n in names)
     assert "80% interval" in names and "95% interval" in names
     assert "MAE" in fig.layout.title.text
     metrics = actuals_metrics(result, actual, list(hist))

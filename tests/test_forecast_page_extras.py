@@ -26,7 +26,8 @@ def test_page_shows_method_and_backtest_of_this_history(services):
     at.run()
     assert not at.exception, at.exception
     captions = " ".join(c.value for c in at.caption)
-    assert "Method: profile-ridge" in captions
+    assert "Method: ensemble, weighted by a backtest on this history" in captions
+    assert "mstl" in captions and "gbm-level" in captions and "ridge" in captions
     expander = [e for e in at.expander if e.label == "Backtest on this history"]
     assert expander, "the backtest summary is shown"
     text = " ".join(m.value for m in expander[0].markdown)

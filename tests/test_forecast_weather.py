@@ -94,7 +94,8 @@ def test_forecast_follows_a_known_temperature_response():
     hot = mild + 8.0
     mild_result = _run(_fields(hist_load, TemperatureC=[*map(float, hist_t), *map(float, mild)]))
     hot_result = _run(_fields(hist_load, TemperatureC=[*map(float, hist_t), *map(float, hot)]))
-    assert hot_result["method"] == "weather-ridge" and hot_result["model"]["weather_inputs"] == ["TemperatureC"]
+    assert hot_result["model"]["ridge_variant"] == "weather-ridge"
+    assert hot_result["model"]["weather_inputs"] == ["TemperatureC"]
     expected = 6.0 * (np.maximum(hot - 22, 0) - np.maximum(mild - 22, 0))
     moved = np.array(hot_result["forecast"]) - np.array(mild_result["forecast"])
     assert np.all(moved > 0), "hotter weather must raise the load forecast"
@@ -136,8 +137,8 @@ def test_weather_forecast_is_deterministic():
     first.pop("compute_ms"), second.pop("compute_ms")
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert first["model"]["weather_inputs"] == ["TemperatureC", "IrradianceWm2"]
-    assert {c["method"] for c in first["model"]["candidates"]} == {"profile-ridge", "level-ridge", "weather-ridge"}
-    assert sum(c["chosen"] for c in first["model"]["candidates"]) == 1
+    assert {c["method"] for c in first["model"]["candidates"]} == {"ridge", "mstl+weather", "gbm-level", "gbm-lastday"}
+    assert first["model"]["ridge_variant"] == "weather-ridge"
 
 
 def test_csv_with_weather_columns_and_dst_stamps():

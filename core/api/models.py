@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 from core.contract.limits import MAX_CODE_BYTES, MAX_SERIES_LENGTH
 
@@ -18,6 +18,17 @@ FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Series = Annotated[list[FiniteNumber], Field(min_length=1, max_length=MAX_SERIES_LENGTH)]
 Region = Annotated[str, Field(min_length=1, max_length=80, description="grid region or site, plain text")]
 Fraction = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+
+def _date_or_time_text(value: Any) -> Any:
+    # A number would be read as a Unix timestamp: the contract writes the origin as text only.
+    if isinstance(value, (int, float)):
+        raise ValueError("must be a date (YYYY-MM-DD) or a local wall-clock time (YYYY-MM-DDTHH:MM)")
+    return value
+
+
+Origin = Annotated[dt.datetime, BeforeValidator(_date_or_time_text)]
 
 _HOURLY_DEMO_MW = [round(900 + 250 * math.sin((h % 24 - 9) / 24 * 2 * math.pi), 1) for h in range(7 * 24)]
 _PRICES_DEMO = [round(60 + 35 * math.sin((h - 13) / 24 * 2 * math.pi), 2) for h in range(24)]
@@ -33,7 +44,11 @@ class TypedRequest(BaseModel):
         fields: dict[str, Any] = {"Task": self.TASK}
         for name, key in self.QNN_KEYS.items():
             value = getattr(self, name)
-            if isinstance(value, dt.date):
+            if isinstance(value, dt.datetime):
+                # A midnight is written as the day, as the dashboard writes it; a time of day to the minute.
+                value = value.date().isoformat() if value.time() == dt.time() and value.tzinfo is None else \
+                    value.isoformat(timespec="seconds" if value.second else "minutes")
+            elif isinstance(value, dt.date):
                 value = value.isoformat()
             elif isinstance(value, list) and value and isinstance(value[0], dt.date):
                 value = [d.isoformat() for d in value]
@@ -53,7 +68,9 @@ class ForecastRequest(TypedRequest):
                 "backtest": "Backtest", "actuals_mw": "Actuals"}
 
     region: Region
-    start_date: dt.date = Field(description="first forecast day; the history ends right before its 00:00")
+    start_date: Origin = Field(
+        description="the forecast origin: a day (its 00:00) or a local wall-clock time on a step, e.g. "
+                    "2025-07-01T14:00; the history ends right before it")
     resolution_min: Literal[15, 30, 60] = Field(60, description="minutes per step")
     horizon_steps: int = Field(strict=True, ge=1, description="forecast steps: 1 hour to 7 days")
     past_loads_mw: Annotated[list[FiniteNumber | None], Field(min_length=1, max_length=MAX_SERIES_LENGTH)] = Field(

@@ -152,16 +152,25 @@ def forecast_summary(result: Mapping[str, Any], actuals_mw: Sequence[float | Non
     method = result.get("method")
     method_caption = f"Method: {method}" if method else "Method: not reported by the service"
     backtest = result.get("backtest") or {}
+    model = result.get("model") or {}
+    candidates = model.get("candidates") or []
     if method and backtest.get("available"):
         naive = backtest.get("naive_mase", backtest.get("naive_week_mase"))
-        method_caption += (f", chosen by a backtest on this history: MASE {_fmt(backtest.get('mase'), '{:.2f}')} "
+        method_caption += (f", weighted by a backtest on this history: MASE {_fmt(backtest.get('mase'), '{:.2f}')} "
                            f"vs {_fmt(naive, '{:.2f}')} for the weekly seasonal naive")
-        others = [c for c in ((result.get("model") or {}).get("candidates") or [])
-                  if not c.get("chosen") and c.get("backtest_mase") is not None]
-        if others:
-            method_caption += " (" + ", ".join(f"{c['method']} {c['backtest_mase']:.2f}" for c in others) + ")"
-    weather = (result.get("model") or {}).get("weather_inputs") or []
-    if method and weather and method != "weather-ridge":
+        scored = [c for c in candidates if c.get("backtest_mase") is not None]
+        if scored:
+            method_caption += " (" + ", ".join(
+                f"{c['method']} {c['backtest_mase']:.2f}"
+                + (f" × {c['weight']:.0%}" if c.get("weight") else " not used") for c in scored) + ")"
+    skipped = [c for c in candidates if c.get("skipped")]
+    if method and skipped:
+        method_caption += "; left out: " + "; ".join(f"{c['method']} ({c['skipped']})" for c in skipped)
+    weather = model.get("weather_inputs") or []
+    # The weather ridge and the LightGBM candidates read the weather; MSTL and the load-only ridges do not.
+    weather_read = model.get("ridge_variant", method) == "weather-ridge" or any(
+        str(c.get("method", "")).startswith("gbm") and c.get("weight") for c in candidates)
+    if method and weather and not weather_read:
         method_caption += f"; weather given ({', '.join(weather)}) but the backtest preferred the load-only model"
     elif method:
         method_caption += "; weather used: " + (", ".join(weather) if weather else "none (load history only)")

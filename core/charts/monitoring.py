@@ -9,6 +9,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from core.contract.forecast import read_origin
+
 SEVERITY_COLOURS = {"low": "#f2c94c", "medium": "#f2994a", "high": "#eb5757", "critical": "#8b0000"}
 _HISTORY = "#5f6b7a"
 _FORECAST = "#1f5fbf"
@@ -29,10 +31,12 @@ def _series(values: Any) -> list[float | None]:
 
 def history_timestamps(request_fields: Mapping[str, Any], steps: int) -> list[str] | list[int]:
     """The history ends right before `Date` at `Resolution`-minute steps; step numbers when that is unknown."""
+    end = read_origin(request_fields.get("Date"))
     try:
-        end = dt.datetime.combine(dt.date.fromisoformat(str(request_fields.get("Date"))), dt.time())
         resolution = int(request_fields.get("Resolution", 60))
     except (TypeError, ValueError):
+        end = None
+    if end is None:
         return list(range(steps))
     return [(end - dt.timedelta(minutes=resolution * (steps - i))).isoformat() for i in range(steps)]
 
@@ -41,10 +45,12 @@ def _forecast_timestamps(request_fields: Mapping[str, Any], result: Mapping[str,
     stamps = result.get("timestamps")
     if isinstance(stamps, list) and len(stamps) >= steps:
         return list(stamps[:steps])
+    start = read_origin(request_fields.get("Date"))
     try:
-        start = dt.datetime.combine(dt.date.fromisoformat(str(request_fields.get("Date"))), dt.time())
         resolution = int(request_fields.get("Resolution", 60))
     except (TypeError, ValueError):
+        start = None
+    if start is None:
         n = len(_series(request_fields.get("PastLoads")))
         return list(range(n, n + steps))
     return [(start + dt.timedelta(minutes=resolution * i)).isoformat() for i in range(steps)]

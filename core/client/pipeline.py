@@ -36,6 +36,7 @@ from core.search.description import describe_request
 from core.search.similarity import run_profile
 from core.contract.tasks import validate_common
 from core.contract.fields import get_date
+from core.contract.forecast import parse_origin
 
 log = logging.getLogger(__name__)
 # Embeddings computed beside the QNN call (one per submission in flight; the encoder batches them together).
@@ -119,7 +120,9 @@ class RunSubmitter:
         started = time.perf_counter()
         fields = decode_request(code)          # InputError: nothing sent, nothing stored
         request_type = validate_common(fields)
-        forecast_date = get_date(fields, "Date", default=None)
+        # A forecast's Date may carry a time of day (an intraday origin); the run is filed under its day.
+        forecast_date = parse_origin(fields).date() if request_type == "forecast" else \
+            get_date(fields, "Date", default=None)
         if idempotency_key:
             waiting = self.outbox.find(idempotency_key)
             if waiting is not None:  # computed before, while the database was down: never compute it twice

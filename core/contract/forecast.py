@@ -1,6 +1,7 @@
 """The forecast request (`Task=forecast`): its keys and their checks, shared by the dashboard and the service.
 
-Keys: Date (first forecast day; the history ends right before Date 00:00), Resolution (15/30/60 min),
+Keys: Date (the forecast origin: a day, "2025-07-01", for a forecast from its midnight, or a local wall-clock time on
+a step boundary, "2025-07-01T14:00", for a forecast from that step; the history ends right before it), Resolution (15/30/60 min),
 Horizon (steps, 1 h to 7 days), PastLoads (MW, oldest first, null = missing), optional Holidays
 (["YYYY-MM-DD", ...]), Backtest (true/false, default true), and optional weather: TemperatureC (°C) and
 IrradianceWm2 (global horizontal irradiance, W/m²), each a list of len(PastLoads) + Horizon values on the same
@@ -9,6 +10,7 @@ steps: the history's measured weather, then the weather forecast for the horizon
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from core.contract.errors import InputError
-from core.contract.fields import get_choice, get_date, get_series, parse_date
+from core.contract.fields import get_choice, get_series, parse_date
 from core.contract.limits import (MAX_ABS_POWER_MW, MAX_FORECAST_HISTORY_DAYS, MAX_FORECAST_HORIZON_HOURS,
                                   MIN_FORECAST_HISTORY_HOURS)
 
 RESOLUTIONS_MIN = (15, 30, 60)
+_WALL_CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?", re.ASCII)
+_UTC_OFFSET = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$", re.ASCII)
 MAX_MISSING_SHARE = 0.2
 MAX_MISSING_SHARE_LAST_DAY = 0.5
 MAX_HOLIDAYS = 400
@@ -38,6 +42,13 @@ class ForecastRequest:
     backtest: bool = True
     temperature_c: np.ndarray | None = None      # history + horizon steps
     irradiance_wm2: np.ndarray | None = None     # history + horizon steps
+    origin_step: int = 0                         # steps after start_date's midnight at which the forecast starts
+
+    @property
+    def origin(self) -> dt.datetime:
+        """The first forecast step's local wall-clock time; the history ends right before it."""
+        return dt.datetime.combine(self.start_date, dt.time()) + dt.timedelta(
+            minutes=self.origin_step * self.resolution_min)
 
 
 def _horizon(fields: Mapping[str, Any], resolution: int) -> int:
@@ -95,10 +106,50 @@ def _weather(fields: Mapping[str, Any], key: str, n_history: int, horizon: int) 
     return values
 
 
+def _origin(fields: Mapping[str, Any], resolution: int) -> tuple[dt.date, int]:
+    """(day, steps after its midnight) from Date: "YYYY-MM-DD" or a wall-clock time "YYYY-MM-DDTHH:MM" on a step."""
+    if "Date" not in fields:
+        raise InputError("Date", "is required (YYYY-MM-DD, or YYYY-MM-DDTHH:MM to forecast from a time of day)")
+    raw = fields["Date"]
+    text = raw.strip() if isinstance(raw, str) else None
+    if text is None or len(text) <= 10:
+        return parse_date("Date", raw), 0
+    if _UTC_OFFSET.search(text):
+        raise InputError("Date", f"is a local wall-clock time: give it without a UTC offset, got {text[:40]!r}")
+    try:
+        # fromisoformat alone accepts week dates, "T14" and a trailing NUL: the pattern keeps one written form.
+        if not _WALL_CLOCK.fullmatch(text):
+            raise ValueError(text)
+        moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise InputError("Date", f"must be YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {text[:40]!r}") from None
+    day = parse_date("Date", moment.date().isoformat())
+    minutes = moment.hour * 60 + moment.minute
+    if moment.second or moment.microsecond or minutes % resolution:
+        raise InputError("Date", f"{moment.time().isoformat()} is not on a {resolution}-minute step; the forecast "
+                                 f"starts at a step boundary, e.g. {moment.replace(minute=0, second=0, microsecond=0):%H:%M}")
+    return day, minutes // resolution
+
+
+def parse_origin(fields: Mapping[str, Any]) -> dt.datetime:
+    """The forecast's origin (local wall-clock time) from Date and Resolution; InputError naming the key."""
+    resolution = int(get_choice(fields, "Resolution", RESOLUTIONS_MIN))
+    day, step = _origin(fields, resolution)
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=step * resolution)
+
+
+def read_origin(raw: Any) -> dt.datetime | None:
+    """Lenient reader for stored requests (charts, detection): a Date's origin, None when unreadable."""
+    try:
+        return dt.datetime.fromisoformat(str(raw).strip()).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
 def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
-    start = get_date(fields, "Date")
     resolution = get_choice(fields, "Resolution", RESOLUTIONS_MIN)
     resolution = int(resolution)
+    start, origin_step = _origin(fields, resolution)
     per_day = 24 * 60 // resolution
     horizon = _horizon(fields, resolution)
     min_len = MIN_FORECAST_HISTORY_HOURS * 60 // resolution
@@ -119,9 +170,14 @@ def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
     if missing[-per_day:].mean() > MAX_MISSING_SHARE_LAST_DAY:
         raise InputError("PastLoads", "most of the last day before the forecast start is missing; the forecast "
                                       "would start blind")
+    if origin_step and len(loads) - origin_step < min_len:
+        raise InputError("PastLoads", f"a forecast from {origin_step * resolution // 60:02d}:"
+                                      f"{origin_step * resolution % 60:02d} needs {MIN_FORECAST_HISTORY_HOURS // 24} "
+                                      f"days of history before that day's midnight ({min_len + origin_step} values "
+                                      f"ending at the origin), got {len(loads)}")
     # Actuals are read by the service's anomaly check, not by the model: bounded like the history.
     get_series(fields, "Actuals", required=False, allow_missing_values=True, min_length=0, max_length=horizon,
                max_abs=MAX_ABS_POWER_MW)
     return ForecastRequest(start, resolution, horizon, loads, _holidays(fields), _backtest_flag(fields),
                            _weather(fields, "TemperatureC", len(loads), horizon),
-                           _weather(fields, "IrradianceWm2", len(loads), horizon))
+                           _weather(fields, "IrradianceWm2", len(loads), horizon), origin_step)

@@ -19,7 +19,8 @@ def validate_common(fields: Mapping[str, Any]) -> str:
     if task not in TASKS:
         raise InputError("Task", f"unknown task {task!r}; use one of {', '.join(TASKS)}")
     get_text(fields, "Region", max_length=80)
-    get_date(fields, "Date")
+    if task != "forecast":  # a forecast's Date may carry a time of day: its own parser reads it
+        get_date(fields, "Date")
     return task
 
 

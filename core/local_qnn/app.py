@@ -4,8 +4,10 @@ It says so: `metrics.device_used` is "local-cpu" whatever `mode` was asked.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import AsyncIterator
 import uuid
 from collections import OrderedDict
 from typing import Any, Literal
@@ -78,8 +80,17 @@ def _error(status: int, error: str, reason: str, key: str | None = None,
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
+@contextlib.asynccontextmanager
+async def _warm_engines(_: FastAPI) -> AsyncIterator[None]:
+    """Load the forecast's library models before the service answers health: not on an operator's first request."""
+    from core.local_qnn.engines.forecast import ensemble
+
+    ensemble.warm_up()
+    yield
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="Local QNN-compatible service", version=SERVICE_VERSION,
+    app = FastAPI(title="Local QNN-compatible service", version=SERVICE_VERSION, lifespan=_warm_engines,
                   description="The QNN API contract, answered by classical solvers on the local CPU.")
     log = RequestLog()
     idempotency = IdempotencyCache()

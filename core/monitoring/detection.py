@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from core.contract.forecast import read_origin
 from core.contract.monitoring import SEVERITIES, SEVERITY_RANK
 
 ANOMALY_TYPES: tuple[str, ...] = ("missing_data", "negative_load", "impossible_load", "flatline", "spike", "dip",
@@ -466,13 +467,14 @@ def _cap(found: list[Anomaly], limit: int) -> list[Anomaly]:
 
 
 def history_start(fields: dict[str, Any], n_steps: int) -> dt.datetime | None:
-    """Time of the first PastLoads value: the history ends right before the first forecast day (`Date`)."""
+    """Time of the first PastLoads value: the history ends right before the forecast origin (`Date`, a day's
+    midnight or a wall-clock time)."""
+    origin = read_origin(fields.get("Date"))
     try:
-        date = dt.date.fromisoformat(str(fields.get("Date")))
         resolution = int(fields.get("Resolution", 60))
     except (TypeError, ValueError):
         return None
-    return dt.datetime.combine(date, dt.time()) - dt.timedelta(minutes=resolution * n_steps)
+    return None if origin is None else origin - dt.timedelta(minutes=resolution * n_steps)
 
 
 def detect_in_request(fields: dict[str, Any], result: dict[str, Any] | None = None,

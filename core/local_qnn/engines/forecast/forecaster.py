@@ -1,7 +1,8 @@
 """Load forecast engine (`Task=forecast`): the model run and the JSON-ready result.
 
-The request and its checks are in core/contract/forecast.py; the model lives in model.py (see its docstring and
-bench/forecast.py for why). Keys: Date (first forecast day; the history ends right before Date 00:00), Resolution (15/30/60 min),
+The request and its checks are in core/contract/forecast.py; the candidates and their weighting in ensemble.py
+(see its docstring and bench/forecast.py for why). Keys: Date (the origin: a day for a forecast from its midnight,
+or "YYYY-MM-DDTHH:MM" on a step boundary; the history ends right before it), Resolution (15/30/60 min),
 Horizon (steps, 1 h to 7 days), PastLoads (MW, oldest first, null = missing), optional Holidays
 (["YYYY-MM-DD", ...]), Backtest (true/false, default true), and optional weather: TemperatureC (°C) and
 IrradianceWm2 (global horizontal irradiance, W/m²), each a list of len(PastLoads) + Horizon values on the same
@@ -17,9 +18,15 @@ import numpy as np
 
 from core.contract.forecast import ForecastRequest, parse_request  # noqa: F401 - engine interface: parse_request + run
 from core.contract.limits import MAX_FORECAST_HISTORY_DAYS
-from core.local_qnn.engines.forecast import model as forecast_model
+from core.local_qnn.engines.forecast import ensemble
 
 METHOD_DESCRIPTIONS = {
+    "ensemble": "A weighted mean of statsforecast MSTL, two LightGBM direct models and the profile ridge; each "
+                "weighted by the inverse of its error on this history's most recent days (see the candidates).",
+    "mstl": "statsforecast MSTL: daily and weekly seasons with an exponentially smoothed level (AutoETS).",
+    "mstl+weather": "statsforecast MSTL plus the weather ridge's learned response to the weather sent.",
+    "gbm-level": "LightGBM direct model: load relative to the last day's mean, from lags, calendar and level changes.",
+    "gbm-lastday": "LightGBM direct model: load relative to the same time on the last day, from lags and calendar.",
     "profile-ridge": "Weekly, day-type and recent-day load profiles combined by a median ridge regression "
                      "fitted on this history, with level and last-hour corrections.",
     "level-ridge": "The profile ridge plus the load's deviation from its profile over the last 6 and 24 hours, "
@@ -36,11 +43,11 @@ def _clean(values: np.ndarray, digits: int = 6) -> list[float]:
     return [round(float(v), digits) for v in np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)]
 
 
-def history_quality(loads: np.ndarray, resolution_min: int, start: dt.date) -> dict[str, Any]:
+def history_quality(loads: np.ndarray, resolution_min: int, origin: dt.datetime) -> dict[str, Any]:
     """What is missing in the history and what the model does about it (it never fills the data)."""
     missing = np.isnan(loads)
     step = dt.timedelta(minutes=resolution_min)
-    first = dt.datetime.combine(start, dt.time()) - step * len(loads)
+    first = origin - step * len(loads)
     gaps: list[dict[str, Any]] = []
     if missing.any():
         edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
@@ -73,10 +80,9 @@ def history_quality(loads: np.ndarray, resolution_min: int, start: dt.date) -> d
 def run(request: ForecastRequest) -> dict[str, Any]:
     started = time.perf_counter()
     loads = request.past_loads_mw
-    model = forecast_model.forecast(loads, request.start_date, request.resolution_min, request.horizon_steps,
-                                    request.holidays, backtest=request.backtest,
-                                    temperature_c=request.temperature_c, irradiance_wm2=request.irradiance_wm2)
-    origin = dt.datetime.combine(request.start_date, dt.time())
+    origin = request.origin
+    model = ensemble.forecast(ensemble.Inputs(loads, origin, request.resolution_min, request.horizon_steps,
+                                              request.holidays, request.temperature_c, request.irradiance_wm2))
     step = dt.timedelta(minutes=request.resolution_min)
     q = model.quantiles
     # Quantiles are computed independently; make sure the bands nest around the point forecast.
@@ -97,7 +103,8 @@ def run(request: ForecastRequest) -> dict[str, Any]:
         "holidays_used": sorted(d.isoformat() for d in request.holidays
                                 if origin.date() - dt.timedelta(days=MAX_FORECAST_HISTORY_DAYS) <= d
                                 <= origin.date() + dt.timedelta(days=7)),
-        "history_quality": history_quality(loads, request.resolution_min, request.start_date),
+        "origin": origin.isoformat(),
+        "history_quality": history_quality(loads, request.resolution_min, origin),
         "model": model.details,
         "backtest": model.backtest if request.backtest else {"available": False, "reason": "not requested"},
     }
