@@ -182,5 +182,6 @@ def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page):
     assert temperature == [{"axis": "y2", "n": 28 * 24 + 24}], "history and the forecast day's weather"
     assert "Temperature (°C)" in [t["name"] for t in plot_traces(page)[0]]
     body = page.locator("body").inner_text()
-    assert "Method: ensemble" in body and "TemperatureC" in body
+    # Which candidates get weight depends on this history's backtest; the caption names them all and the weather.
+    assert "weighted by a backtest on this history" in body and "mstl" in body and "weather used: TemperatureC" in body
     assert "vs" in body and "weekly seasonal naive" in body

@@ -106,14 +106,14 @@ def _weather(fields: Mapping[str, Any], key: str, n_history: int, horizon: int) 
     return values
 
 
-def _origin(fields: Mapping[str, Any], resolution: int) -> tuple[dt.date, int]:
-    """(day, steps after its midnight) from Date: "YYYY-MM-DD" or a wall-clock time "YYYY-MM-DDTHH:MM" on a step."""
+def _origin_moment(fields: Mapping[str, Any]) -> tuple[dt.date, dt.time | None]:
+    """Date as (day, time of day or None for a plain day): "YYYY-MM-DD" or a wall-clock "YYYY-MM-DDTHH:MM"."""
     if "Date" not in fields:
         raise InputError("Date", "is required (YYYY-MM-DD, or YYYY-MM-DDTHH:MM to forecast from a time of day)")
     raw = fields["Date"]
     text = raw.strip() if isinstance(raw, str) else None
     if text is None or len(text) <= 10:
-        return parse_date("Date", raw), 0
+        return parse_date("Date", raw), None
     if _UTC_OFFSET.search(text):
         raise InputError("Date", f"is a local wall-clock time: give it without a UTC offset, got {text[:40]!r}")
     try:
@@ -123,19 +123,25 @@ def _origin(fields: Mapping[str, Any], resolution: int) -> tuple[dt.date, int]:
         moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
     except ValueError:
         raise InputError("Date", f"must be YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {text[:40]!r}") from None
-    day = parse_date("Date", moment.date().isoformat())
+    return parse_date("Date", moment.date().isoformat()), moment.time()
+
+
+def _origin_step(moment: dt.time | None, resolution: int) -> int:
+    """Steps after midnight; InputError naming Date when the time is off the resolution's step grid."""
+    if moment is None:
+        return 0
     minutes = moment.hour * 60 + moment.minute
     if moment.second or moment.microsecond or minutes % resolution:
-        raise InputError("Date", f"{moment.time().isoformat()} is not on a {resolution}-minute step; the forecast "
-                                 f"starts at a step boundary, e.g. {moment.replace(minute=0, second=0, microsecond=0):%H:%M}")
-    return day, minutes // resolution
+        raise InputError("Date", f"{moment.isoformat()} is not on a {resolution}-minute step; the forecast starts "
+                                 f"at a step boundary, e.g. {moment.hour:02d}:00")
+    return minutes // resolution
 
 
 def parse_origin(fields: Mapping[str, Any]) -> dt.datetime:
     """The forecast's origin (local wall-clock time) from Date and Resolution; InputError naming the key."""
+    day, moment = _origin_moment(fields)
     resolution = int(get_choice(fields, "Resolution", RESOLUTIONS_MIN))
-    day, step = _origin(fields, resolution)
-    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=step * resolution)
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=_origin_step(moment, resolution) * resolution)
 
 
 def read_origin(raw: Any) -> dt.datetime | None:
@@ -147,9 +153,9 @@ def read_origin(raw: Any) -> dt.datetime | None:
 
 
 def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
-    resolution = get_choice(fields, "Resolution", RESOLUTIONS_MIN)
-    resolution = int(resolution)
-    start, origin_step = _origin(fields, resolution)
+    start, moment = _origin_moment(fields)
+    resolution = int(get_choice(fields, "Resolution", RESOLUTIONS_MIN))
+    origin_step = _origin_step(moment, resolution)
     per_day = 24 * 60 // resolution
     horizon = _horizon(fields, resolution)
     min_len = MIN_FORECAST_HISTORY_HOURS * 60 // resolution

@@ -5,11 +5,12 @@ It says so: `metrics.device_used` is "local-cpu" whatever `mode` was asked.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
-from collections.abc import AsyncIterator
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from fastapi import FastAPI, Header, Request
@@ -82,11 +83,22 @@ def _error(status: int, error: str, reason: str, key: str | None = None,
 
 @contextlib.asynccontextmanager
 async def _warm_engines(_: FastAPI) -> AsyncIterator[None]:
-    """Load the forecast's library models before the service answers health: not on an operator's first request."""
+    """Load the forecast's library models (~2 s of imports and a first fit) as the service starts, beside it.
+
+    In a thread, so health answers at once (the dashboard and each test's service start do not wait); a
+    forecast arriving in those first seconds waits only for what is not loaded yet (Python's import lock).
+    """
     from core.local_qnn.engines.forecast import ensemble
 
-    ensemble.warm_up()
+    threading.Thread(target=_warm_quietly, args=(ensemble.warm_up,), daemon=True, name="engine-warm-up").start()
     yield
+
+
+def _warm_quietly(warm_up: Callable[[], None]) -> None:
+    try:
+        warm_up()
+    except Exception as exc:  # a forecast will name the failing library; the service itself is fine
+        logging.getLogger(__name__).warning("forecast warm-up failed: %s", type(exc).__name__)
 
 
 def create_app() -> FastAPI:

@@ -33,7 +33,7 @@ from core.local_qnn.engines.forecast import model as ridge_model
 
 log = logging.getLogger(__name__)
 
-BACKTEST_ORIGINS = 3
+BACKTEST_ORIGINS = 2
 # Yesterday's error counts double the day before's: after a level shift the newest day tells who followed it
 # (on the bench's real origins, weights from the last day alone did as well as from three).
 RECENCY = 0.5
