@@ -114,7 +114,7 @@ def test_forecast_follows_a_known_temperature_response():
 def test_interval_coverage_with_weather_and_known_noise():
     sigma = 5.0
     inside80 = inside95 = total = 0
-    for seed in range(10):
+    for seed in range(6):
         temp, load = _weather_case(seed=seed, noise_mw=sigma)
         result = _run(_fields(load[:-PER_DAY], TemperatureC=[float(t) for t in temp], Backtest=False))
         actual = load[-PER_DAY:]

@@ -184,8 +184,16 @@ def _weather_effect(inp: Inputs, backs: list[int], steps: int, final: RidgeForec
 
 def _mstl_candidate(inp: Inputs, backs: list[int], steps: int) -> Candidate:
     h0, res = inp.origin_step, inp.resolution_min
+    final: list[stock.MSTLForecast] = []
+
     def at(back: int, horizon: int) -> np.ndarray:
-        return stock.mstl_forecast(inp.loads_mw[:len(inp.loads_mw) - back], res, h0, horizon, fast=True)
+        # The backtest refits the level form AutoETS chose on the whole history (one ETS fit, not six).
+        chosen = (final[0].level_model, final[0].damped) if final else None
+        fc = stock.mstl_forecast(inp.loads_mw[:len(inp.loads_mw) - back], res, h0, horizon, fast=True,
+                                 level_model=chosen)
+        if not final:
+            final.append(fc)
+        return fc.point
 
     point, reason = _guarded("MSTL", lambda: at(0, inp.horizon_steps))
     if point is None:

@@ -9,6 +9,7 @@ Gaps are interpolated for it (statsforecast refuses missing values); the other c
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,9 +47,20 @@ def _within_hour_shape(y: np.ndarray, per_hour: int, per_day: int, tail: int) ->
     return np.where(np.isfinite(ratio), ratio, 1.0)
 
 
+@dataclass(frozen=True)
+class MSTLForecast:
+    point: np.ndarray
+    level_model: str      # the ETS form AutoETS chose for the deseasonalised series, e.g. "ANN" (simple smoothing)
+    damped: bool
+
+
 def mstl_forecast(y: np.ndarray, resolution_min: int, origin_step: int, horizon_steps: int,
-                  fast: bool = False) -> np.ndarray:
-    """Point forecast of `horizon_steps` steps after the history `y` (ending at `origin_step` of its day)."""
+                  fast: bool = False, level_model: tuple[str, bool] | None = None) -> MSTLForecast:
+    """Point forecast of `horizon_steps` steps after the history `y` (ending at `origin_step` of its day).
+
+    `level_model` fixes the ETS form (e.g. the one chosen on the full history, for the backtest's refits): one
+    ETS fit instead of AutoETS's six, ~0.015 s instead of ~0.1 s on 8 weeks hourly.
+    """
     from statsforecast.models import MSTL, AutoETS
 
     per_hour = 60 // resolution_min
@@ -64,23 +76,27 @@ def mstl_forecast(y: np.ndarray, resolution_min: int, origin_step: int, horizon_
         hourly = np.interp(idx, idx[~missing], hourly[~missing])
     seasons = [24, 168] if len(hourly) >= MIN_DAYS_WEEKLY * 24 else [24]
     hours = -(-(horizon_steps + tail) // per_hour)
-    model = MSTL(season_length=seasons, trend_forecaster=AutoETS(model="ZZN"), stl_kwargs=FAST_STL if fast else {})
+    ets = AutoETS(model="ZZN") if level_model is None else AutoETS(model=level_model[0], damped=level_model[1])
+    model = MSTL(season_length=seasons, trend_forecaster=ets, stl_kwargs=FAST_STL if fast else {})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        point = np.asarray(model.forecast(y=hourly, h=hours)["mean"], dtype=float)
+        model.fit(hourly)
+        point = np.asarray(model.predict(h=hours)["mean"], dtype=float)
     if not np.isfinite(point).all():
         raise StockModelUnavailable("MSTL returned a non-finite forecast")
+    components = str(model.trend_forecaster.model_["components"])
+    chosen = components[:3], components[3:4] == "D"
     if per_hour == 1:
-        return point[:horizon_steps]
+        return MSTLForecast(point[:horizon_steps], *chosen)
     shape = _within_hour_shape(y, per_hour, per_day, tail)
     first_hour = ((origin_step - tail) // per_hour) % 24
     hour_of_day = (first_hour + np.arange(hours)) % 24
     steps = (point[:, None] * shape[hour_of_day]).reshape(-1)
-    return steps[tail:tail + horizon_steps]
+    return MSTLForecast(steps[tail:tail + horizon_steps], *chosen)
 
 
 def warm_up() -> None:
     """Import and run once, so the service's first operator request does not pay for it (~1 s of imports)."""
     y = 100 + 10 * np.sin(np.arange(15 * 24) * 2 * np.pi / 24)
-    mstl_forecast(y, 60, 0, 24)
-    mstl_forecast(y, 60, 0, 24, fast=True)
+    chosen = mstl_forecast(y, 60, 0, 24, fast=True)
+    mstl_forecast(y, 60, 0, 24, fast=True, level_model=(chosen.level_model, chosen.damped))
