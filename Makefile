@@ -45,9 +45,10 @@ lint: setup-dev
 	$(VENV)/bin/lint-imports
 	$(PY) -m mypy
 
-# Everything, as CI runs it, in file order (pytest-randomly off: a red CI must be reproducible as it ran).
+# Everything, as CI runs it: two workers (one per core), each with its own data folder, database, servers and
+# browser, each running whole files in file order (pytest-randomly off: a failing file reruns alone as it ran).
 test: lint browser
-	$(PY) -m pytest -p no:randomly
+	$(PY) -m pytest -p no:randomly -n 2 --dist loadfile
 
 # The inner loop: no browser, no extra processes or servers (about a minute).
 test-fast: setup-dev

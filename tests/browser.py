@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import time
@@ -245,6 +246,18 @@ def click_grid_row(page: Any, grid: Any, row: int, until: Any = None, attempts: 
         except AssertionError as exc:
             if attempt == attempts - 1:
                 raise AssertionError(f"row {row} was clicked {attempts} times and the selection did not show") from exc
+
+
+def run_ids_on_page(page: Any) -> list[str]:
+    """Run ids the page shows in its run captions ("run id <uuid>")."""
+    return re.findall(r"run id\s+([0-9a-f-]{36})", page.locator("body").inner_text())
+
+
+def wait_for_new_run(page: Any, before: list[str], timeout_ms: int = 180_000) -> None:
+    """Until the page shows a run id not in `before`: the persistent sign of a stored run (the "Stored as run"
+    toast fades after a few seconds and can be missed on a busy machine)."""
+    page.wait_for_function("(before) => (document.body.innerText.match(/run id\\s+[0-9a-f-]{36}/g) || [])"
+                           ".some(m => !before.includes(m.split(/\\s+/).pop()))", arg=before, timeout=timeout_ms)
 
 
 def wait_for_similar_runs(page: Any) -> None:

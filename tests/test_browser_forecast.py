@@ -18,8 +18,8 @@ from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
 from tests.browser import (date_field_value, download, metric_tiles, new_page, plot_data, plot_layouts, plot_traces,
-                           screenshot, screenshots_at_two_widths, streamlit_server, upload, wait_for_similar_runs,
-                           wait_settled)
+                           run_ids_on_page, screenshot, screenshots_at_two_widths, streamlit_server, upload,
+                           wait_for_new_run, wait_for_similar_runs, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +34,6 @@ def _open_forecast(page, url: str) -> dt.date:
     page.get_by_role("heading", name="Load forecast").wait_for()
     wait_settled(page)
     return date_field_value(page, "First forecast day")
-
-
-def _run_ids(page) -> list[str]:
-    return re.findall(r"run id\s+([0-9a-f-]{36})", page.locator("body").inner_text())
 
 
 def test_forecast_outcome_chart_downloads_and_buttons(app_url, page):
@@ -90,15 +86,16 @@ def test_forecast_outcome_chart_downloads_and_buttons(app_url, page):
     page.get_by_text("This exact submission was already made").wait_for()
     page.get_by_role("button", name="Run it again as a new run").click()
     wait_settled(page)
+    before = run_ids_on_page(page)
     page.get_by_role("button", name="Run forecast").click()
-    page.get_by_text("Stored as run").wait_for()
+    wait_for_new_run(page, before)
     wait_settled(page)
     assert not page.get_by_text("This exact submission was already made").count()
     overlay = page.get_by_text("Overlay their forecasts")
     overlay.click()
     page.wait_for_function("() => document.querySelector('.js-plotly-plot').data.some(t => "
                            "(t.line || {}).dash === 'dot')")
-    assert _run_ids(page)
+    assert run_ids_on_page(page)
     screenshots_at_two_widths(page, "forecast")
 
 
@@ -143,7 +140,7 @@ def test_app_stops_its_database_and_runs_survive(chromium, tmp_path):
         _open_forecast(page, url)
         page.get_by_role("button", name="Run forecast").click()
         _wait_for_run_id(page)
-        run_ids = _run_ids(page)
+        run_ids = run_ids_on_page(page)
         page.close()
         assert run_ids and server_is_running(data / "pgdata")
     # Leaving the block sends SIGTERM, as a service manager would.

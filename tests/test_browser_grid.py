@@ -5,8 +5,8 @@ import json
 import pytest
 
 from core.contract.outcomes import grid_outcome
-from tests.browser import (download, metric_tiles, plot_data, screenshots_at_two_widths, wait_for_similar_runs,
-                           wait_settled)
+from tests.browser import (download, metric_tiles, plot_data, run_ids_on_page, screenshots_at_two_widths,
+                           wait_for_new_run, wait_for_similar_runs, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -67,8 +67,9 @@ def test_grid_69_buses(app_url, page):
     page.get_by_role("heading", name="Grid switching").wait_for()
     page.get_by_label("Network", exact=True).click()
     page.get_by_role("option", name="IEEE 69-bus feeder").click()
+    before = run_ids_on_page(page)
     page.get_by_role("button", name="Optimise switching").click()
-    page.get_by_text("Stored as run").wait_for()
+    wait_for_new_run(page, before)
     wait_settled(page)
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(p => (p.data || [])"
                            ".some(t => t.name === 'Buses' && t.x.length === 69))")
