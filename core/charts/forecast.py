@@ -158,11 +158,12 @@ def forecast_summary(result: Mapping[str, Any], actuals_mw: Sequence[float | Non
         naive = backtest.get("naive_mase", backtest.get("naive_week_mase"))
         method_caption += (f", weighted by a backtest on this history: MASE {_fmt(backtest.get('mase'), '{:.2f}')} "
                            f"vs {_fmt(naive, '{:.2f}')} for the weekly seasonal naive")
-        scored = [c for c in candidates if c.get("backtest_mase") is not None]
+        scored = sorted((c for c in candidates if c.get("backtest_mase") is not None),
+                        key=lambda c: -(c.get("weight") or 0))
         if scored:
-            method_caption += " (" + ", ".join(
-                f"{c['method']} {c['backtest_mase']:.2f}"
-                + (f" × {c['weight']:.0%}" if c.get("weight") else " not used") for c in scored) + ")"
+            method_caption += "; weight (backtest MASE) of each candidate: " + ", ".join(
+                f"{c['method']} " + (f"{c['weight']:.0%}" if c.get("weight") else "not used")
+                + f" ({c['backtest_mase']:.2f})" for c in scored)
     skipped = [c for c in candidates if c.get("skipped")]
     if method and skipped:
         method_caption += "; left out: " + "; ".join(f"{c['method']} ({c['skipped']})" for c in skipped)
