@@ -6,10 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.client.qnn_client import QNNRejected
 from core.contract.codec import decode_request, encode_request
 from core.contract.errors import InputError
+from core.contract.forecast import parse_origin
 from core.local_qnn.engines.forecast import forecaster
 
 MONDAY = dt.date(2025, 3, 3)
@@ -163,3 +166,26 @@ def test_holidays_take_the_calendar_blind_weight_away():
     holiday = _run(_fields(history, MONDAY.isoformat(), horizon=72, Holidays=[wednesday]))
     assert np.mean(holiday["forecast"][48:]) < np.mean(plain["forecast"][48:]) - 8
     assert np.allclose(holiday["forecast"][:24], plain["forecast"][:24], atol=1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40))
+def test_any_text_in_date_is_an_origin_or_an_error_naming_date(text):
+    try:
+        origin = parse_origin({"Date": text, "Resolution": 15})
+    except InputError as err:
+        assert err.key == "Date", err
+    else:
+        assert origin.minute % 15 == 0 and origin.second == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(moment=st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2199, 12, 31, 23, 59)),
+       resolution=st.sampled_from([15, 30, 60]), sep=st.sampled_from(["T", " "]))
+def test_every_wall_clock_time_on_a_step_is_read_back_exactly(moment, resolution, sep):
+    on_step = moment.replace(minute=moment.minute - moment.minute % resolution, second=0, microsecond=0)
+    assert parse_origin({"Date": on_step.isoformat(sep=sep, timespec="minutes"), "Resolution": resolution}) == on_step
+    if moment.minute % resolution or moment.second:
+        with pytest.raises(InputError) as err:
+            parse_origin({"Date": moment.replace(microsecond=0).isoformat(sep=sep), "Resolution": resolution})
+        assert err.value.key == "Date"
