@@ -31,13 +31,10 @@ def _series(values: Any) -> list[float | None]:
 
 def history_timestamps(request_fields: Mapping[str, Any], steps: int) -> list[str] | list[int]:
     """The history ends right before `Date` at `Resolution`-minute steps; step numbers when that is unknown."""
-    end = read_origin(request_fields.get("Date"))
-    try:
-        resolution = int(request_fields.get("Resolution", 60))
-    except (TypeError, ValueError):
-        end = None
-    if end is None:
+    found = read_origin(request_fields)
+    if found is None:
         return list(range(steps))
+    end, resolution = found
     return [(end - dt.timedelta(minutes=resolution * (steps - i))).isoformat() for i in range(steps)]
 
 
@@ -45,14 +42,11 @@ def _forecast_timestamps(request_fields: Mapping[str, Any], result: Mapping[str,
     stamps = result.get("timestamps")
     if isinstance(stamps, list) and len(stamps) >= steps:
         return list(stamps[:steps])
-    start = read_origin(request_fields.get("Date"))
-    try:
-        resolution = int(request_fields.get("Resolution", 60))
-    except (TypeError, ValueError):
-        start = None
-    if start is None:
+    found = read_origin(request_fields)
+    if found is None:
         n = len(_series(request_fields.get("PastLoads")))
         return list(range(n, n + steps))
+    start, resolution = found
     return [(start + dt.timedelta(minutes=resolution * i)).isoformat() for i in range(steps)]
 
 

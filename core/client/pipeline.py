@@ -34,9 +34,7 @@ from core.client.redact import redact, safe_text
 from core.client.storable import DATA_ERRORS, describe_data_error, storable
 from core.search.description import describe_request
 from core.search.similarity import run_profile
-from core.contract.tasks import validate_common
-from core.contract.fields import get_date
-from core.contract.forecast import parse_origin
+from core.contract.tasks import request_day, validate_common
 
 log = logging.getLogger(__name__)
 # Embeddings computed beside the QNN call (one per submission in flight; the encoder batches them together).
@@ -120,9 +118,7 @@ class RunSubmitter:
         started = time.perf_counter()
         fields = decode_request(code)          # InputError: nothing sent, nothing stored
         request_type = validate_common(fields)
-        # A forecast's Date may carry a time of day (an intraday origin); the run is filed under its day.
-        forecast_date = parse_origin(fields).date() if request_type == "forecast" else \
-            get_date(fields, "Date", default=None)
+        forecast_date = request_day(request_type, fields)
         if idempotency_key:
             waiting = self.outbox.find(idempotency_key)
             if waiting is not None:  # computed before, while the database was down: never compute it twice

@@ -144,11 +144,12 @@ def parse_origin(fields: Mapping[str, Any]) -> dt.datetime:
     return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=_origin_step(moment, resolution) * resolution)
 
 
-def read_origin(raw: Any) -> dt.datetime | None:
-    """Lenient reader for stored requests (charts, detection): a Date's origin, None when unreadable."""
+def read_origin(fields: Mapping[str, Any]) -> tuple[dt.datetime, int] | None:
+    """Lenient reader for stored requests (charts, detection): (origin, minutes per step), None when unreadable."""
     try:
-        return dt.datetime.fromisoformat(str(raw).strip()).replace(tzinfo=None)
-    except ValueError:
+        origin = dt.datetime.fromisoformat(str(fields.get("Date")).strip()).replace(tzinfo=None)
+        return origin, int(fields.get("Resolution", 60))
+    except (TypeError, ValueError):
         return None
 
 

@@ -1,6 +1,7 @@
 """The tasks of the QNN contract and the checks every request shares, whichever side reads it."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,9 +20,13 @@ def validate_common(fields: Mapping[str, Any]) -> str:
     if task not in TASKS:
         raise InputError("Task", f"unknown task {task!r}; use one of {', '.join(TASKS)}")
     get_text(fields, "Region", max_length=80)
-    if task != "forecast":  # a forecast's Date may carry a time of day: its own parser reads it
-        get_date(fields, "Date")
+    request_day(task, fields)
     return task
+
+
+def request_day(task: str, fields: Mapping[str, Any]) -> dt.date:
+    """The day a request is filed under: its Date; a forecast's Date may carry a time of day (its origin)."""
+    return forecast.parse_origin(fields).date() if task == "forecast" else get_date(fields, "Date")
 
 
 PARSERS = {"forecast": forecast.parse_request, "storage": storage.parse_request, "grid_switch": grid.parse_request}

@@ -469,12 +469,11 @@ def _cap(found: list[Anomaly], limit: int) -> list[Anomaly]:
 def history_start(fields: dict[str, Any], n_steps: int) -> dt.datetime | None:
     """Time of the first PastLoads value: the history ends right before the forecast origin (`Date`, a day's
     midnight or a wall-clock time)."""
-    origin = read_origin(fields.get("Date"))
-    try:
-        resolution = int(fields.get("Resolution", 60))
-    except (TypeError, ValueError):
+    found = read_origin(fields)
+    if found is None:
         return None
-    return None if origin is None else origin - dt.timedelta(minutes=resolution * n_steps)
+    origin, resolution = found
+    return origin - dt.timedelta(minutes=resolution * n_steps)
 
 
 def detect_in_request(fields: dict[str, Any], result: dict[str, Any] | None = None,
