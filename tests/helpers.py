@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
+
 from core.contract.codec import encode_request
 from core.demo.profiles import demo_load_history
 
@@ -33,3 +35,13 @@ def db_now(engine: Any) -> dt.datetime:
 
     with engine.connect() as conn:
         return conn.execute(text("select now()")).scalar_one()
+
+
+def weekly_load(n_steps: int, first: dt.datetime, per_day: int = 24, level: float = 100.0) -> np.ndarray:
+    """Noise-free load on a wall-clock grid from `first`: a morning and an evening hump, lower at weekends."""
+    step = dt.timedelta(minutes=1440 // per_day)
+    stamps = [first + step * i for i in range(n_steps)]
+    hour = np.array([s.hour + s.minute / 60 for s in stamps])
+    weekend = np.array([s.weekday() >= 5 for s in stamps])
+    daily = 20 * np.exp(-((hour - 8) / 2.5) ** 2) + 30 * np.exp(-((hour - 19) / 3) ** 2)
+    return level + daily * np.where(weekend, 0.6, 1.0) - np.where(weekend, 10, 0)

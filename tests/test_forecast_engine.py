@@ -16,6 +16,7 @@ from core.local_qnn.engines.forecast import forecaster as forecast
 from core.inputs.forecast_history import history_from_frame
 from core.contract.forecast_metrics import actuals_metrics
 from core.contract.errors import InputError
+from tests.helpers import weekly_load
 
 START = dt.date(2025, 3, 3)  # a Monday
 DATA = Path(__file__).parent / "data" / "simbench_load_extract.csv"
@@ -23,12 +24,8 @@ DATA = Path(__file__).parent / "data" / "simbench_load_extract.csv"
 
 def _truth(n_days: int, per_day: int, end: dt.date = START, level: float = 100.0) -> np.ndarray:
     """Noise-free load: a daily double hump, lower at weekends, for the days ending before `end`."""
-    t = np.arange(n_days * per_day)
-    hour = (t % per_day) * 24 / per_day
-    first = end - dt.timedelta(days=n_days)
-    weekday = np.array([(first + dt.timedelta(days=int(i // per_day))).weekday() for i in t])
-    daily = 20 * np.exp(-((hour - 8) / 2.5) ** 2) + 30 * np.exp(-((hour - 19) / 3) ** 2)
-    return level + daily * np.where(weekday >= 5, 0.6, 1.0) - np.where(weekday >= 5, 10, 0)
+    first = dt.datetime.combine(end - dt.timedelta(days=n_days), dt.time())
+    return weekly_load(n_days * per_day, first, per_day, level)
 
 
 def _fields(loads, *, date: dt.date = START, resolution: int = 60, horizon: int = 24, **extra) -> dict:

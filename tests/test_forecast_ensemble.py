@@ -14,19 +14,10 @@ from core.contract.codec import decode_request, encode_request
 from core.contract.errors import InputError
 from core.contract.forecast import parse_origin
 from core.local_qnn.engines.forecast import forecaster
+from tests.helpers import weekly_load
 
 MONDAY = dt.date(2025, 3, 3)
 PER_DAY = 24
-
-
-def _load(n_steps: int, first: dt.datetime, per_day: int = PER_DAY, level: float = 100.0) -> np.ndarray:
-    """Noise-free load on a wall-clock grid from `first`: a double hump, lower at weekends."""
-    step = dt.timedelta(minutes=1440 // per_day)
-    stamps = [first + step * i for i in range(n_steps)]
-    hour = np.array([s.hour + s.minute / 60 for s in stamps])
-    weekend = np.array([s.weekday() >= 5 for s in stamps])
-    daily = 20 * np.exp(-((hour - 8) / 2.5) ** 2) + 30 * np.exp(-((hour - 19) / 3) ** 2)
-    return level + daily * np.where(weekend, 0.6, 1.0) - np.where(weekend, 10, 0)
 
 
 def _fields(history: np.ndarray, date: str, horizon: int = 24, resolution: int = 60, **extra) -> dict:
@@ -41,7 +32,7 @@ def _run(fields: dict) -> dict:
 def test_candidates_weights_and_their_backtest_are_reported_and_deterministic():
     rng = np.random.default_rng(11)
     first = dt.datetime.combine(MONDAY - dt.timedelta(days=56), dt.time())
-    history = _load(56 * PER_DAY, first) + rng.normal(0, 2, 56 * PER_DAY)
+    history = weekly_load(56 * PER_DAY, first) + rng.normal(0, 2, 56 * PER_DAY)
     fields = _fields(history, MONDAY.isoformat())
     one, two = _run(fields), _run(json.loads(json.dumps(fields)))
     one.pop("compute_ms"), two.pop("compute_ms")
@@ -54,17 +45,17 @@ def test_candidates_weights_and_their_backtest_are_reported_and_deterministic():
     assert abs(sum(weights.values()) - 1) < 1e-3 and all(w > 0 for w in weights.values())
     assert one["method"] == ("ensemble" if len(weights) > 1 else names[0])
     # A clean weekly shape with noise: the weighted forecast recovers it much better than the noise (sigma 2).
-    truth = _load(24, dt.datetime.combine(MONDAY, dt.time()))
+    truth = weekly_load(24, dt.datetime.combine(MONDAY, dt.time()))
     assert np.mean(np.abs(np.array(one["forecast"]) - truth)) < 1.5
 
 
 def test_a_level_shift_is_followed_within_a_day():
     """Load steps up by 25 % two days before the forecast (a plant back on line): tomorrow is at the new level."""
     first = dt.datetime.combine(MONDAY - dt.timedelta(days=42), dt.time())
-    history = _load(42 * PER_DAY, first)
+    history = weekly_load(42 * PER_DAY, first)
     history[-2 * PER_DAY:] *= 1.25
     result = _run(_fields(history, MONDAY.isoformat()))
-    truth = 1.25 * _load(24, dt.datetime.combine(MONDAY, dt.time()))
+    truth = 1.25 * weekly_load(24, dt.datetime.combine(MONDAY, dt.time()))
     error = np.mean(np.abs(np.array(result["forecast"]) - truth)) / np.mean(truth)
     assert error < 0.05, f"{error:.1%} off the new level (the old level is 20 % off)"
 
@@ -74,27 +65,27 @@ def test_an_intraday_origin_forecasts_from_its_step_with_the_history_ending_ther
     origin = dt.datetime.combine(MONDAY, dt.time(14))
     n = 35 * PER_DAY
     first = origin - dt.timedelta(hours=n)
-    history = _load(n, first) + rng.normal(0, 1, n)
+    history = weekly_load(n, first) + rng.normal(0, 1, n)
     result = _run(_fields(history, "2025-03-03T14:00", horizon=34))
     assert result["origin"] == "2025-03-03T14:00:00"
     assert result["timestamps"][0] == "2025-03-03T14:00:00" and result["timestamps"][-1] == "2025-03-04T23:00:00"
     assert result["history_quality"]["history_start"] == first.isoformat()
-    truth = _load(34, origin)
+    truth = weekly_load(34, origin)
     assert np.mean(np.abs(np.array(result["forecast"]) - truth)) < 2.0
     # The backtest is made at the same time of day, one to three days earlier.
     assert result["backtest"]["last_origin"] == "2025-03-02T14:00:00"
     # The same history read as ending at midnight puts the evening peak at the wrong hours.
     shifted = _run(_fields(history, "2025-03-04", horizon=24))
-    assert np.mean(np.abs(np.array(shifted["forecast"]) - _load(24, origin + dt.timedelta(hours=10)))) > 5.0
+    assert np.mean(np.abs(np.array(shifted["forecast"]) - weekly_load(24, origin + dt.timedelta(hours=10)))) > 5.0
 
 
 def test_a_15_minute_intraday_origin_lands_on_its_quarter_hour():
     origin = dt.datetime.combine(MONDAY, dt.time(9, 45))
     n = 21 * 96
-    history = _load(n, origin - dt.timedelta(minutes=15 * n), per_day=96)
+    history = weekly_load(n, origin - dt.timedelta(minutes=15 * n), per_day=96)
     result = _run(_fields(history, "2025-03-03T09:45", horizon=96, resolution=15))
     assert result["timestamps"][:2] == ["2025-03-03T09:45:00", "2025-03-03T10:00:00"]
-    truth = _load(96, origin, per_day=96)
+    truth = weekly_load(96, origin, per_day=96)
     assert np.mean(np.abs(np.array(result["forecast"]) - truth)) < 2.0
 
 
@@ -110,21 +101,21 @@ def test_a_15_minute_intraday_origin_lands_on_its_quarter_hour():
     ("2025-03-03T14:00\x00", 60, "YYYY-MM-DDTHH:MM"),
 ])
 def test_bad_origins_name_the_date_key(date, resolution, says):
-    history = _load(14 * 1440 // resolution, dt.datetime(2025, 2, 17), per_day=1440 // resolution)
+    history = weekly_load(14 * 1440 // resolution, dt.datetime(2025, 2, 17), per_day=1440 // resolution)
     with pytest.raises(InputError) as err:
         forecaster.parse_request(_fields(history, date, resolution=resolution, horizon=1440 // resolution))
     assert err.value.key == "Date" and says in err.value.reason, err.value.reason
 
 
 def test_an_origin_needs_two_days_before_its_midnight():
-    history = _load(2 * PER_DAY + 10, dt.datetime(2025, 3, 1, 4))
+    history = weekly_load(2 * PER_DAY + 10, dt.datetime(2025, 3, 1, 4))
     with pytest.raises(InputError) as err:
         forecaster.parse_request(_fields(history, "2025-03-03T14:00"))
     assert err.value.key == "PastLoads" and "before that day's midnight" in err.value.reason
 
 
 def test_bad_origin_over_http_is_a_422_naming_date(qnn_client):
-    history = _load(14 * PER_DAY, dt.datetime(2025, 2, 17))
+    history = weekly_load(14 * PER_DAY, dt.datetime(2025, 2, 17))
     with pytest.raises(QNNRejected) as err:
         qnn_client.predict(encode_request(_fields(history, "2025-03-03T14:30")))
     assert err.value.status_code == 422 and err.value.key == "Date", err.value.reason
@@ -132,7 +123,7 @@ def test_bad_origin_over_http_is_a_422_naming_date(qnn_client):
 
 def test_intraday_origin_over_http(qnn_client):
     origin = dt.datetime.combine(MONDAY, dt.time(14))
-    history = _load(21 * PER_DAY, origin - dt.timedelta(hours=21 * PER_DAY))
+    history = weekly_load(21 * PER_DAY, origin - dt.timedelta(hours=21 * PER_DAY))
     answer = qnn_client.predict(encode_request(_fields(history, "2025-03-03T14:00", horizon=10)))
     result = answer.result if hasattr(answer, "result") else answer["result"]
     assert result["timestamps"][0] == "2025-03-03T14:00:00" and len(result["forecast"]) == 10
@@ -141,7 +132,7 @@ def test_intraday_origin_over_http(qnn_client):
 def test_a_history_too_short_for_the_library_models_falls_back_with_the_reason():
     """Five days: no weekly season for MSTL, too few training days for LightGBM; still a forecast, never an error."""
     rng = np.random.default_rng(13)
-    history = _load(5 * PER_DAY, dt.datetime(2025, 2, 26)) + rng.normal(0, 1, 5 * PER_DAY)
+    history = weekly_load(5 * PER_DAY, dt.datetime(2025, 2, 26)) + rng.normal(0, 1, 5 * PER_DAY)
     result = _run(_fields(history, MONDAY.isoformat()))
     by_name = {c["method"]: c for c in result["model"]["candidates"]}
     for name in ("gbm-level", "gbm-lastday"):
@@ -160,7 +151,7 @@ def test_holidays_take_the_calendar_blind_weight_away():
     """A Wednesday holiday is forecast like a Sunday: MSTL and LightGBM, which do not know it, get no weight there."""
     rng = np.random.default_rng(14)
     first = dt.datetime.combine(MONDAY - dt.timedelta(days=56), dt.time())
-    history = _load(56 * PER_DAY, first) + rng.normal(0, 1, 56 * PER_DAY)
+    history = weekly_load(56 * PER_DAY, first) + rng.normal(0, 1, 56 * PER_DAY)
     wednesday = (MONDAY + dt.timedelta(days=2)).isoformat()
     plain = _run(_fields(history, MONDAY.isoformat(), horizon=72))
     holiday = _run(_fields(history, MONDAY.isoformat(), horizon=72, Holidays=[wednesday]))

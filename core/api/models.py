@@ -20,7 +20,6 @@ Region = Annotated[str, Field(min_length=1, max_length=80, description="grid reg
 Fraction = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
-
 def _date_or_time_text(value: Any) -> Any:
     # A number would be read as a Unix timestamp: the contract writes the origin as text only.
     if isinstance(value, (int, float)):
