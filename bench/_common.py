@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 
+# Worker processes with single-threaded BLAS/OpenMP/numba, so two workers do not fight over the two cores.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+
 
 @contextmanager
 def private_data_dir(prefix: str) -> Iterator[str]:
@@ -55,3 +58,11 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[objec
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
+
+
+def seasonal_naive(hist: np.ndarray, lag: int, steps: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """Seasonal naive with empirical intervals from its own in-sample errors."""
+    point = np.array([hist[len(hist) - lag + (h % lag)] for h in range(steps)])
+    errors = hist[lag:] - hist[:-lag]
+    errors = errors[~np.isnan(errors)]
+    return point, {p: point + np.quantile(errors, p) for p in (0.025, 0.1, 0.9, 0.975)}

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench._common import print_table
+from bench._common import ONE_THREAD, print_table, seasonal_naive
 
 DATA = Path(os.environ.get("EGLO_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 HISTORY_DAYS = 56
@@ -39,7 +39,6 @@ VIC_WINDOWS = (("summer", "2014-01-06"), ("winter", "2013-07-01"))
 US_LOAD_HOLIDAYS = ("New Year's Day", "Memorial Day", "Independence Day", "Labor Day", "Thanksgiving",
                     "Christmas Day")
 METHODS = ("naive-day", "naive-week", "MSTL", "LightGBM", "ours")
-_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass
@@ -102,13 +101,6 @@ def cases(quick: bool, origin_hour: int) -> list[Case]:
     return out
 
 
-def _naive(hist: np.ndarray, lag: int, steps: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
-    point = np.array([hist[len(hist) - lag + (h % lag)] for h in range(steps)])
-    errors = hist[lag:] - hist[:-lag]
-    errors = errors[np.isfinite(errors)]
-    return point, {p: point + np.quantile(errors, p) for p in (0.025, 0.1, 0.9, 0.975)}
-
-
 def _mstl(case: Case) -> tuple[np.ndarray, dict[float, np.ndarray]]:
     from statsforecast.models import MSTL, AutoETS
 
@@ -169,8 +161,8 @@ def run_case(case: Case) -> dict:
     warnings.filterwarnings("ignore")
     per_day = 1440 // case.resolution_min
     out: dict = {"series": case.series, "origin": case.origin.isoformat()}
-    for name, fn in (("naive-day", lambda: _naive(case.history, per_day, per_day)),
-                     ("naive-week", lambda: _naive(case.history, 7 * per_day, per_day)),
+    for name, fn in (("naive-day", lambda: seasonal_naive(case.history, per_day, per_day)),
+                     ("naive-week", lambda: seasonal_naive(case.history, 7 * per_day, per_day)),
                      ("MSTL", lambda: _mstl(case)), ("LightGBM", lambda: _lightgbm(case)),
                      ("ours", lambda: _ours(case)[:2])):
         started = time.perf_counter()
@@ -226,7 +218,7 @@ def main() -> None:
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args()
     all_cases = cases(args.quick, args.origin_hour)
-    os.environ.update(_ONE_THREAD)
+    os.environ.update(ONE_THREAD)
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_warm, initargs=(0,)) as pool:

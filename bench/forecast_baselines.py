@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench._common import ONE_THREAD
+
 CACHE = Path(__file__).resolve().parent / ".cache" / "forecast_statsforecast.json"
 SETTINGS = "MSTL(season_length=[day, week], trend_forecaster=AutoETS(model='ZZN')); AutoETS(season_length=day)"
-_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
 
 
 def _key(label: str, origin: str, method: str, n_hist: int, per_day: int) -> str:
@@ -70,8 +71,8 @@ def compute(jobs: list[tuple[str, str, np.ndarray, int]], workers: int = 2, refr
         if missing:
             todo.append((*j, missing))
     if todo:
-        saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-        os.environ.update(_ONE_THREAD)
+        saved = {k: os.environ.get(k) for k in ONE_THREAD}
+        os.environ.update(ONE_THREAD)
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                      initializer=_warm, initargs=(0,)) as pool:

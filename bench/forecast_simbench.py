@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench._common import print_table
+from bench._common import ONE_THREAD, print_table, seasonal_naive
 from core.contract.codec import decode_request, encode_request
 from core.local_qnn.engines.forecast import forecaster as engine
 from core.inputs.forecast_history import history_from_frame
@@ -49,7 +49,6 @@ WINDOWS = ((dt.date(2016, 4, 4), 28), (dt.date(2016, 10, 3), 28))
 HISTORY_DAYS = 56
 STEPS = 24
 PROFILE_FILE = "networks/1-complete_data-mixed-all-0-sw/LoadProfile.csv"
-_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
 METHODS = ("naive-day", "naive-week", "MSTL", "AutoETS", "ours")
 
 
@@ -73,15 +72,6 @@ def origins(quick: bool) -> list[dt.date]:
     for first, days in WINDOWS[:1] if quick else WINDOWS:
         out += [first + dt.timedelta(days=i) for i in range(7 if quick else days)]
     return out
-
-
-def _naive(hist: np.ndarray, lag: int, steps: int = STEPS) -> tuple[np.ndarray, dict[float, np.ndarray]]:
-    """Seasonal naive with empirical intervals from its own in-sample errors."""
-    point = np.array([hist[len(hist) - lag + (h % lag)] for h in range(steps)])
-    errors = hist[lag:] - hist[:-lag]
-    errors = errors[~np.isnan(errors)]
-    q = {p: point + np.quantile(errors, p) for p in (0.025, 0.1, 0.9, 0.975)}
-    return point, q
 
 
 def _statsforecast_task(args: tuple[str, list[tuple[int, np.ndarray]]]) -> list[tuple[str, int, str, dict, float]]:
@@ -135,8 +125,8 @@ def backtest(series: dict[str, np.ndarray], days: list[dt.date]) -> dict[tuple[s
     # statsforecast in two worker processes (one per core): its numba code is the slow part of the bench.
     sf: dict[tuple[str, int, str], tuple[dict, float]] = {}
     # Fresh interpreters with single-threaded BLAS, so the two workers do not fight over the cores.
-    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-    os.environ.update(_ONE_THREAD)
+    saved = {k: os.environ.get(k) for k in ONE_THREAD}
+    os.environ.update(ONE_THREAD)
     try:
         with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
             for rows in pool.map(_statsforecast_task, list(jobs.items())):
@@ -155,7 +145,7 @@ def backtest(series: dict[str, np.ndarray], days: list[dt.date]) -> dict[tuple[s
         forecasts: dict[str, tuple[np.ndarray, dict[float, np.ndarray], float]] = {}
         for name, lag in (("naive-day", 24), ("naive-week", 168)):
             started = time.perf_counter()
-            point, q = _naive(hist, lag)
+            point, q = seasonal_naive(hist, lag, STEPS)
             forecasts[name] = (point, q, time.perf_counter() - started)
         for name in ("MSTL", "AutoETS"):
             fc, elapsed = sf[(column, i, name)]
@@ -197,7 +187,7 @@ def native_resolution(chosen: tuple[tuple[str, str], ...], days: list[dt.date]) 
             hist, actual = y[o - HISTORY_DAYS * per_day:o], y[o:o + per_day]
             scale = seasonal_naive_mae(hist, 7 * per_day)
             for name, lag in (("naive-day", per_day), ("naive-week", 7 * per_day)):
-                acc[name].append(point_metrics(actual, _naive(hist, lag, per_day)[0], scale)["mase"])
+                acc[name].append(point_metrics(actual, seasonal_naive(hist, lag, per_day)[0], scale)["mase"])
             point, q, elapsed, _ = _ours(hist, origin, resolution_min=15)
             acc["ours"].append(point_metrics(actual, point, scale)["mase"])
             ok = ~np.isnan(actual)
@@ -322,7 +312,7 @@ def real_backtest(windows, with_autoets: bool) -> tuple[dict, dict]:
             scale = seasonal_naive_mae(hist, 7 * w.per_day)
             for name, lag in (("naive-day", w.per_day), ("naive-week", 7 * w.per_day)):
                 started = time.perf_counter()
-                point, q = _naive(hist, lag, w.per_day)
+                point, q = seasonal_naive(hist, lag, w.per_day)
                 _accumulate(acc, (w.label, name), actual, point, q, scale, time.perf_counter() - started)
             for name in methods:
                 fc, elapsed = sf[(w.label, origin.isoformat(), name)]
