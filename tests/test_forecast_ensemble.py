@@ -107,6 +107,14 @@ def test_bad_origins_name_the_date_key(date, resolution, says):
     assert err.value.key == "Date" and says in err.value.reason, err.value.reason
 
 
+@pytest.mark.parametrize("raw", [10 ** 5000, -10 ** 5000, 1e308, float("inf"), ["2025-03-03"], {"d": 1}, None, True],
+                         ids=["5001 digits", "-5001 digits", "1e308", "inf", "list", "object", "null", "true"])
+def test_a_date_of_another_type_or_size_names_the_date_key(raw):
+    with pytest.raises(InputError) as err:
+        parse_origin({"Date": raw, "Resolution": 60})
+    assert err.value.key == "Date"
+
+
 def test_an_origin_needs_two_days_before_its_midnight():
     history = weekly_load(2 * PER_DAY + 10, dt.datetime(2025, 3, 1, 4))
     with pytest.raises(InputError) as err:

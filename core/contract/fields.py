@@ -136,7 +136,10 @@ def parse_date(key: str, raw: Any, what: str = "") -> dt.date:
     horizon after it) stays inside the calendar; `what` names an entry of a list ("entry 3 ")."""
     if isinstance(raw, bool) or not isinstance(raw, (str, int, dt.date)):
         raise InputError(key, f"{what}must be a date as YYYY-MM-DD, got {str(raw)[:40]!r}")
-    value = str(raw).strip()
+    try:
+        value = str(raw).strip()
+    except ValueError:  # an integer past Python's 4300-digit printing limit
+        raise InputError(key, f"{what}must be a date as YYYY-MM-DD, got a number of more than 4300 digits") from None
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
