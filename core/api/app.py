@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -28,10 +29,12 @@ from core.api.models import (FORECAST_EXAMPLES, GRID_EXAMPLES, STORAGE_EXAMPLES,
                              RunDetail, RunPage, SimilarRunOut, StorageBody, StorageRequest, TypedRequest)
 from core.api.problems import ApiProblem, Problem, install_problem_handlers, invalid_input, problem_response
 from core.api.security import BearerKeyMiddleware, BodyLimitMiddleware, keyed_router
+from core.api.streaming import StallDeadlineStreamingResponse
 from core.contract.codec import decode_request, encode_request
-from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before
+from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before, run_is_abandoned
 from core.contract.errors import IdempotencyConflict, InputError
 from core.client.export import csv_chunks, json_chunks
+from core.client.outbox import KeyBusy
 from core.contract.limits import MAX_CODE_BYTES
 from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
 from core.client.pipeline import RunOutcome
@@ -45,6 +48,7 @@ API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 2 * MAX_CODE_BYTES
 SIMILAR_ON_SUBMIT = 5
 REPLAY_POLL_S = 0.05
+LEASE_CHECK_S = 1.0   # how often a waiting replay asks whether the run's process still lives
 TASK_TYPES = Literal["forecast", "storage", "grid_switch"]
 RUN_STATUSES = Literal["completed", "failed", "running"]
 
@@ -59,6 +63,9 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {**_PROBLEM, "description": "This Idempotency-Key was used with a different request"},
     413: {**_PROBLEM, "description": "The body is larger than the limit"},
     422: {**_PROBLEM, "description": "Invalid input: `field` names it; nothing was stored"},
+    503: {**_PROBLEM, "description": "The QNN service (or this key's other request) is busy: retry after "
+                                     "`Retry-After` seconds with the same Idempotency-Key; `run_id` names the "
+                                     "stored failed run the retry will compute again"},
 }
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: SUBMIT_RESPONSES[401], 422: SUBMIT_RESPONSES[422],
@@ -132,18 +139,26 @@ def _result_of(response: Any) -> dict[str, Any] | None:
     return result if isinstance(result, dict) else None
 
 
-def _wait_while_running(services: Services, outcome: RunOutcome) -> RunOutcome:
+def _wait_while_running(services: Services, outcome: RunOutcome, code: str, idempotency_key: str) -> RunOutcome:
     """A replay of a run still being computed (a parallel request with the same key, perhaps in another
-    process) waits for its end, so every replay answers with the one result."""
-    deadline = time.monotonic() + services.settings.qnn_timeout_s + 15
+    process) waits for its end, so every replay answers with the one result. When the process computing it
+    stops renewing its lease (it died), this request takes the run over and computes it under the same id."""
+    deadline = time.monotonic() + services.settings.qnn_timeout_s + services.settings.run_lease_s + 15
+    lease = dt.timedelta(seconds=services.settings.run_lease_s)
+    next_lease_check = time.monotonic() + LEASE_CHECK_S
     row: dict[str, Any] | None = None
     while time.monotonic() < deadline:
         row = get_run(services.engine(), outcome.run_id)
         if row is None or row["status"] != "running":
             break
+        if time.monotonic() >= next_lease_check:
+            next_lease_check = time.monotonic() + LEASE_CHECK_S
+            if run_is_abandoned(services.engine(), outcome.run_id, lease):
+                return services.submitter().submit(code, idempotency_key=idempotency_key)
         time.sleep(REPLAY_POLL_S)
     if row is not None:
         outcome.status, outcome.response, outcome.error = row["status"], row["result_payload"], row["error_message"]
+        outcome.failure_kind = row["failure_kind"]
     return outcome
 
 
@@ -152,12 +167,23 @@ def _submit(services: Services, body: TypedRequest | CodeRequest, task: str,
     code, name_of = checked_code(body, task)
     try:
         outcome = services.submitter().submit(code, idempotency_key=idempotency_key)
+        if outcome.duplicate and outcome.status == "running" and idempotency_key:
+            outcome = _wait_while_running(services, outcome, code, idempotency_key)
     except IdempotencyConflict as exc:
         raise ApiProblem(409, "idempotency-conflict", str(exc), field="Idempotency-Key") from None
     except InputError as exc:
         raise invalid_input(name_of(exc.key), exc.reason) from None
-    if outcome.duplicate and outcome.status == "running":
-        outcome = _wait_while_running(services, outcome)
+    except KeyBusy:
+        raise ApiProblem(503, "key-busy", "another request with this Idempotency-Key is still being computed on "
+                         "this server; retry with the same key", field="Idempotency-Key",
+                         headers={"Retry-After": "5"}) from None
+    if outcome.failure_kind == "rate_limited" and not outcome.duplicate:
+        # The QNN service had no room for it: not an answer about the request. The failed run is stored; a
+        # retry with the same key computes it again under the same id (core/db/runs.take_over_run).
+        retry_after_s = max(1, math.ceil(outcome.retry_after_s or 5))
+        raise ApiProblem(503, "qnn-busy", outcome.error or "the QNN service is busy", headers={
+            "Retry-After": str(retry_after_s), "Location": f"/runs/{outcome.run_id}"},
+            extra={"run_id": outcome.run_id, "retry_with_same_key": bool(idempotency_key)})
     # RunOutcome.status is one of these three (core/client/pipeline.py) but typed as a plain str.
     status = cast(Literal["completed", "failed", "running"], outcome.status)
     answer = RunAnswer(run_id=outcome.run_id, status=status, request_type=outcome.request_type,
@@ -321,8 +347,9 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
         stream = itertools.chain([first], rows) if first is not None else iter(())
         chunks = csv_chunks(stream) if format == "csv" else json_chunks(stream)
         media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
-        return StreamingResponse(chunks, media_type=media,
-                                 headers={"Content-Disposition": f'attachment; filename="runs.{format}"'})
+        return StallDeadlineStreamingResponse(
+            chunks, stall_s=services.settings.export_stall_s, media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="runs.{format}"'})
 
     def _run_or_404(run_id: str) -> dict[str, Any]:
         row = get_run(services.engine(), run_id)

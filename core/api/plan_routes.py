@@ -28,10 +28,10 @@ from core.client.plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanOu
                               check_plan, forecast_request, run_plan, stored_plan)
 from core.client.services import Services
 from core.contract.fields import MAX_DATE, MIN_DATE
-from core.contract.errors import InputError
+from core.contract.errors import IdempotencyConflict, InputError
 from core.contract.limits import MAX_SERIES_LENGTH
 from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
-from core.db.plans import get_plan
+from core.db.plans import plan_is_abandoned
 from core.inputs.forecast import ForecastHistory
 
 PLAN_REPLAY_POLL_S = 0.2
@@ -153,15 +153,16 @@ def check_before_sending(plan: PlanRequest) -> None:
     check_plan(plan)
 
 
-def _same_inputs(stored: dict[str, Any], plan: PlanRequest) -> bool:
-    return (stored.get("region") == plan.region.strip() and stored.get("plan_date") == plan.day
-            and (stored.get("inputs") or {}) == plan.inputs())
-
-
-def _wait_while_running(services: Services, outcome: PlanOutcome) -> PlanOutcome:
-    deadline = time.monotonic() + 3 * services.settings.qnn_timeout_s + 30
+def _wait_while_running(services: Services, outcome: PlanOutcome, request: PlanRequest,
+                        idempotency_key: str) -> PlanOutcome:
+    """A replay of a plan still running waits for it; when its process stopped renewing the plan's lease (it
+    died), this request runs it again under the same id (finished steps replay, the rest run)."""
+    deadline = time.monotonic() + 3 * services.settings.qnn_timeout_s + services.settings.run_lease_s + 30
+    lease = dt.timedelta(seconds=services.settings.run_lease_s)
     while outcome.status == "running" and outcome.plan_id and time.monotonic() < deadline:
         time.sleep(PLAN_REPLAY_POLL_S)
+        if plan_is_abandoned(services.engine(), outcome.plan_id, lease):
+            return run_plan(services.submitter(), services.engine, request, idempotency_key=idempotency_key)
         outcome = stored_plan(services.engine(), outcome.plan_id, duplicate=True)
     return outcome
 
@@ -185,15 +186,14 @@ def plan_router(services: Services) -> APIRouter:
                                 f"could not be read ({type(exc).__name__})") from None
         try:
             outcome = run_plan(services.submitter(), services.engine, request, idempotency_key=idempotency_key)
+            if outcome.duplicate and outcome.plan_id and idempotency_key:
+                outcome = _wait_while_running(services, outcome, request, idempotency_key)
         except InputError as exc:
             raise invalid_input(_body_field(exc.key), exc.reason) from None
-        if outcome.duplicate and outcome.plan_id:
-            stored = get_plan(services.engine(), outcome.plan_id)
-            if stored is not None and not _same_inputs(stored, request):
-                raise ApiProblem(409, "idempotency-conflict",
-                                 "this Idempotency-Key was already used for a plan with other inputs",
-                                 field="Idempotency-Key")
-            outcome = _wait_while_running(services, outcome)
+        except IdempotencyConflict:
+            raise ApiProblem(409, "idempotency-conflict",
+                             "this Idempotency-Key was already used for a plan with other inputs",
+                             field="Idempotency-Key") from None
         # PlanOutcome.status is one of these three (core/client/plan.py) but typed as a plain str.
         status = cast(Literal["completed", "failed", "running"], outcome.status)
         answer = PlanAnswer(plan_id=outcome.plan_id, status=status, error=outcome.error,

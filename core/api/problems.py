@@ -30,9 +30,10 @@ class Problem(BaseModel):
 
 class ApiProblem(Exception):
     def __init__(self, status: int, kind: str, detail: str, *, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.status, self.kind, self.detail, self.field, self.headers = status, kind, detail, field, headers
+        self.extra = extra or {}  # RFC 9457 extension members, e.g. the run_id of a stored failed run
 
 
 def invalid_input(field: str, reason: str) -> ApiProblem:
@@ -40,9 +41,10 @@ def invalid_input(field: str, reason: str) -> ApiProblem:
 
 
 def problem_response(status: int, kind: str, detail: str, *, instance: str | None = None,
-                     field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": f"/problems/{kind}", "title": HTTPStatus(status).phrase, "status": status,
-                            "detail": detail}
+                     field: str | None = None, headers: dict[str, str] | None = None,
+                     extra: dict[str, Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {**(extra or {}), "type": f"/problems/{kind}", "title": HTTPStatus(status).phrase,
+                            "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
     if field:
@@ -60,7 +62,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def on_problem(request: Request, exc: ApiProblem) -> JSONResponse:
         return problem_response(exc.status, exc.kind, exc.detail, instance=request.url.path, field=exc.field,
-                                headers=exc.headers)
+                                headers=exc.headers, extra=exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -32,6 +32,10 @@ class Settings:
     app_password: str | None = field(default=None, repr=False)
     api_keys: tuple[str, ...] = field(default=(), repr=False)   # REST API bearer keys
     api_cors_origins: tuple[str, ...] = ()                      # REST API: CORS off unless origins are named
+    # A run or plan whose process has not renewed its lease for this long is taken over by a retry with its key.
+    run_lease_s: float = 15.0
+    # A streamed export whose client has not taken the next chunk for this long is cut (its connection closed).
+    export_stall_s: float = 30.0
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -85,4 +89,6 @@ def load_settings(env: dict[str, str] | None = None, secrets_path: Path = SECRET
         app_password=pick("APP_PASSWORD"),
         api_keys=pick_list("API_KEYS"),
         api_cors_origins=pick_list("API_CORS_ORIGINS"),
+        run_lease_s=float(pick("EGLO_RUN_LEASE_S") or 15.0),
+        export_stall_s=float(pick("EGLO_EXPORT_STALL_S") or 30.0),
     )

@@ -58,8 +58,9 @@ def csv_row(run: dict[str, Any]) -> list[str]:
 
 
 def json_record(run: dict[str, Any]) -> Any:
-    """One run as exported: times in UTC ISO 8601, no idempotency key (not the operator's), secrets redacted."""
-    record = {k: v for k, v in run.items() if k != "idempotency_key"}
+    """One run as exported: times in UTC ISO 8601, no idempotency key (not the operator's) nor lease, secrets
+    redacted."""
+    record = {k: v for k, v in run.items() if k not in ("idempotency_key", "heartbeat_at")}
     record["created_at"] = _utc(record.get("created_at"), iso=True)
     record["completed_at"] = _utc(record.get("completed_at"), iso=True)
     return redact_deep(json.loads(json.dumps(record, default=str)))

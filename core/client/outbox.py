@@ -5,19 +5,32 @@ a record. A submission with an idempotency key has one file named after the key,
 retries; flushing writes each record by its run id, so it is stored exactly once however often the flush
 runs. A record the database can never take is moved to `rejected/` with the reason beside it.
 Temp files left by a crash are removed, never counted as waiting runs.
+
+While the database is down nothing else can tell two submissions of one key apart, so `key_lock` serialises
+them on this host (an exclusive `flock` on a file named after the key, held across processes): the first
+computes and puts its record, the others find it. `put` never replaces a key's record: the first answer
+handed out for a key is the one stored.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 TMP_PREFIX = ".tmp-"
 STALE_TMP_S = 60.0  # a temp file older than this belongs to a writer that died
+KEY_LOCK_POLL_S = 0.05
+
+
+class KeyBusy(Exception):
+    """Another submission of this key kept its lock past the wait allowed."""
 
 
 def _key_name(idempotency_key: str) -> str:
@@ -35,9 +48,38 @@ class Outbox:
     def path_for(self, run_id: str, idempotency_key: str | None = None) -> Path:
         return self.folder / f"{_key_name(idempotency_key) if idempotency_key else run_id}.json"
 
+    @property
+    def locks_folder(self) -> Path:
+        return self.folder / "locks"
+
+    @contextmanager
+    def key_lock(self, idempotency_key: str, wait_s: float = 120.0) -> Iterator[None]:
+        """Exclusive on this host for one key (threads and processes alike); KeyBusy after `wait_s`."""
+        self.locks_folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.locks_folder / f"{_key_name(idempotency_key)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise KeyBusy(idempotency_key) from None
+                    time.sleep(KEY_LOCK_POLL_S)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def forget_key_lock(self, idempotency_key: str) -> None:
+        """The key's record is stored: its lock file is no longer needed (the database arbitrates again)."""
+        (self.locks_folder / f"{_key_name(idempotency_key)}.lock").unlink(missing_ok=True)
+
     def put(self, run_id: str, record: dict[str, Any], *, idempotency_key: str | None = None) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path_for(run_id, idempotency_key)
+        if idempotency_key and target.exists():
+            return target  # the key's first answer stays the one stored (see the module docstring)
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=TMP_PREFIX, suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

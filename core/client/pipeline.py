@@ -10,6 +10,7 @@ replaces that mark. Failure kinds come from the typed errors, never from message
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -24,7 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.contract.codec import decode_request, encode_request, request_sha256
 from core.monitoring.recording import record_run_monitoring_safely
-from core.db.runs import replace_interrupted_run, reserve_run, run_by_idempotency_key, write_final_run
+from core.db.runs import (get_run, replace_interrupted_run, reserve_run, run_by_idempotency_key, take_over_run,
+                          write_final_run)
 from core.search.backfill import EmbeddingBackfill
 from core.search.embeddings import MODEL_NAME, TextEncoder
 from core.contract.errors import IdempotencyConflict
@@ -54,6 +56,7 @@ class RunOutcome:
     stored: bool = True              # False: waiting in the outbox
     duplicate: bool = False          # this submission had already been made
     round_trip_ms: float | None = None
+    retry_after_s: float | None = None  # the QNN service was busy: when it asked to be tried again
     total_ms: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -72,6 +75,20 @@ class RunOutcome:
         if self.duplicate:
             line["duplicate"] = True
         return line
+
+
+# Run ids derived from idempotency keys (a fixed namespace: the same key gives the same id on every host).
+_RUN_ID_NAMESPACE = uuid.UUID("5f0c3a0e-7d0b-4c55-9a43-2b1d6f0e8a21")
+
+
+def run_id_for_key(idempotency_key: str) -> str:
+    return str(uuid.uuid5(_RUN_ID_NAMESPACE, idempotency_key))
+
+
+def qnn_idempotency_key(key: str) -> str:
+    """The Idempotency-Key sent to the QNN service: the same for every retry of a run, of a fixed length and
+    alphabet whatever the client's key (a 200-character key, or a plan step's key, is never refused there)."""
+    return "eglo-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 def _jsonable(value: Any) -> Any:
@@ -96,6 +113,8 @@ class RunSubmitter:
         secrets: list[str] | None = None,
         in_flight: set[str] | None = None,
         backfill: EmbeddingBackfill | None = None,
+        lease: dt.timedelta = dt.timedelta(seconds=15),
+        plans_in_flight: set[str] | None = None,
     ) -> None:
         self._engine_provider = engine_provider
         self.client = client
@@ -109,23 +128,28 @@ class RunSubmitter:
         self.in_flight = in_flight if in_flight is not None else set()
         # With a backfill, a run submitted while the sentence model loads is stored first and embedded after.
         self.backfill = backfill
+        # A keyed run 'running' without a lease renewal for this long is taken over by a retry (core/client/leases).
+        self.lease = lease
+        self.plans_in_flight = plans_in_flight if plans_in_flight is not None else set()  # core/client/plan.py
 
     def submit_fields(self, fields: dict[str, Any], *, idempotency_key: str | None = None) -> RunOutcome:
         return self.submit(encode_request(fields), idempotency_key=idempotency_key)
 
     def submit(self, code: str, *, idempotency_key: str | None = None, plan_id: str | None = None,
                plan_step: str | None = None) -> RunOutcome:
+        """One run for `code`. With an idempotency key, one run id for the key, whatever happens: the id is
+        derived from the key, so a retry while the database is down, an outbox record and the stored row all
+        carry the one id handed out. Raises IdempotencyConflict when the key was used for another request."""
         started = time.perf_counter()
         fields = decode_request(code)          # InputError: nothing sent, nothing stored
         request_type = validate_common(fields)
         forecast_date = request_day(request_type, fields)
-        if idempotency_key:
-            waiting = self.outbox.find(idempotency_key)
-            if waiting is not None:  # computed before, while the database was down: never compute it twice
-                self._flush_outbox_quietly()
-                return self._outbox_duplicate(waiting, fields)
         fingerprint = request_sha256(fields)
-        run_id = str(uuid.uuid4())
+        if idempotency_key:
+            waiting = self._waiting_in_outbox(idempotency_key, fingerprint, fields)
+            if waiting is not None:
+                return waiting
+        run_id = run_id_for_key(idempotency_key) if idempotency_key else str(uuid.uuid4())
         base_row = {
             "id": uuid.UUID(run_id), "request_type": request_type, "region": str(fields["Region"]),
             "forecast_date": forecast_date,
@@ -136,30 +160,70 @@ class RunSubmitter:
         if plan_id is not None:  # a step of a day-ahead plan (core/client/plan.py)
             base_row.update(plan_id=plan_id, plan_step=plan_step)
         timings: dict[str, float] = {}
-        self.in_flight.add(run_id)
+        t0 = time.perf_counter()
+        reserved = self._reserve(base_row, idempotency_key)
+        timings["reserve"] = (time.perf_counter() - t0) * 1000
+        if isinstance(reserved, dict):  # the key was used before
+            if _stored_fingerprint(reserved) != fingerprint:
+                raise IdempotencyConflict(cast(str, idempotency_key))
+            if not self._take_over(reserved["id"]):
+                return self._duplicate_outcome(reserved, fields)
+            run_id = str(reserved["id"])  # a run reserved before ids came from keys keeps its id
+            base_row["id"] = reserved["id"]
+        if reserved is None and idempotency_key:
+            # The database did not answer: nothing stops a parallel retry but this host's lock on the key.
+            with self.outbox.key_lock(idempotency_key):
+                waiting = self._waiting_in_outbox(idempotency_key, fingerprint, fields)
+                if waiting is not None:
+                    return waiting
+                return self._compute_tracked(code, run_id, base_row, fields, request_type, idempotency_key,
+                                             timings, started)
+        return self._compute_tracked(code, run_id, base_row, fields, request_type, idempotency_key, timings,
+                                     started)
+
+    def _compute_tracked(self, code: str, run_id: str, base_row: dict[str, Any], fields: dict[str, Any],
+                         request_type: str, idempotency_key: str | None, timings: dict[str, float],
+                         started: float) -> RunOutcome:
+        self.in_flight.add(run_id)  # the lease keeper renews it; an interrupted-run sweep leaves it alone
         try:
-            t0 = time.perf_counter()
-            existing = self._reserve(base_row, idempotency_key)
-            if existing is not None:
-                if _stored_fingerprint(existing) != fingerprint:
-                    # _reserve finds an existing run only by its idempotency key, so there is one.
-                    raise IdempotencyConflict(cast(str, idempotency_key))
-                return self._duplicate_outcome(existing, fields)
-            timings["reserve"] = (time.perf_counter() - t0) * 1000
             return self._compute_and_store(code, run_id, base_row, fields, request_type, idempotency_key,
                                            timings, started)
         finally:
             self.in_flight.discard(run_id)
 
-    def _reserve(self, base_row: dict[str, Any], idempotency_key: str | None) -> dict[str, Any] | None:
-        """Reserve the run; the existing run when this key was already used; None otherwise (also when down)."""
+    def _waiting_in_outbox(self, idempotency_key: str, fingerprint: str, fields: dict[str, Any]) -> RunOutcome | None:
+        """The run computed for this key while the database was down, if any (never computed twice)."""
+        waiting = self.outbox.find(idempotency_key)
+        if waiting is None:
+            return None
+        if (waiting.get("row") or {}).get("request_sha256") != fingerprint:
+            raise IdempotencyConflict(idempotency_key)
+        self._flush_outbox_quietly()
+        return self._outbox_duplicate(waiting, fields)
+
+    def _take_over(self, run_id: uuid.UUID) -> bool:
+        """Compute a keyed run again when its process died or it failed for a reason a retry cures."""
+        try:
+            with self._engine_provider().begin() as conn:
+                return take_over_run(conn, run_id, self.lease)
+        except SQLAlchemyError as exc:
+            log.warning("run %s: could not take it over (%s); answering what is stored", run_id,
+                        type(exc).__name__)
+            return False
+
+    def _reserve(self, base_row: dict[str, Any], idempotency_key: str | None) -> dict[str, Any] | bool | None:
+        """True: reserved. The existing run when this key was already used. None: the database is down."""
         for row in (base_row, None):
             try:
                 with self._engine_provider().begin() as conn:
                     new_id = reserve_run(conn, {**(row or storable(base_row)), "status": "running"})
                     if new_id is None and idempotency_key:
-                        return run_by_idempotency_key(conn, idempotency_key)
-                return None
+                        existing = run_by_idempotency_key(conn, idempotency_key)
+                        if existing is not None:
+                            return existing
+                        # the key's run id is taken by a row without the key (cannot happen from this code)
+                        raise IdempotencyConflict(idempotency_key)
+                return True
             except DATA_ERRORS as exc:
                 # The request holds a value the database refuses; reserve it cleaned (the final write says why).
                 log.warning("run %s: the database refused a value at reservation (%s)", base_row["id"],
@@ -168,7 +232,7 @@ class RunSubmitter:
                 log.warning("database unavailable before the QNN call (%s); the run will go to the outbox",
                             type(exc).__name__)
                 return None
-        return None
+        return True
 
     def _compute_and_store(self, code: str, run_id: str, base_row: dict[str, Any], fields: dict[str, Any],
                            request_type: str, idempotency_key: str | None, timings: dict[str, float],
@@ -183,13 +247,23 @@ class RunSubmitter:
         t0 = time.perf_counter()
         try:
             answer = self.client.predict(code, mode=self.mode, model_id=self.model_id,
-                                         idempotency_key=idempotency_key or run_id)
+                                         idempotency_key=qnn_idempotency_key(idempotency_key or run_id))
             outcome.status, outcome.response, outcome.round_trip_ms = "completed", answer.raw, answer.round_trip_ms
             prediction_id, execution_ms = answer.prediction_id, answer.execution_time_ms
         except QNNError as exc:  # already redacted by the client; redacted again against this app's secrets
             outcome.error, outcome.failure_kind = redact(str(exc), self.secrets), exc.kind
+            outcome.retry_after_s = getattr(exc, "retry_after_s", None)
             if exc.body is not None and exc.kind != "rejected":
-                outcome.response = {"error_body": safe_text(json.dumps(exc.body, default=str), 5000, self.secrets)}
+                try:
+                    outcome.response = {"error_body": safe_text(json.dumps(exc.body, default=str), 5000,
+                                                                self.secrets)}
+                except (RecursionError, ValueError, TypeError, OverflowError):
+                    outcome.response = None  # an error body the client could parse but not re-encode
+        except Exception as exc:  # a reserved run always ends with a status, whatever the answer did
+            log.error("run %s: reading the QNN answer failed unexpectedly: %s", run_id, type(exc).__name__)
+            outcome.error = ("The QNN service answered with something the dashboard cannot read "
+                             f"({type(exc).__name__}).")
+            outcome.failure_kind = "bad_response"
         timings["qnn"] = (time.perf_counter() - t0) * 1000
         embedding = None if embedding_future is None else embedding_future.result()
         now = dt.datetime.now(dt.UTC)
@@ -358,6 +432,25 @@ def flush_outbox(engine: Engine, outbox: Outbox) -> dict[str, Any]:
             summary["failed"] += 1
             summary.setdefault("waiting", []).append({"file": path.name, "reason": type(exc).__name__})
             continue
+        if result == "already_final" and _conflicts_with_stored(engine, row):
+            reason = ("its Idempotency-Key was used for another request, stored before this one was computed "
+                      "while the database was down; the stored run was kept")
+            outbox.reject(path, reason)
+            summary["rejected"].append({"file": path.name, "reason": reason})
+            continue
         summary["written" if result != "already_final" else "already_stored"] += 1
         outbox.remove(path)
+        if record.get("idempotency_key"):
+            outbox.forget_key_lock(str(record["idempotency_key"]))
     return summary
+
+
+def _conflicts_with_stored(engine: Engine, row: dict[str, Any]) -> bool:
+    """The run stored under this record's id answers another request (same key, another body)."""
+    if not row.get("idempotency_key"):
+        return False
+    try:
+        stored = get_run(engine, row["id"])
+    except SQLAlchemyError:
+        return False
+    return stored is not None and _stored_fingerprint(stored) not in (None, row.get("request_sha256"))

@@ -13,6 +13,8 @@ power is scaled by the same ratio (model kW per feeder kW), so the battery keeps
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -24,12 +26,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.contract.codec import encode_request
-from core.db.plans import finish_plan, get_plan, plan_by_idempotency_key, plan_ids_of_runs, plan_runs, reserve_plan
-from core.contract.errors import InputError
+from core.db.plans import (finish_plan, get_plan, plan_by_idempotency_key, plan_ids_of_runs, plan_runs, reserve_plan,
+                           take_over_plan)
+from core.db.runs import RETRYABLE_FAILURE_KINDS
+from core.contract.errors import IdempotencyConflict, InputError
 from core.inputs.forecast import ForecastHistory, forecast_fields
 from core.client.pipeline import RunOutcome, RunSubmitter
 from core.search.similarity import similar_to_run
 from core.inputs.storage import storage_fields
+
+log = logging.getLogger(__name__)
 
 RESOLUTION_MIN = 60
 HORIZON_STEPS = 24
@@ -250,29 +256,60 @@ def summarize(plan: PlanRequest, forecast: dict[str, Any], storage: dict[str, An
 
 # --- running it -----------------------------------------------------------------------------------------
 
+def step_key(plan_key: str, step: str) -> str:
+    """A plan step's Idempotency-Key. It holds spaces, which a client's key cannot (the REST API takes printable
+    ASCII without space), so no client request ever collides with a plan's step; and it has a fixed length
+    whatever the plan's key (a 200-character key stays within every limit)."""
+    return f"plan {hashlib.sha256(plan_key.encode('utf-8', 'surrogatepass')).hexdigest()[:40]} {step}"
+
+
+def same_inputs(stored: dict[str, Any], plan: PlanRequest) -> bool:
+    """The stored plan row was made from this form (the inputs the row records; no long series)."""
+    return (stored.get("region") == plan.region.strip() and stored.get("plan_date") == plan.day
+            and (stored.get("inputs") or {}) == plan.inputs())
+
+
+def _reserve_or_take_over(submitter: RunSubmitter, engine: Engine, plan: PlanRequest,
+                          idempotency_key: str | None) -> tuple[str | None, PlanOutcome | None]:
+    """(plan id to run under, None) or (None/id, the stored plan to answer with). Raises IdempotencyConflict
+    when the key made a plan with other inputs."""
+    plan_id = str(uuid.uuid4())
+    try:
+        with engine.begin() as conn:
+            row = {"id": uuid.UUID(plan_id), "region": plan.region.strip(), "plan_date": plan.day,
+                   "status": "running", "inputs": plan.inputs(), "idempotency_key": idempotency_key}
+            if reserve_plan(conn, row) is not None or not idempotency_key:
+                return plan_id, None
+            existing = plan_by_idempotency_key(conn, idempotency_key)
+            if existing is None:
+                return plan_id, None
+            if not same_inputs(existing, plan):
+                raise IdempotencyConflict(idempotency_key)
+            retryable = existing["status"] == "failed" and has_retryable_failure(engine, existing["id"])
+            if take_over_plan(conn, existing["id"], submitter.lease, failed_retryable=retryable):
+                return str(existing["id"]), None  # its process died, or a step can succeed now: run it again
+        return None, stored_plan(engine, str(existing["id"]), duplicate=True)
+    except SQLAlchemyError:
+        return None, None  # the runs still happen and wait in the outbox; only the link is lost
+
+
 def run_plan(submitter: RunSubmitter, engine_provider: Callable[[], Engine], plan: PlanRequest, *,
              idempotency_key: str | None = None) -> PlanOutcome:
     """Three requests in turn, each stored as its own run linked to one plan row. Raises InputError before
-    anything is sent when the form is bad; a failed step ends the plan as failed with that step's reason."""
+    anything is sent when the form is bad, IdempotencyConflict when the key made a plan with other inputs; a
+    failed step ends the plan as failed with that step's reason. The plan row always ends with a status (or,
+    when its process dies, a retry with the key takes it over: completed steps replay, the rest run)."""
     started = time.perf_counter()
     check_plan(plan)
     forecast_fields_ = forecast_request(plan)
-    plan_id: str | None = str(uuid.uuid4())
-    try:
-        with engine_provider().begin() as conn:
-            row = {"id": uuid.UUID(plan_id), "region": plan.region.strip(), "plan_date": plan.day,
-                   "status": "running", "inputs": plan.inputs(), "idempotency_key": idempotency_key}
-            if reserve_plan(conn, row) is None and idempotency_key:
-                existing = plan_by_idempotency_key(conn, idempotency_key)
-                if existing is not None:
-                    return stored_plan(engine_provider(), str(existing["id"]), duplicate=True)
-    except SQLAlchemyError:
-        plan_id = None  # the runs still happen and wait in the outbox; only the link is lost
+    plan_id, answered = _reserve_or_take_over(submitter, engine_provider(), plan, idempotency_key)
+    if answered is not None:
+        return answered
 
     outcome = PlanOutcome(plan_id=plan_id, status="failed")
 
     def step(name: str, fields: dict[str, Any]) -> dict[str, Any] | None:
-        key = f"{idempotency_key}:{name}" if idempotency_key else None
+        key = step_key(idempotency_key, name) if idempotency_key else None
         run = submitter.submit(encode_request(fields), idempotency_key=key, plan_id=plan_id, plan_step=name)
         outcome.runs[name], outcome.fields[name], outcome.run_ids[name] = run, fields, run.run_id
         if run.status != "completed":
@@ -288,24 +325,41 @@ def run_plan(submitter: RunSubmitter, engine_provider: Callable[[], Engine], pla
             outcome.error = f"{name} step not sent: {exc.key}: {exc.reason}"
             return None
 
-    forecast = step("forecast", forecast_fields_)
-    storage = grid = None
-    if forecast is not None and (fields := built("storage", lambda: storage_request(plan, forecast))):
-        storage = step("storage", fields)
-    # A storage answer implies a forecast; `forecast is not None` says so to the type checker (the lambda).
-    if forecast is not None and storage is not None and (fields := built("grid", lambda: grid_request(plan, forecast, storage))):
-        grid = step("grid", fields)
-    if forecast is not None:
-        outcome.summary = summarize(plan, forecast, storage, grid)
-    outcome.status = "completed" if grid is not None else "failed"
     if plan_id is not None:
-        try:
-            finish_plan(engine_provider(), plan_id, status=outcome.status, summary=outcome.summary,
-                        error_message=outcome.error)
-        except SQLAlchemyError:
-            pass  # the runs are stored or in the outbox; the plan row stays 'running' with its links
+        submitter.plans_in_flight.add(plan_id)
+    try:
+        forecast = step("forecast", forecast_fields_)
+        storage = grid = None
+        if forecast is not None and (fields := built("storage", lambda: storage_request(plan, forecast))):
+            storage = step("storage", fields)
+        # A storage answer implies a forecast; `forecast is not None` says so to the type checker (the lambda).
+        if forecast is not None and storage is not None and (
+                fields := built("grid", lambda: grid_request(plan, forecast, storage))):
+            grid = step("grid", fields)
+        if forecast is not None:
+            outcome.summary = summarize(plan, forecast, storage, grid)
+        outcome.status = "completed" if grid is not None else "failed"
+    except Exception as exc:  # the plan row must not stay 'running' behind an answer nobody gets
+        log.error("plan %s stopped: %s", plan_id, type(exc).__name__, exc_info=True)
+        outcome.status = "failed"
+        outcome.error = f"the plan stopped unexpectedly ({type(exc).__name__}); its finished steps are kept"
+        outcome.summary = None
+    finally:
+        if plan_id is not None:
+            try:
+                finish_plan(engine_provider(), plan_id, status=outcome.status, summary=outcome.summary,
+                            error_message=outcome.error if outcome.status == "failed" else None)
+            except SQLAlchemyError:
+                pass  # the runs are stored or in the outbox; the lease runs out and a retry finishes the plan
+            submitter.plans_in_flight.discard(plan_id)
     outcome.total_ms = (time.perf_counter() - started) * 1000
     return outcome
+
+
+def has_retryable_failure(engine: Engine, plan_id: uuid.UUID | str) -> bool:
+    """A step of the plan failed for a reason a retry can cure (a busy or unreachable service, a dead process)."""
+    return any(r["status"] == "failed" and r.get("failure_kind") in RETRYABLE_FAILURE_KINDS
+               for r in plan_runs(engine, plan_id))
 
 
 def stored_plan(engine: Engine, plan_id: str, *, duplicate: bool = False) -> PlanOutcome:

@@ -22,6 +22,7 @@ from core.search.backfill import EmbeddingBackfill, fill_missing_profiles
 from core.search.embeddings import TextEncoder
 from core.client.local_service import LocalQNNServer
 from core.client.outbox import Outbox
+from core.client.leases import Leases
 from core.client.pipeline import RunSubmitter, flush_outbox
 from core.client.qnn_client import QNNClient
 from core.client.redact import register_secrets, safe_text, secret_values
@@ -61,8 +62,10 @@ class Services:
     # the CLI and tests embed before storing, as a short-lived process would lose a background embedding.
     defer_embeddings: bool = False
     backfill: EmbeddingBackfill | None = None
+    leases: Leases = field(init=False)   # renews the leases of the runs and plans this process computes
 
     def __post_init__(self) -> None:
+        self.leases = Leases(self.engine, self.settings.run_lease_s, runs=self.in_flight)
         if self.backfill is None:
             self.backfill = EmbeddingBackfill(self.encoder, self.engine, before_first_load=self.wait_until_quiet)
 
@@ -234,14 +237,16 @@ class Services:
         self.mark_busy()
         self.ensure_local_qnn()
         self.sweep_interrupted()
+        self.leases.start()
         return RunSubmitter(self.engine, self.client(), self.encoder, self.outbox,
                             backend_label=self.backend_name, mode=self.settings.qnn_mode,
                             model_id=self.settings.qnn_model_id, secrets=secret_values(self.settings),
-                            in_flight=self.in_flight,
+                            in_flight=self.in_flight, lease=self.leases.lease, plans_in_flight=self.leases.plans,
                             backfill=self.backfill if self.defer_embeddings else None)
 
     def close(self) -> None:
         self._stopping.set()
+        self.leases.stop()
         if self._client is not None:
             self._client.close()
         if self.local_server is not None:

@@ -42,6 +42,8 @@ class OptimizationRun(Base):
     # sql/009: the day-ahead plan that made this run, and as which step (forecast, storage, grid)
     plan_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), ForeignKey("plans.id", ondelete="SET NULL"))
     plan_step: Mapped[str | None] = mapped_column(Text)
+    # sql/011: renewed while a process computes the run; stale = that process stopped
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Plan(Base):
@@ -57,6 +59,7 @@ class Plan(Base):
     idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # sql/011, as for runs
 
 
 class OptimizationEmbedding(Base):

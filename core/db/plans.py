@@ -17,7 +17,7 @@ STEP_ORDER = ("forecast", "storage", "grid")
 
 def reserve_plan(conn: Connection, row: dict[str, Any]) -> uuid.UUID | None:
     """Insert a 'running' plan; None when the idempotency key was already used."""
-    stmt = (insert(Plan).values(**row).on_conflict_do_nothing(index_elements=[Plan.idempotency_key])
+    stmt = (insert(Plan).values(**row, heartbeat_at=func.now()).on_conflict_do_nothing(index_elements=[Plan.idempotency_key])
             .returning(Plan.id))
     return conn.execute(stmt).scalar_one_or_none()
 
@@ -33,6 +33,34 @@ def finish_plan(engine: Engine, plan_id: str | uuid.UUID, *, status: str, summar
         conn.execute(update(Plan).where(Plan.id == uuid.UUID(str(plan_id)))
                      .values(status=status, summary=summary, error_message=error_message,
                              completed_at=dt.datetime.now(dt.UTC)))
+
+
+def renew_plan_leases(engine: Engine, plan_ids: set[str] | frozenset[str]) -> int:
+    """This process still runs these plans (sql/011)."""
+    if not plan_ids:
+        return 0
+    with engine.begin() as conn:
+        return conn.execute(update(Plan).where(Plan.id.in_([uuid.UUID(i) for i in plan_ids]),
+                                               Plan.status == "running")
+                            .values(heartbeat_at=func.now())).rowcount
+
+
+def take_over_plan(conn: Connection, plan_id: uuid.UUID, lease: dt.timedelta, *, failed_retryable: bool) -> bool:
+    """Run a plan again under its id: one left 'running' by a process whose lease ran out, or (when the caller
+    found a step failed for a reason a retry can cure) a failed one. True for the one caller that got it."""
+    abandoned = (Plan.status == "running") & (func.coalesce(Plan.heartbeat_at, Plan.created_at) < func.now() - lease)
+    condition = abandoned | (Plan.status == "failed") if failed_retryable else abandoned
+    return bool(conn.execute(update(Plan).where(Plan.id == plan_id, condition)
+                             .values(status="running", heartbeat_at=func.now(), error_message=None,
+                                     completed_at=None)).rowcount)
+
+
+def plan_is_abandoned(engine: Engine, plan_id: uuid.UUID | str, lease: dt.timedelta) -> bool:
+    """Still 'running', and no process has renewed its lease for `lease`."""
+    with engine.connect() as conn:
+        return bool(conn.execute(select(func.count()).select_from(Plan).where(
+            Plan.id == uuid.UUID(str(plan_id)), Plan.status == "running",
+            func.coalesce(Plan.heartbeat_at, Plan.created_at) < func.now() - lease)).scalar_one())
 
 
 def get_plan(engine: Engine, plan_id: str | uuid.UUID) -> dict[str, Any] | None:

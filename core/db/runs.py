@@ -56,9 +56,10 @@ class RunFilters:
 
 
 def reserve_run(conn: Connection, row: dict[str, Any]) -> uuid.UUID | None:
-    """Insert a 'running' row; None when the idempotency key was already used."""
-    stmt = (insert(OptimizationRun).values(**row)
-            .on_conflict_do_nothing(index_elements=[OptimizationRun.idempotency_key])
+    """Insert a 'running' row; None when the idempotency key (or the id derived from it) was already used.
+
+    Every unique index arbitrates: concurrent reservations of one key, whose ids are equal too, never error."""
+    stmt = (insert(OptimizationRun).values(**row, heartbeat_at=func.now()).on_conflict_do_nothing()
             .returning(OptimizationRun.id))
     return conn.execute(stmt).scalar_one_or_none()
 
@@ -112,16 +113,59 @@ def replace_interrupted_run(conn: Connection, row: dict[str, Any], embedding: di
     return bool(updated)
 
 
+# A failed run of these kinds was never computed, or its process died: a retry with its key computes it again.
+RETRYABLE_FAILURE_KINDS = ("rate_limited", "interrupted", "unreachable", "timeout", "service")
+
+
+def _last_sign_of_life() -> Any:
+    return func.coalesce(OptimizationRun.heartbeat_at, OptimizationRun.created_at)
+
+
+def renew_leases(engine: Engine, run_ids: set[str] | frozenset[str]) -> int:
+    """This process still computes these runs: their heartbeat is now (by the database's clock)."""
+    if not run_ids:
+        return 0
+    with engine.begin() as conn:
+        return conn.execute(update(OptimizationRun)
+                            .where(OptimizationRun.id.in_([uuid.UUID(i) for i in run_ids]),
+                                   OptimizationRun.status == "running")
+                            .values(heartbeat_at=func.now())).rowcount
+
+
+def take_over_run(conn: Connection, run_id: uuid.UUID, lease: dt.timedelta) -> bool:
+    """Make a run this process's to compute again: one left 'running' by a process whose lease ran out, or one
+    that failed for a reason a retry can cure (RETRYABLE_FAILURE_KINDS). True when this caller got it (one
+    caller does, however many retry at once: the update is conditional on the state it read)."""
+    abandoned = (OptimizationRun.status == "running") & (_last_sign_of_life() < func.now() - lease)
+    retryable = (OptimizationRun.status == "failed") & OptimizationRun.failure_kind.in_(RETRYABLE_FAILURE_KINDS)
+    taken = conn.execute(
+        update(OptimizationRun)
+        .where(OptimizationRun.id == run_id, abandoned | retryable)
+        .values(status="running", heartbeat_at=func.now(), result_payload=None, error_message=None,
+                failure_kind=None, completed_at=None)
+    ).rowcount
+    return bool(taken)
+
+
+def run_is_abandoned(engine: Engine, run_id: uuid.UUID | str, lease: dt.timedelta) -> bool:
+    """Still 'running', and no process has renewed its lease for `lease`."""
+    with engine.connect() as conn:
+        return bool(conn.execute(select(func.count()).select_from(OptimizationRun).where(
+            OptimizationRun.id == uuid.UUID(str(run_id)), OptimizationRun.status == "running",
+            _last_sign_of_life() < func.now() - lease)).scalar_one())
+
+
 def mark_interrupted_runs(engine: Engine, older_than: dt.timedelta, keep_ids: frozenset[str] | set[str] = frozenset()) -> int:
     """Runs left 'running' longer than any live request can take: give them a status and the reason.
 
-    Age by the database's clock, which stamped the reservation: an app host whose clock runs ahead must not
-    mark the in-flight runs of other hosts interrupted."""
+    Age since the last heartbeat (else the reservation) by the database's clock: an app host whose clock runs
+    ahead must not mark the in-flight runs of other hosts interrupted, and a run whose process still renews
+    its lease is never marked, however long it computes."""
     cutoff = func.now() - older_than
     seconds = int(older_than.total_seconds())
     with engine.begin() as conn:
         query = (update(OptimizationRun)
-                 .where(OptimizationRun.status == "running", OptimizationRun.created_at < cutoff)
+                 .where(OptimizationRun.status == "running", _last_sign_of_life() < cutoff)
                  .values(status="failed", completed_at=func.now(), failure_kind="interrupted",
                          error_message=f"{INTERRUPTED_PREFIX} no answer was stored within {seconds} s; the process "
                                        "running it stopped. If its answer still arrives, it replaces this mark."))
@@ -155,16 +199,29 @@ def list_runs(engine: Engine, filters: RunFilters, *, page: int, page_size: int)
     return rows, int(total)
 
 
-def iter_runs(engine: Engine, filters: RunFilters, *, batch_size: int = 500,
+def iter_runs(engine: Engine, filters: RunFilters, *, batch_size: int = 100,
               limit: int | None = None) -> Iterator[dict[str, Any]]:
-    """Every run under the filters with payloads (newest first, at most `limit`), streamed with a server-side cursor."""
-    query = filters.apply(select(RUNS)).order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
-        for row in result:
-            yield dict(row._mapping)
+    """Every run under the filters with payloads (newest first, at most `limit`), one keyset page at a time.
+
+    Each page is read on a connection of its own that goes back to the pool before a row is yielded: a
+    consumer that stalls (an HTTP client that stops reading an export) or leaves holds no connection and no
+    open transaction, and at most one page of rows is in memory per consumer."""
+    position: tuple[dt.datetime, uuid.UUID] | None = None
+    left = limit
+    while left is None or left > 0:
+        size = batch_size if left is None else min(batch_size, left)
+        query = filters.apply(select(RUNS))
+        if position is not None:
+            query = query.where(tuple_(RUNS.c.created_at, RUNS.c.id) < tuple_(*position))
+        query = query.order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc()).limit(size)
+        with engine.connect() as conn:
+            page = [dict(row._mapping) for row in conn.execute(query)]
+        yield from page
+        if len(page) < size:
+            return
+        position = (page[-1]["created_at"], page[-1]["id"])
+        if left is not None:
+            left -= len(page)
 
 
 def latest_run_time(engine: Engine) -> dt.datetime | None:
