@@ -299,3 +299,41 @@ def test_a_retry_takes_over_the_run_of_a_killed_process_under_the_same_id(servic
     assert retry.json()["status"] == "completed" and retry.json()["run_id"] == run_id_for_key(key), retry.text[:300]
     assert [h["Idempotency-Key"] for m, _, h in fault.requests if m == "POST"] == [first_key]
     assert get_run(engine, run_id_for_key(key))["status"] == "completed"
+
+
+def test_a_retry_runs_a_plan_again_when_its_process_stopped_renewing(services, engine, fault, tmp_path):
+    """The first plan's process stops renewing its leases (a submitter of its own, without the lease keeper,
+    which is what a dead process looks like to the database) while its forecast waits on a slow QNN service;
+    a retry with the plan's key through the API (lease 1 s) runs the plan again under the same id."""
+    import threading
+
+    from core.api.plan_routes import PlanBody
+    from core.client.plan import run_plan
+    from core.client.pipeline import RunSubmitter
+    from core.client.qnn_client import QNNClient
+
+    region = f"Plan-takeover-{uuid.uuid4().hex[:6]}"
+    key = "plan-takeover-" + uuid.uuid4().hex
+    body = _plan_body(region)
+    fault.set(200, {"status": "completed", "result": {}}, delay_s=3)
+    silent = RunSubmitter(services.engine, QNNClient(fault.base_url, timeout_s=10), services.encoder,
+                          Outbox(tmp_path / "silent-outbox"), backend_label="fault-server")
+    first = threading.Thread(target=run_plan, args=(silent, services.engine, PlanBody(**body).to_plan()),
+                             kwargs={"idempotency_key": key}, daemon=True)
+    first.start()
+    fault.wait_for_posts(1, timeout_s=60)
+    app_services = _services(engine, tmp_path / "api", services.client().base_url, services, run_lease_s=1.0)
+    try:
+        with ThreadedApi(create_app(app_services)) as server, httpx.Client(base_url=server.base_url,
+                                                                           timeout=300) as api:
+            retry = api.post("/plan", json=body, headers={"Idempotency-Key": key})
+    finally:
+        app_services.close()
+    first.join(30)
+    assert retry.json()["status"] == "completed", retry.text[:500]
+    with engine.connect() as conn:
+        plans = conn.execute(text("select id, status from plans where idempotency_key = :k"), {"k": key}).all()
+        runs = conn.execute(text("select status from optimization_runs where plan_id = :p"),
+                            {"p": plans[0].id}).scalars().all()
+    assert [p.status for p in plans] == ["completed"] and str(plans[0].id) == retry.json()["plan_id"]
+    assert sorted(runs) == ["completed"] * 3  # the late answer of the first process changed nothing

@@ -29,8 +29,10 @@ def plan_by_idempotency_key(conn: Connection, key: str) -> dict[str, Any] | None
 
 def finish_plan(engine: Engine, plan_id: str | uuid.UUID, *, status: str, summary: dict[str, Any] | None,
                 error_message: str | None) -> None:
+    """Only a running plan is finished: when a retry took a plan over from a process that stopped renewing its
+    lease but still lived, the first to finish is the one kept."""
     with engine.begin() as conn:
-        conn.execute(update(Plan).where(Plan.id == uuid.UUID(str(plan_id)))
+        conn.execute(update(Plan).where(Plan.id == uuid.UUID(str(plan_id)), Plan.status == "running")
                      .values(status=status, summary=summary, error_message=error_message,
                              completed_at=dt.datetime.now(dt.UTC)))
 
