@@ -181,21 +181,34 @@ def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
             "error": row["error_message"]}
 
 
+MAX_UTC_OFFSET = dt.timedelta(hours=14)  # the furthest any time zone is from UTC (Line Islands, UTC+14)
+
+
 def encode_cursor(row: Mapping[str, Any]) -> str:
-    raw = json.dumps([row["created_at"].isoformat(), str(row["id"])]).encode()
+    stamp = row["created_at"].astimezone(dt.UTC).isoformat()
+    raw = json.dumps([stamp, str(row["id"])]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    """The (created_at in UTC, run id) a cursor points after; a 422 naming `cursor` for anything else.
+
+    Python reads offsets up to ±23:59 and years 1-9999 in any offset; PostgreSQL reads neither an offset past
+    ±15:59 nor a year outside 1-9999 once in UTC. No time zone is further than ±14:00 from UTC, so no cursor
+    this API gave out is; within that the position is normalised to UTC, so what the database is given reads."""
+    refused = invalid_input("cursor", "is not a cursor this API gave out; use next_cursor as it is")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, run_id = json.loads(raw)
-        position = dt.datetime.fromisoformat(stamp), uuid.UUID(run_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise invalid_input("cursor", "is not a cursor this API gave out; use next_cursor as it is") from None
-    if position[0].tzinfo is None:
-        raise invalid_input("cursor", "is not a cursor this API gave out; use next_cursor as it is")
-    return position
+        if not isinstance(stamp, str) or not isinstance(run_id, str):
+            raise refused
+        moment = dt.datetime.fromisoformat(stamp)
+        offset = moment.utcoffset()
+        if offset is None or abs(offset) > MAX_UTC_OFFSET:
+            raise refused
+        return moment.astimezone(dt.UTC), uuid.UUID(run_id)
+    except (binascii.Error, ValueError, TypeError, OverflowError):
+        raise refused from None
 
 
 def run_filters(

@@ -1,0 +1,113 @@
+"""Issue 21, the smaller findings and rows 8-9: hostile input gets a 4xx naming its key, never a 5xx.
+
+Over real HTTP (an in-process uvicorn on the session's database and QNN service) where the finding was made
+over HTTP; the CLI as a subprocess.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+
+import httpx
+import hypothesis
+import pytest
+from hypothesis import strategies as st
+
+from core.api.app import create_app
+from tests.api_server import ThreadedApi
+
+EXAMPLES = hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                               suppress_health_check=list(hypothesis.HealthCheck))
+
+
+@pytest.fixture(scope="module")
+def api(services):
+    with ThreadedApi(create_app(services)) as server, httpx.Client(base_url=server.base_url, timeout=120) as client:
+        yield client
+
+
+def _region(label: str) -> str:
+    return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
+def _storage(region: str, **extra) -> dict:
+    prices = [40 + 30 * ((h % 24) in range(17, 21)) - 20 * ((h % 24) in range(1, 5)) for h in range(24)]
+    return {"region": region, "start_date": "2025-06-08", "prices_per_mwh": prices, "capacity_mwh": 40,
+            "power_mw": 10, "efficiency": 0.95, "initial_soc": 0.5, **extra}
+
+
+def _assert_422(response: httpx.Response, field: str) -> dict:
+    assert response.status_code == 422, response.text[:500]
+    body = response.json()
+    assert body["field"] == field and body["detail"].startswith(f"{field}: "), body
+    return body
+
+
+# -- row 8: a forged cursor ------------------------------------------------------------------------------
+
+def _cursor(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("stamp", [
+    "2025-06-08T12:00:00+23:59",         # Python takes offsets up to ±23:59; PostgreSQL up to ±15:59
+    "0001-01-01T00:00:00+14:00",         # in UTC the day before year 1
+    "9999-12-31T23:59:59-14:00",         # in UTC year 10000
+    "2025-06-08T12:00:00-23:59:59.999999",
+])
+def test_a_cursor_postgres_cannot_read_is_a_422_naming_cursor(api, stamp):
+    _assert_422(api.get("/runs", params={"cursor": _cursor([stamp, str(uuid.uuid4())])}), "cursor")
+
+
+@pytest.mark.parametrize("value", [
+    ["2025-06-08T12:00:00+00:00", 5], ["2025-06-08T12:00:00+00:00", None], [5, str(uuid.uuid4())],
+    {"a": 1, "b": 2}, ["2025-06-08T12:00:00+00:00"], "ab",
+])
+def test_a_cursor_of_other_types_is_a_422_naming_cursor(api, value):
+    _assert_422(api.get("/runs", params={"cursor": _cursor(value)}), "cursor")
+
+
+def test_a_cursor_written_in_another_offset_is_the_same_position(api):
+    """The cursor is normalised to UTC: the same instant written at +05:30 pages from the same run."""
+    region = _region("Cursor-Offset")
+    for capacity in (10, 11, 12):
+        assert api.post("/storage-optimize", json=_storage(region, capacity_mwh=capacity)).status_code == 201
+    first = api.get("/runs", params={"region": region, "limit": 1}).json()
+    stamp, run_id = json.loads(base64.urlsafe_b64decode(first["next_cursor"] + "=="))
+    moment = dt.datetime.fromisoformat(stamp)
+    assert moment.utcoffset() == dt.timedelta(0), stamp
+    shifted = moment.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).isoformat()
+    pages = [api.get("/runs", params={"region": region, "limit": 1, "cursor": c}).json()["runs"]
+             for c in (first["next_cursor"], _cursor([shifted, run_id]))]
+    assert pages[0] == pages[1] and len(pages[0]) == 1 and pages[0][0]["run_id"] != first["runs"][0]["run_id"]
+
+
+_OFFSETS = st.timedeltas(min_value=-dt.timedelta(hours=23, minutes=59, seconds=59),
+                         max_value=dt.timedelta(hours=23, minutes=59, seconds=59))
+_STAMPS = st.one_of(
+    st.builds(lambda moment, offset: moment.replace(tzinfo=dt.timezone(offset)).isoformat(),
+              st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59)),
+              _OFFSETS),
+    st.datetimes().map(dt.datetime.isoformat),
+    st.text(max_size=40),
+)
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                     max_leaves=6)
+_CURSORS = st.one_of(
+    st.tuples(_STAMPS, st.one_of(st.uuids().map(str), _JSON)).map(lambda pair: _cursor(list(pair))),
+    _JSON.map(_cursor),
+    st.binary(max_size=120).map(lambda raw: base64.urlsafe_b64encode(raw).decode()),
+    st.text(max_size=60),
+)
+
+
+@hypothesis.given(cursor=_CURSORS)
+@EXAMPLES
+def test_any_cursor_is_a_page_or_a_422_naming_cursor(api, cursor):
+    response = api.get("/runs", params={"limit": 1, "cursor": cursor})
+    assert response.status_code in (200, 422), (cursor, response.status_code, response.text[:300])
+    if response.status_code == 422:
+        assert response.json()["field"] == "cursor", (cursor, response.text[:300])
