@@ -16,6 +16,8 @@ import pytest
 from hypothesis import strategies as st
 
 from core.api.app import create_app
+from core.contract.codec import decode_request, encode_request
+from core.contract.errors import InputError
 from tests.api_server import ThreadedApi
 
 EXAMPLES = hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None,
@@ -111,3 +113,37 @@ def test_any_cursor_is_a_page_or_a_422_naming_cursor(api, cursor):
     assert response.status_code in (200, 422), (cursor, response.status_code, response.text[:300])
     if response.status_code == 422:
         assert response.json()["field"] == "cursor", (cursor, response.text[:300])
+
+
+# -- row 9: every string round-trips through the code string -----------------------------------------------
+
+_TEXT_KEYS = st.sampled_from(["Region", "Task", "Network", "BatteryBus", "Note_2"])
+
+
+@hypothesis.given(key=_TEXT_KEYS, value=st.text().filter(lambda t: "\x00" not in t))
+@hypothesis.settings(max_examples=400, deadline=None, derandomize=True, database=None)
+def test_every_string_reads_back_as_written(key, value):
+    fields = {"Task": "storage", key: value, "Date": "2025-06-08"}
+    assert decode_request(encode_request(fields)) == fields
+
+
+@pytest.mark.parametrize("value", ["\\u0041BC", '"Quoted"', '"\\u0041BC"', "12", "-0.5", "1e5", ".5", "true",
+                                   "FALSE", "[1]", "{}", " padded ", "a; b", "", "٢٤", "tab\there", "x\r\ny"])
+def test_strings_that_look_like_json_numbers_or_booleans_stay_strings(value):
+    fields = {"Task": "grid_switch", "Region": value, "Network": value}
+    assert decode_request(encode_request(fields)) == fields
+
+
+def test_a_nul_in_a_string_is_refused_naming_its_key():
+    with pytest.raises(InputError) as caught:
+        decode_request(encode_request({"Task": "storage", "Network": "a\x00b"}))
+    assert caught.value.key == "Network"
+
+
+@pytest.mark.parametrize("region", ["\\u0041BC", '"Quoted"', "12", "true"])
+def test_a_typed_region_is_stored_exactly_as_sent(api, region):
+    response = api.post("/storage-optimize", json=_storage(region))
+    assert response.status_code == 201, response.text[:500]
+    detail = api.get(f"/runs/{response.json()['run_id']}").json()
+    assert detail["region"] == region and detail["request"]["fields"]["Region"] == region
+    assert decode_request(detail["request"]["code"])["Region"] == region

@@ -54,10 +54,19 @@ def _encode_value(value: Any) -> str:
         except ValueError:
             raise InputError("code", "NaN or infinite numbers cannot be sent; use null for a missing value") from None
     text = str(value)
-    if ";" in text or "\n" in text or text.strip() != text or text[:1] in "[{":
-        # Strings that would be ambiguous as plain words travel as JSON strings.
-        return json.dumps(text)
-    return text
+    return text if _reads_back_as_plain_word(text) else json.dumps(text)
+
+
+def _reads_back_as_plain_word(text: str) -> bool:
+    """A string travels as a plain word only when decode_request gives exactly that string back: a word
+    that reads as a number, a boolean, JSON (a leading quote or bracket), that holds the pair separator or
+    loses its edges to the decoder's strip travels as a JSON string instead."""
+    if not text or ";" in text or "\n" in text or text.strip() != text or text[0] in '"[{':
+        return False
+    try:
+        return _plain_value(text) == text
+    except _BadValue:
+        return False
 
 
 def encode_request(fields: dict[str, Any]) -> str:
