@@ -5,6 +5,7 @@ over HTTP; the CLI as a subprocess.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -16,9 +17,11 @@ import pytest
 from hypothesis import strategies as st
 
 from core.api.app import create_app
+from core.api.security import BodyLimitMiddleware
 from core.contract.codec import decode_request, encode_request
 from core.contract.errors import InputError
 from tests.api_server import ThreadedApi
+from tests.helpers import forecast_fields
 
 EXAMPLES = hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None,
                                suppress_health_check=list(hypothesis.HealthCheck))
@@ -147,3 +150,63 @@ def test_a_typed_region_is_stored_exactly_as_sent(api, region):
     detail = api.get(f"/runs/{response.json()['run_id']}").json()
     assert detail["region"] == region and detail["request"]["fields"]["Region"] == region
     assert decode_request(detail["request"]["code"])["Region"] == region
+
+
+# -- digits other than 0-9 -----------------------------------------------------------------------------------
+
+ARABIC_INDIC_24, FULLWIDTH_24 = "\u0662\u0664", "\uff12\uff14"
+
+
+def _forecast_code_with(key: str, raw: str) -> str:
+    fields = {k: v for k, v in forecast_fields(region="Digits", days=7).items() if k != key}
+    return f"{encode_request(fields)}; {key}={raw}"
+
+
+def _storage_code_with(key: str, raw: str) -> str:
+    typed = _storage("Digits")
+    fields = {"Task": "storage", "Region": "Digits", "Date": typed["start_date"], "Prices": typed["prices_per_mwh"],
+              "CapacityMWh": 40, "PowerMW": 10, "Efficiency": 0.95, "InitialSoC": 0.5}
+    fields.pop(key, None)
+    return f"{encode_request(fields)}; {key}={raw}"
+
+
+@pytest.mark.parametrize("raw", [ARABIC_INDIC_24, FULLWIDTH_24, "2\u0664", "+\uff12\uff14", "\u0662.5", "1e\u0662"])
+def test_a_code_string_reads_other_digits_as_text(raw):
+    assert decode_request(f"Task=forecast; Horizon={raw}")["Horizon"] == raw
+
+
+@pytest.mark.parametrize("route, code, key", [
+    ("/forecast", _forecast_code_with("Horizon", ARABIC_INDIC_24), "Horizon"),
+    ("/forecast", _forecast_code_with("Horizon", FULLWIDTH_24), "Horizon"),
+    ("/forecast", _forecast_code_with("Resolution", "\uff16\uff10"), "Resolution"),
+    ("/storage-optimize", _storage_code_with("CapacityMWh", "\u0665\u0660"), "CapacityMWh"),
+    ("/storage-optimize", _storage_code_with("Efficiency", "\uff10.\uff19"), "Efficiency"),
+])
+def test_other_digits_in_a_code_string_are_a_422_naming_the_key(api, route, code, key):
+    _assert_422(api.post(route, json={"code": code}), key)
+
+
+def test_other_digits_in_a_typed_body_are_a_422_naming_the_field(api):
+    _assert_422(api.post("/storage-optimize", json=_storage("Digits", capacity_mwh="\u0665\u0660")), "capacity_mwh")
+
+
+def test_a_content_length_of_other_digits_is_not_read_as_a_number():
+    """h11 refuses such a header before the app; another server may pass it on (Starlette reads headers as
+    latin-1, where '²' is a digit to str.isdigit but not to int)."""
+    answered: list[int] = []
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answered.append(message["status"])
+
+    scope = {"type": "http", "method": "POST", "path": "/forecast",
+             "headers": [(b"content-length", "\u00b2".encode("latin-1"))]}
+    asyncio.run(BodyLimitMiddleware(app, limit_bytes=10)(scope, receive, send))
+    assert answered == [204]
