@@ -10,19 +10,28 @@ import base64
 import datetime as dt
 import json
 import uuid
+from pathlib import Path
 
 import httpx
 import hypothesis
 import pytest
 from hypothesis import strategies as st
+from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
 
 from core.api.app import create_app
 from core.api.security import BodyLimitMiddleware
 from core.contract.codec import decode_request, encode_request
 from core.contract.errors import InputError
+from core.contract.tasks import validate_common
+from core.inputs.forecast import ForecastHistory
+from core.inputs.forecast import forecast_fields as forecast_form_fields
+from core.inputs.grid import grid_fields
+from core.inputs.storage import storage_fields
 from tests.api_server import ThreadedApi
 from tests.helpers import forecast_fields
 
+ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None,
                                suppress_health_check=list(hypothesis.HealthCheck))
 
@@ -210,3 +219,69 @@ def test_a_content_length_of_other_digits_is_not_read_as_a_number():
              "headers": [(b"content-length", "\u00b2".encode("latin-1"))]}
     asyncio.run(BodyLimitMiddleware(app, limit_bytes=10)(scope, receive, send))
     assert answered == [204]
+
+
+# -- control and bidirectional characters in a region --------------------------------------------------------
+
+CONTROLS = ["\t", "\n", "\r", "\x01", "\x1f", "\x7f", "\x80", "\x85", "\x9f",
+            "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
+            "\u2069"]
+_PLACED = st.tuples(st.sampled_from(CONTROLS), st.sampled_from(["start", "middle", "end"])).map(
+    lambda pair: {"start": pair[0] + "North", "middle": "No" + pair[0] + "rth", "end": "North" + pair[0]}[pair[1]])
+
+
+@hypothesis.given(region=_PLACED, task=st.sampled_from(["forecast", "storage", "grid_switch"]))
+@EXAMPLES
+def test_the_contract_refuses_a_region_with_a_control_character(region, task):
+    with pytest.raises(InputError) as caught:
+        validate_common({"Task": task, "Region": region, "Date": "2025-06-08", "Resolution": 60})
+    assert caught.value.key == "Region" and "U+" in caught.value.reason
+
+
+def test_plain_regions_still_pass():
+    for region in ("North", "Île-de-France", "東京", "Zürich West 2", "O'Brien's feeder"):
+        assert validate_common({"Task": "storage", "Region": region, "Date": "2025-06-08"}) == "storage"
+
+
+@pytest.mark.parametrize("region", ["North\n", "\tNorth", "No\u202erth", "North\x7f", "\x85North", "No\u2066rth"])
+def test_a_typed_region_with_a_control_character_is_a_422_and_not_stored(api, engine, region):
+    body = _assert_422(api.post("/storage-optimize", json=_storage(region)), "region")
+    assert "U+" in body["detail"]
+    with engine.connect() as conn:
+        stored = conn.execute(text("select count(*) from optimization_runs where region = :r"), {"r": region})
+        assert stored.scalar_one() == 0
+
+
+def test_a_code_region_with_a_control_character_is_a_422_naming_region(api):
+    code = _storage_code_with("Region", json.dumps("No\u202erth"))
+    _assert_422(api.post("/storage-optimize", json={"code": code}), "Region")
+
+
+def test_the_forms_input_builders_refuse_such_a_region_naming_region():
+    history = ForecastHistory([f"2025-06-0{1 + h // 24}T{h % 24:02d}:00" for h in range(48)], [10.0] * 48)
+    builders = {
+        "forecast": lambda: forecast_form_fields("No\u202erth", dt.date(2025, 6, 3), 60, 24, history),
+        "storage": lambda: storage_fields("No\u202erth", dt.date(2025, 6, 3), 60, [40.0] * 24, capacity_mwh=4,
+                                          power_mw=2, efficiency=0.95, initial_soc=0.5, min_soc=0.1, max_soc=0.9),
+        "grid": lambda: grid_fields("No\u202erth", dt.date(2025, 6, 3), "ieee33"),
+    }
+    for name, build in builders.items():
+        with pytest.raises(InputError) as caught:
+            build()
+        assert caught.value.key == "Region" and "U+202E" in caught.value.reason, name
+
+
+def test_the_forecast_form_shows_the_region_message(services):
+    at = AppTest.from_file(str(ROOT / "pages/forecast.py"), default_timeout=120)
+    at.run()
+    region = at.selectbox[0]
+    # AppTest cannot type a new option; the browser sends the typed text as the widget's value, as this does.
+    region.options.append("No\u202erth")
+    region.set_value("No\u202erth")
+    at.button[0].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(e.value for e in at.error).replace("\\", "")  # the page escapes Markdown
+    assert "**Region**" in errors and "U+202E" in errors
+    assert "forecast_last" not in at.session_state, "nothing submitted"
+

@@ -16,7 +16,10 @@ from core.contract.limits import MAX_CODE_BYTES, MAX_SERIES_LENGTH
 
 FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Series = Annotated[list[FiniteNumber], Field(min_length=1, max_length=MAX_SERIES_LENGTH)]
-Region = Annotated[str, Field(min_length=1, max_length=80, description="grid region or site, plain text")]
+# The characters refused are the contract's (core.contract.fields.get_text), checked with the other rules.
+Region = Annotated[str, Field(min_length=1, max_length=80, description=(
+    "grid region or site, plain text: no control characters (tab and line breaks included, C1 too) and no "
+    "bidirectional controls (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069); a 422 names the field"))]
 Fraction = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
