@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import datetime as dt
+import io
 import json
 import uuid
 from pathlib import Path
@@ -21,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.api.app import create_app
 from core.api.security import BodyLimitMiddleware
+from core.client.export import export_bytes, neutralise_formula
 from core.contract.codec import decode_request, encode_request
 from core.contract.errors import InputError
 from core.contract.tasks import validate_common
@@ -285,3 +288,37 @@ def test_the_forecast_form_shows_the_region_message(services):
     assert "**Region**" in errors and "U+202E" in errors
     assert "forecast_last" not in at.session_state, "nothing submitted"
 
+
+# -- formulas on a later line of an exported cell ------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_LINES = st.lists(st.one_of(st.sampled_from(["=1+2", "+SUM(A1)", "-2", "@cmd", "\tx", "\r=x", "plain", ""]),
+                            st.text(max_size=8)), min_size=1, max_size=5)
+_BREAKS = st.sampled_from(["\n", "\r\n", "\r", "\u2028", "\x0b"])
+
+
+def _exported_cells(run: dict) -> dict[str, str]:
+    rows = list(csv.reader(io.StringIO(export_bytes([run], "csv").decode("utf-8-sig"), newline="")))
+    return dict(zip(rows[0], rows[1], strict=True))
+
+
+@hypothesis.given(lines=_LINES, brk=_BREAKS)
+@hypothesis.settings(max_examples=200, deadline=None, derandomize=True, database=None)
+def test_no_line_of_an_exported_cell_starts_a_formula(lines, brk):
+    """A region stored before control characters were refused, or an error message, may hold line breaks."""
+    value = brk.join(lines)
+    run = {"id": "1", "created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "request_type": "storage",
+           "region": value, "status": "failed", "error_message": value, "input_payload": {"code": "Task=storage"},
+           "result_payload": None}
+    cells = _exported_cells(run)
+    for column in ("region", "error_message"):
+        cell = cells[column]
+        assert not cell.startswith(FORMULA_STARTS), (column, cell)
+        assert not any(line.startswith(FORMULA_STARTS) for line in cell.splitlines()), (column, cell)
+        assert cell.replace("'", "") == value.replace("'", ""), "only quotes are added"
+
+
+def test_a_single_line_cell_is_unchanged_or_quoted_once():
+    assert neutralise_formula("Texas") == "Texas" and neutralise_formula("=1") == "'=1"
+    assert neutralise_formula("North\n=HYPERLINK(\"http://x\")") == "North\n'=HYPERLINK(\"http://x\")"
+    assert neutralise_formula("a\r\n@b\n-c") == "a\r\n'@b\n'-c"
