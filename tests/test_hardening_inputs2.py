@@ -22,6 +22,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from core.api.app import create_app
+from core.api.problems import PROBLEM_DETAIL_CHARS, PROBLEM_ECHO_CHARS
 from core.api.security import BodyLimitMiddleware
 from core.client.export import export_bytes, neutralise_formula
 from core.contract.codec import decode_request, encode_request
@@ -322,3 +323,32 @@ def test_a_single_line_cell_is_unchanged_or_quoted_once():
     assert neutralise_formula("Texas") == "Texas" and neutralise_formula("=1") == "'=1"
     assert neutralise_formula("North\n=HYPERLINK(\"http://x\")") == "North\n'=HYPERLINK(\"http://x\")"
     assert neutralise_formula("a\r\n@b\n-c") == "a\r\n'@b\n'-c"
+
+
+# -- echoes of the request in a problem ----------------------------------------------------------------------
+
+def _assert_bounded(body: dict) -> None:
+    assert len(body.get("instance") or "") <= PROBLEM_ECHO_CHARS, body.get("instance", "")[:300]
+    assert len(body.get("field") or "") <= PROBLEM_ECHO_CHARS, body.get("field", "")[:300]
+    assert len(body["detail"]) <= PROBLEM_DETAIL_CHARS, body["detail"][:300]
+
+
+# h11 (uvicorn) answers a request line past 16 KB itself with a bare 400; httpx sends none past 64 KB.
+@pytest.mark.parametrize("path", ["/runs/" + "a" * 300, "/runs/" + "a" * 12_000, "/runs/" + "a" * 12_000 + "/similar",
+                                  "/nothing/" + "a" * 12_000])
+def test_a_404_does_not_echo_a_long_path(api, path):
+    response = api.get(path)
+    assert response.status_code == 404, response.status_code
+    body = response.json()
+    _assert_bounded(body)
+    assert body["instance"].endswith("\u2026") and body["instance"].startswith(path[:100])
+
+
+def test_a_422_does_not_echo_a_long_field_name(api):
+    typed = api.post("/storage-optimize", json={**_storage("Echo"), "k" * 12_000: 1})
+    _assert_bounded(_assert_422(typed, "k" * (PROBLEM_ECHO_CHARS - 1) + "\u2026"))
+    key = "K" * 12_000
+    twice = api.post("/forecast", json={"code": f"Task=forecast; {key}=1; {key}=2"})
+    body = _assert_422(twice, "K" * (PROBLEM_ECHO_CHARS - 1) + "\u2026")
+    _assert_bounded(body)
+    assert body["detail"].endswith("the key is given twice")
