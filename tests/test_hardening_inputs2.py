@@ -12,22 +12,25 @@ import datetime as dt
 import io
 import json
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import hypothesis
 import pytest
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
 from core.api.app import create_app
 from core.api.problems import PROBLEM_DETAIL_CHARS, PROBLEM_ECHO_CHARS
 from core.api.security import BodyLimitMiddleware
+from core.client.services import Services
 from core.client.export import export_bytes, neutralise_formula
 from core.contract.codec import decode_request, encode_request
 from core.contract.errors import InputError
 from core.contract.tasks import validate_common
+from core.db.runs import server_versions
 from core.inputs.forecast import ForecastHistory
 from core.inputs.forecast import forecast_fields as forecast_form_fields
 from core.inputs.grid import grid_fields
@@ -352,3 +355,49 @@ def test_a_422_does_not_echo_a_long_field_name(api):
     body = _assert_422(twice, "K" * (PROBLEM_ECHO_CHARS - 1) + "\u2026")
     _assert_bounded(body)
     assert body["detail"].endswith("the key is given twice")
+
+
+# -- what /health tells a client ----------------------------------------------------------------------------
+
+def _no_path_or_version(response: httpx.Response, data_dir: Path, versions: dict) -> dict:
+    assert str(data_dir) not in response.text and "pgdata" not in response.text, response.text
+    for version in filter(None, versions.values()):
+        assert str(version) not in response.text, (version, response.text)
+    body = response.json()
+    for check in body["checks"].values():
+        assert not {"version", "postgres", "pgvector", "label"} & set(check), check
+    return body
+
+
+def test_health_shows_no_data_folder_and_no_versions(api, services, engine):
+    response = api.get("/health")
+    assert response.status_code == 200, response.text
+    body = _no_path_or_version(response, services.settings.data_dir, server_versions(engine))
+    assert body["checks"]["pgvector"] == {"ok": True}
+    assert body["checks"]["database"]["ok"] is True and body["checks"]["database"]["latency_ms"] >= 0
+    assert body["checks"]["qnn"]["ok"] is True and body["checks"]["embedding_model"]["loaded"] is True
+
+
+def test_health_says_why_the_database_fails_without_its_folder(services, engine, tmp_path):
+    """The embedded server's socket lives in the data folder, so the driver's error names the folder."""
+    data_dir = tmp_path / "data folder"  # a space: the path is cut whole, not at the space
+    settings = replace(services.settings, data_dir=data_dir)
+    unreachable = create_engine(f"postgresql+psycopg2://postgres@/postgres?host={data_dir / 'pgdata'}")
+    down = Services(settings=settings, encoder=services.encoder, outbox=services.outbox, _engine=unreachable,
+                    _client=services.client())
+    with ThreadedApi(create_app(down)) as server:
+        response = httpx.get(f"{server.base_url}/health", timeout=60)
+    assert response.status_code == 503
+    body = _no_path_or_version(response, tmp_path, server_versions(engine))
+    assert "data folder" not in response.text and "<path>" in body["checks"]["database"]["error"]
+    assert body["failing"] == ["database", "pgvector"]
+    assert body["checks"]["database"]["error"].startswith("OperationalError"), body
+    assert body["checks"]["pgvector"] == {"ok": False}
+
+
+def test_the_openapi_document_describes_the_health_checks(api):
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+    checks = schemas["HealthChecks"]["properties"]
+    assert set(checks) == {"qnn", "database", "pgvector", "embedding_model", "outbox"}
+    described = json.dumps({name: schemas[name] for name in schemas if name.startswith("Health")})
+    assert '"version"' not in described and '"postgres"' not in described and '"label"' not in described

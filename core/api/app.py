@@ -294,22 +294,10 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
     @router.get("/health", response_model=HealthAnswer, tags=["service"],
                 responses={503: {"model": HealthAnswer, "description": "Something does not answer: see `failing`"}})
     def health() -> JSONResponse:
-        """QNN service, database, pgvector, embedding model and outbox backlog; 503 naming what fails."""
-        snap = health_snapshot(services)
-        qnn, db, emb, pending = snap["qnn"], snap["database"], snap["embedding"], snap["outbox"]["pending"]
-        checks = {
-            "qnn": {"ok": bool(qnn.get("ok")), "label": qnn.get("label"), "latency_ms": qnn.get("latency_ms"),
-                    "error": qnn.get("error")},
-            "database": {"ok": bool(db.get("ok")), "label": db.get("label"), "latency_ms": db.get("latency_ms"),
-                         "postgres": db.get("postgres"), "error": db.get("error")},
-            "pgvector": {"ok": bool(db.get("ok") and db.get("pgvector")), "version": db.get("pgvector")},
-            "embedding_model": {"ok": bool(emb.get("ok") and emb.get("loaded")), "name": emb.get("name"),
-                                "loaded": emb.get("loaded"), "error": emb.get("error")},
-            "outbox": {"ok": pending == 0, "pending": pending},
-        }
-        failing = [name for name, check in checks.items() if not check["ok"]]
-        body = {"status": "unavailable" if failing else "ok", "failing": failing, "checks": checks}
-        return JSONResponse(body, status_code=503 if failing else 200)
+        """QNN service, database, pgvector, embedding model and outbox backlog; 503 naming what fails. No file
+        path and no version: the dashboard's Health page shows those, behind its access control."""
+        answer = HealthAnswer.of(health_snapshot(services))
+        return JSONResponse(answer.model_dump(), status_code=503 if answer.failing else 200)
 
     @router.get("/runs", response_model=RunPage, responses=READ_RESPONSES, tags=["runs"])
     def runs(filters: Annotated[RunFilters, Depends(run_filters)],
