@@ -11,6 +11,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -401,3 +404,47 @@ def test_the_openapi_document_describes_the_health_checks(api):
     assert set(checks) == {"qnn", "database", "pgvector", "embedding_model", "outbox"}
     described = json.dumps({name: schemas[name] for name in schemas if name.startswith("Health")})
     assert '"version"' not in described and '"postgres"' not in described and '"label"' not in described
+
+
+# -- the CLI's arguments --------------------------------------------------------------------------------------
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.slow  # a CLI process per case (each refused by argparse, before the database starts)
+@pytest.mark.parametrize("args, option", [
+    (["similar", str(uuid.UUID(int=1)), "--k", "99999999999999999999"], "--k"),
+    (["similar", str(uuid.UUID(int=1)), "--k", "-1"], "--k"),
+    (["similar", str(uuid.UUID(int=1)), "--k", "0"], "--k"),
+    (["similar", str(uuid.UUID(int=1)), "--k", "51"], "--k"),
+    (["similar", str(uuid.UUID(int=1)), "--k", "\u0665"], "--k"),
+    (["seed-demo", "--runs", "-1"], "--runs"),
+    (["seed-demo", "--runs", "99999999999999999999"], "--runs"),
+    (["seed-demo", "--seed", "-1"], "--seed"),
+    (["seed-demo", "--seed", "1" * 5000], "--seed"),
+])
+def test_cli_int_arguments_out_of_range_are_a_usage_error_naming_the_option(args, option):
+    done = _cli(*args)
+    assert done.returncode == 2, (done.stdout[-500:], done.stderr[-2000:])
+    assert f"argument {option}:" in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stdout == ""
+
+
+@pytest.mark.slow  # CLI processes on the session's database
+def test_cli_similar_names_an_unknown_or_malformed_run_id_and_exits_1(services):
+    stored = services.submitter().submit_fields({"Task": "storage", "Region": _region("CLI-Similar"),
+                                                 "Date": "2025-06-08", "Prices": [40.0, 90.0] * 12,
+                                                 "CapacityMWh": 4, "PowerMW": 2, "Efficiency": 0.95,
+                                                 "InitialSoC": 0.5})
+    assert stored.status == "completed"
+    found = _cli("similar", stored.run_id, "--k", "3")
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert len(json.loads(found.stdout)) <= 3
+    for run_id in (str(uuid.uuid4()), "not-a-run-id", "x" * 5000):
+        done = _cli("similar", run_id)
+        assert done.returncode == 1, (run_id[:40], done.stdout[-500:], done.stderr[-2000:])
+        assert done.stdout == "" and "Traceback" not in done.stderr, done.stderr[-2000:]
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "no run with id" in lines[0] and len(lines[0]) < 200, done.stderr[-500:]
