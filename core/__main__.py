@@ -4,6 +4,7 @@
                                                            bad input: {"status": "rejected", "key", "reason"}, exit 2
                                                            (K reused with another request: status "conflict", exit 2)
   python -m core similar RUN_ID [--k 5] [--any-type]       → [{"run_id", "request_type", "region", "distance"}, ...]
+                                                             k from 1 to 50; no such run: one line on stderr, exit 1
   python -m core flush-outbox                              → {"written": n, ..., "rejected": [{"file", "reason"}]}
                                                              exit 1 when a record could not be written
   python -m core health                                    → the health snapshot
@@ -15,11 +16,17 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from core.contract.errors import IdempotencyConflict, InputError
+
+MAX_SIMILAR_K = 50           # as GET /runs/{id}/similar
+MAX_SEED_RUNS = 1_000_000    # ten times the largest seeding measured (docs/similarity.md)
+MAX_SEED = 2**31 - 1
 
 
 @contextlib.contextmanager
@@ -53,6 +60,28 @@ def _check_code(code: str) -> dict[str, Any] | None:
     return None
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: ASCII digits only (int() also reads '٥' and '1_000') within [low, high], so an
+    argument never reaches SQL (a LIMIT past bigint) or a slice (a negative k) out of range."""
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[+-]?[0-9]{1,19}", text) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, got {text[:40]!r}")
+        return int(text)
+    return parse
+
+
+def _run_id(text: str) -> str | None:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+def _no_run(text: str) -> int:
+    print(f"no run with id {text[:80]!r}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -62,13 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("--idempotency-key")
     similar = commands.add_parser("similar", help="runs most similar to a stored run")
     similar.add_argument("run_id")
-    similar.add_argument("--k", type=int, default=5)
+    similar.add_argument("--k", type=_whole_number(1, MAX_SIMILAR_K), default=5,
+                         help=f"how many runs (1 to {MAX_SIMILAR_K})")
     similar.add_argument("--any-type", action="store_true", help="do not restrict to the same request type")
     commands.add_parser("flush-outbox", help="write runs kept in the local outbox to the database")
     commands.add_parser("health", help="print the health of every dependency")
     seed = commands.add_parser("seed-demo", help="fill the database with realistic past runs")
-    seed.add_argument("--runs", type=int, default=200)
-    seed.add_argument("--seed", type=int, default=0)
+    seed.add_argument("--runs", type=_whole_number(0, MAX_SEED_RUNS), default=200)
+    seed.add_argument("--seed", type=_whole_number(0, MAX_SEED), default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.command == "submit":
@@ -76,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         if rejected is not None:
             _print(rejected)
             return 2
+    if args.command == "similar" and _run_id(args.run_id) is None:
+        return _no_run(args.run_id)  # before the database starts: no id of that shape exists
 
     from core.client.config import load_settings
     from core.client.redact import install_log_redaction
@@ -98,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             _print(outcome.summary())
             return 0 if outcome.status == "completed" else 1
         if args.command == "similar":
+            from core.db.runs import get_run
             from core.search.similarity import similar_to_run
 
+            if get_run(services.engine(), args.run_id) is None:
+                return _no_run(args.run_id)  # else an unknown id and a run without neighbours both print []
             runs = similar_to_run(services.engine(), args.run_id, k=args.k, same_type=not args.any_type)
             _print([{key: r.as_dict()[key] for key in ("run_id", "request_type", "region", "distance")}
                     for r in runs])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
@@ -16,7 +18,10 @@ from core.contract.limits import MAX_CODE_BYTES, MAX_SERIES_LENGTH
 
 FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Series = Annotated[list[FiniteNumber], Field(min_length=1, max_length=MAX_SERIES_LENGTH)]
-Region = Annotated[str, Field(min_length=1, max_length=80, description="grid region or site, plain text")]
+# The characters refused are the contract's (core.contract.fields.get_text), checked with the other rules.
+Region = Annotated[str, Field(min_length=1, max_length=80, description=(
+    "grid region or site, plain text: no control characters (tab and line breaks included, C1 too) and no "
+    "bidirectional controls (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069); a 422 names the field"))]
 Fraction = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
@@ -184,10 +189,70 @@ class RunDetail(RunSummary):
     result: dict[str, Any] | None
 
 
+# An absolute file path in an error (the embedded database's socket is in the data folder; a model cache, a
+# traceback's source files): in quotes up to the closing quote (a folder name may hold spaces), else up to a
+# space; a slash after a word, a URL's "://" or a relative "./" or "~/" starts none.
+_FILE_PATH = re.compile(r"""(?<=["'])/[^"'\n]+(?=["'])|(?<![\w:/.~-])/[^\s"'(),;]+""")
+
+
+def _without_paths(error: Any) -> str | None:
+    return None if error is None else _FILE_PATH.sub("<path>", str(error))
+
+
+class HealthCheck(BaseModel):
+    ok: bool
+    latency_ms: float | None = Field(None, description="how long the check took")
+    error: str | None = Field(None, description="why it fails, for a person (file paths left out)")
+
+
+class PgvectorCheck(BaseModel):
+    ok: bool = Field(description="the vector extension is installed in the database")
+
+
+class EmbeddingCheck(BaseModel):
+    ok: bool
+    name: str | None = Field(None, description="the sentence model")
+    loaded: bool | None = None
+    error: str | None = Field(None, description="why it fails, for a person (file paths left out)")
+
+
+class OutboxCheck(BaseModel):
+    ok: bool = Field(description="no run waits in the local outbox for the database")
+    pending: int
+
+
+class HealthChecks(BaseModel):
+    qnn: HealthCheck
+    database: HealthCheck
+    pgvector: PgvectorCheck
+    embedding_model: EmbeddingCheck
+    outbox: OutboxCheck
+
+
 class HealthAnswer(BaseModel):
+    """What a client may know: no data folder and no server or extension version (an attacker's map; the
+    dashboard's Health page, behind the app's access control, shows them)."""
     status: Literal["ok", "unavailable"]
     failing: list[str] = Field(description="the checks that do not pass")
-    checks: dict[str, dict[str, Any]]
+    checks: HealthChecks
+
+    @classmethod
+    def of(cls, snapshot: Mapping[str, Any]) -> HealthAnswer:
+        """From core.client.services.health_snapshot."""
+        qnn, db, emb = snapshot["qnn"], snapshot["database"], snapshot["embedding"]
+        pending = snapshot["outbox"]["pending"]
+        checks = HealthChecks(
+            qnn=HealthCheck(ok=bool(qnn.get("ok")), latency_ms=qnn.get("latency_ms"),
+                            error=_without_paths(qnn.get("error"))),
+            database=HealthCheck(ok=bool(db.get("ok")), latency_ms=db.get("latency_ms"),
+                                 error=_without_paths(db.get("error"))),
+            pgvector=PgvectorCheck(ok=bool(db.get("ok") and db.get("pgvector"))),
+            embedding_model=EmbeddingCheck(ok=bool(emb.get("ok") and emb.get("loaded")), name=emb.get("name"),
+                                           loaded=emb.get("loaded"), error=_without_paths(emb.get("error"))),
+            outbox=OutboxCheck(ok=pending == 0, pending=pending),
+        )
+        failing = [name for name, check in checks if not check.ok]
+        return cls(status="unavailable" if failing else "ok", failing=failing, checks=checks)
 
 
 FORECAST_EXAMPLES = {

@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Discriminator tags of the request bodies (typed fields or a code string); not part of a field's name.
 BODY_TAGS = {"typed", "code-string"}
+# What a problem echoes of the request (its path, a field or key name) is cut to this, and the whole detail to
+# PROBLEM_DETAIL_CHARS: a 12 KB path or key must not come back as a 12 KB answer (nor fill a log line).
+PROBLEM_ECHO_CHARS = 200
+PROBLEM_DETAIL_CHARS = 1000
 
 
 class Problem(BaseModel):
@@ -36,7 +40,13 @@ class ApiProblem(Exception):
         self.extra = extra or {}  # RFC 9457 extension members, e.g. the run_id of a stored failed run
 
 
+def cut(text: str, limit: int = PROBLEM_ECHO_CHARS) -> str:
+    """At most `limit` characters, the last an ellipsis when the text was longer."""
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
 def invalid_input(field: str, reason: str) -> ApiProblem:
+    field = cut(field)
     return ApiProblem(422, "invalid-input", f"{field}: {reason}", field=field)
 
 
@@ -44,11 +54,11 @@ def problem_response(status: int, kind: str, detail: str, *, instance: str | Non
                      field: str | None = None, headers: dict[str, str] | None = None,
                      extra: dict[str, Any] | None = None) -> JSONResponse:
     body: dict[str, Any] = {**(extra or {}), "type": f"/problems/{kind}", "title": HTTPStatus(status).phrase,
-                            "status": status, "detail": detail}
+                            "status": status, "detail": cut(detail, PROBLEM_DETAIL_CHARS)}
     if instance:
-        body["instance"] = instance
+        body["instance"] = cut(instance)
     if field:
-        body["field"] = field
+        body["field"] = cut(field)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -68,7 +78,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {}
-        name = field_name(first.get("loc", ()))
+        name = cut(field_name(first.get("loc", ())))
         message = str(first.get("msg", "is not valid"))
         if first.get("type") == "json_invalid":
             name, message = "body", f"is not valid JSON ({first.get('ctx', {}).get('error', 'decode error')})"
@@ -83,6 +93,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected %s on %s", type(exc).__name__, request.url.path)
+        log.error("unexpected %s on %s", type(exc).__name__, cut(request.url.path))
         return problem_response(500, "internal-error", f"{type(exc).__name__}: the API failed unexpectedly",
                                 instance=request.url.path)

@@ -81,7 +81,8 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit_bytes:
+        # isascii: str.isdigit also takes '²' (a latin-1 header byte), which int() cannot read.
+        if declared.isascii() and declared.isdigit() and int(declared) > self.limit_bytes:
             await self._refuse(scope, receive, send)
             return
         received = 0

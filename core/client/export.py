@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -23,13 +24,16 @@ TRUNCATION_NOTE = " …[cut at {kept:,} of {total:,} characters; the JSON export
 CSV_COLUMNS = ("id", "created_at_utc", "request_type", "region", "forecast_date", "status", "error_message",
                *OUTCOME_COLUMNS, "qnn_backend", "qnn_model_id", "qnn_mode", "qnn_execution_ms",
                "round_trip_ms", "input_code")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The cell's start, or a line break as str.splitlines knows them, before = + - @ tab or carriage return: a
+# spreadsheet that reads a cell's later line as a row of its own (or evaluates it) must find no formula there.
+_FORMULA_LINE_START = re.compile("(^|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029])(?=[=+\\-@\t\r])")
 
 
 def neutralise_formula(value: Any) -> Any:
-    """Spreadsheets execute cells starting with = + - @; a leading quote makes them plain text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """Spreadsheets execute cells starting with = + - @; a quote before such a start, and before such a line
+    within the cell, makes it plain text."""
+    if isinstance(value, str):
+        return _FORMULA_LINE_START.sub(r"\1'", value)
     return value
 
 

@@ -15,7 +15,9 @@ from core.contract.errors import InputError
 from core.contract.limits import MAX_CODE_BYTES, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH
 
 _KEY = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only: re's \d and float() also read Arabic-Indic or fullwidth digits, which a typed body refuses;
+# here such a value stays text, and the key's reader names the key.
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 # A JSON string (an unterminated one runs to the end) or a bracket: what the depth pre-scan looks at.
 _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|$)|[\[\]{}]', re.S)
 # NUL breaks Postgres text and C strings; a lone surrogate cannot be encoded as UTF-8 at all.
@@ -54,10 +56,19 @@ def _encode_value(value: Any) -> str:
         except ValueError:
             raise InputError("code", "NaN or infinite numbers cannot be sent; use null for a missing value") from None
     text = str(value)
-    if ";" in text or "\n" in text or text.strip() != text or text[:1] in "[{":
-        # Strings that would be ambiguous as plain words travel as JSON strings.
-        return json.dumps(text)
-    return text
+    return text if _reads_back_as_plain_word(text) else json.dumps(text)
+
+
+def _reads_back_as_plain_word(text: str) -> bool:
+    """A string travels as a plain word only when decode_request gives exactly that string back: a word
+    that reads as a number, a boolean, JSON (a leading quote or bracket), that holds the pair separator or
+    loses its edges to the decoder's strip travels as a JSON string instead."""
+    if not text or ";" in text or "\n" in text or text.strip() != text or text[0] in '"[{':
+        return False
+    try:
+        return _plain_value(text) == text
+    except _BadValue:
+        return False
 
 
 def encode_request(fields: dict[str, Any]) -> str:
@@ -80,7 +91,7 @@ def _plain_value(text: str) -> Any:
         number = float(text)
         if not math.isfinite(number):
             raise _BadValue(f"{text[:30]!r} is too large a number (it overflows)")
-        return int(number) if re.fullmatch(r"[+-]?\d+", text) and abs(number) < 2**53 else number
+        return int(number) if re.fullmatch(r"[+-]?[0-9]+", text) and abs(number) < 2**53 else number
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"

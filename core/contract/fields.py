@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
@@ -15,6 +16,9 @@ MIN_DATE = dt.date.fromisoformat(MIN_DATE_ISO)
 MAX_DATE = dt.date.fromisoformat(MAX_DATE_ISO)
 
 _MISSING: Any = object()
+# C0 (tab, newline, carriage return too), DEL, C1, the bidirectional controls (a U+202E turns the rest of a
+# name around wherever it is shown: a spoofed region in a table or a chart) and lone surrogates.
+_NOT_PLAIN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _is_number(value: Any) -> bool:
@@ -113,13 +117,16 @@ def get_text(fields: Mapping[str, Any], key: str, *, default: Any = _MISSING, ma
     value = fields[key]
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InputError(key, "must be a plain word or text")
-    text = str(value).strip()
+    raw = str(value)
+    bad = _NOT_PLAIN_TEXT.search(raw)  # before the strip: a region is stored as sent, edges included
+    if bad:
+        raise InputError(key, f"must be plain text: character {bad.start() + 1} is U+{ord(bad.group()):04X}, a "
+                              "control character or invalid Unicode")
+    text = raw.strip()
     if not text:
         raise InputError(key, "must not be empty")
     if len(text) > max_length:
         raise InputError(key, f"must be at most {max_length} characters")
-    if any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        raise InputError(key, "must not contain control characters or invalid Unicode")
     return text
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from core.demo.profiles import demo_load_history, demo_temperature
 from core.contract.errors import InputError
 from core.contract.limits import MAX_FORECAST_HORIZON_HOURS, MIN_FORECAST_HISTORY_HOURS
+from core.contract.tasks import validate_common
 from core.inputs.uploads import guess_column, missing_rows, read_csv_upload, strict_numbers
 
 TIME_WORDS = ("timestamp", "time", "date", "datetime", "zeit")
@@ -165,6 +166,7 @@ def forecast_fields(region: str, start: dt.date, resolution_min: int, horizon_ho
         "Task": "forecast", "Region": region.strip(), "Date": start.isoformat(), "Resolution": resolution_min,
         "Horizon": int(round(horizon_hours * 60 / resolution_min)), "PastLoads": history.loads_mw,
     }
+    validate_common(fields)  # Region, Date: refused here, in the form's words, not by the submit after it
     if history.actuals_mw:
         # Measured values after the start: the service checks the forecast against them (anomalies).
         fields["Actuals"] = history.actuals_mw[: fields["Horizon"]]

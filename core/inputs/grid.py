@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from core.contract.errors import InputError
-from core.contract.grid import parse_request
+from core.contract.tasks import parse_request  # the checks every task shares (Region, Date), then the grid's
 from core.inputs.uploads import upload_text
 
 
@@ -36,7 +36,7 @@ def grid_fields(region: str, day: dt.date, network: str | dict[str, Any], *, loa
         "Task": "grid_switch", "Region": region.strip(), "Date": day.isoformat(), "Network": network,
         "LoadScale": float(load_scale), "VoltageMin": float(voltage_min_pu), "VoltageMax": float(voltage_max_pu),
     }
-    parse_request(fields)  # raises InputError naming the key and the bus or line at fault
+    parse_request(fields)  # raises InputError naming the key (Region, the bus or line at fault)
     return fields
 
 
