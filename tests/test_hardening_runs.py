@@ -337,3 +337,12 @@ def test_a_retry_runs_a_plan_again_when_its_process_stopped_renewing(services, e
                             {"p": plans[0].id}).scalars().all()
     assert [p.status for p in plans] == ["completed"] and str(plans[0].id) == retry.json()["plan_id"]
     assert sorted(runs) == ["completed"] * 3  # the late answer of the first process changed nothing
+
+
+@pytest.mark.parametrize("region", ["North\n", "\u202eNorth", "North\x7f"])
+def test_a_plan_refuses_a_region_with_control_characters_at_its_edges_too(api, engine, region):
+    answer = api.post("/plan", json=_plan_body(region))
+    assert answer.status_code == 422 and answer.json()["field"] == "region", answer.text[:300]
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from plans where region = :r"),
+                            {"r": region.strip()}).scalar_one() == 0

@@ -19,9 +19,15 @@ def validate_common(fields: Mapping[str, Any]) -> str:
     task = get_text(fields, "Task", max_length=40)
     if task not in TASKS:
         raise InputError("Task", f"unknown task {task!r}; use one of {', '.join(TASKS)}")
-    get_text(fields, "Region", max_length=80)
+    region_text(fields["Region"] if "Region" in fields else None)
     request_day(task, fields)
     return task
+
+
+def region_text(region: Any) -> str:
+    """A region as a request carries it: checked as sent (control and bidirectional characters anywhere, edges
+    included, are refused naming Region), then without its surrounding spaces."""
+    return get_text({} if region is None else {"Region": region}, "Region", max_length=80)
 
 
 def request_day(task: str, fields: Mapping[str, Any]) -> dt.date:

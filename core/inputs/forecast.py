@@ -11,7 +11,7 @@ import pandas as pd
 from core.demo.profiles import demo_load_history, demo_temperature
 from core.contract.errors import InputError
 from core.contract.limits import MAX_FORECAST_HORIZON_HOURS, MIN_FORECAST_HISTORY_HOURS
-from core.contract.tasks import validate_common
+from core.contract.tasks import region_text, validate_common
 from core.inputs.uploads import guess_column, missing_rows, read_csv_upload, strict_numbers
 
 TIME_WORDS = ("timestamp", "time", "date", "datetime", "zeit")
@@ -163,7 +163,7 @@ def history_first_day(history: ForecastHistory) -> dt.date:
 def forecast_fields(region: str, start: dt.date, resolution_min: int, horizon_hours: float,
                     history: ForecastHistory, holidays: list[dt.date] | None = None) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "Task": "forecast", "Region": region.strip(), "Date": start.isoformat(), "Resolution": resolution_min,
+        "Task": "forecast", "Region": region_text(region), "Date": start.isoformat(), "Resolution": resolution_min,
         "Horizon": int(round(horizon_hours * 60 / resolution_min)), "PastLoads": history.loads_mw,
     }
     validate_common(fields)  # Region, Date: refused here, in the form's words, not by the submit after it

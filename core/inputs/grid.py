@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from core.contract.errors import InputError
-from core.contract.tasks import parse_request  # the checks every task shares (Region, Date), then the grid's
+from core.contract.tasks import parse_request, region_text  # the checks every task shares (Region, Date), then the grid's
 from core.inputs.uploads import upload_text
 
 
@@ -33,7 +33,7 @@ def grid_fields(region: str, day: dt.date, network: str | dict[str, Any], *, loa
                 voltage_min_pu: float = 0.9, voltage_max_pu: float = 1.1) -> dict[str, Any]:
     """The `Task=grid_switch` request, checked by the engine's parser (network included) before it is sent."""
     fields: dict[str, Any] = {
-        "Task": "grid_switch", "Region": region.strip(), "Date": day.isoformat(), "Network": network,
+        "Task": "grid_switch", "Region": region_text(region), "Date": day.isoformat(), "Network": network,
         "LoadScale": float(load_scale), "VoltageMin": float(voltage_min_pu), "VoltageMax": float(voltage_max_pu),
     }
     parse_request(fields)  # raises InputError naming the key (Region, the bus or line at fault)

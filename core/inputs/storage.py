@@ -11,6 +11,7 @@ import pandas as pd
 from core.contract.storage import parse_request
 from core.demo.prices import demo_prices
 from core.contract.errors import InputError
+from core.contract.tasks import region_text
 from core.contract.limits import MAX_SERIES_LENGTH
 from core.inputs.uploads import guess_column, numeric_column, read_csv_upload, timestamp_column
 
@@ -140,7 +141,7 @@ def storage_fields(region: str, start: dt.date, resolution_min: int, prices: lis
     """The `Task=storage` request, checked by the engine's own parser so bad input never reaches the service
     (nor the database as a failed run). Fractions as fractions; the form shows percent."""
     fields: dict[str, Any] = {
-        "Task": "storage", "Region": region.strip(), "Date": start.isoformat(), "Resolution": int(resolution_min),
+        "Task": "storage", "Region": region_text(region), "Date": start.isoformat(), "Resolution": int(resolution_min),
         "Prices": [round(float(p), 4) for p in prices],
         "CapacityMWh": float(capacity_mwh), "PowerMW": float(power_mw), "Efficiency": float(efficiency),
         "InitialSoC": float(initial_soc), "MinSoC": float(min_soc), "MaxSoC": float(max_soc),
