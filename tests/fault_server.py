@@ -1,9 +1,9 @@
 """A real HTTP server on 127.0.0.1 whose answers the test chooses: produces QNN API faults for real.
 
 Besides fixed answers and the echo of the caller's token it plays a hostile service (issue 21): a body trickled
-byte by byte, a body of many megabytes generated as it is sent (never held). What each answer's sending came to
-(bytes written, whether the client hung up first) is recorded in `sent`, so a test can tell that the client
-stopped early without reading a clock.
+byte by byte, a body of many megabytes generated as it is sent (never held), and answers carrying slices of the
+caller's bearer token. What each answer's sending came to (bytes written, whether the client hung up first) is
+recorded in `sent`, so a test can tell that the client stopped early without reading a clock.
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ class Behaviour:
     # length the body ends where the server closes the connection (HTTP/1.0).
     generated_bytes: int = 0
     declare_length: bool = True
+    # Slices: every answer carries pieces of the caller's bearer token (see `slices`).
+    slices: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,33 @@ class Sent:
 
     body_bytes: int      # body bytes the server wrote before the end or the hang-up
     hung_up: bool        # the client closed the connection before the whole body was written
+
+
+def token_slices(token: str) -> dict[str, str]:
+    """Pieces of a token, each short of the whole: what a careless service quotes back."""
+    half = len(token) // 2
+    return {"prefix": token[:12], "middle": token[half - 8:half + 8], "first_half": token[:half],
+            "second_half": token[half:], "upper": token.upper()[2:26]}
+
+
+def _slices_answer(where: str, path: str, auth: str) -> tuple[int, bytes, dict[str, str]]:
+    """`where`: "result" (a completed answer), "failed" (status failed), "error" (HTTP 500); the health path
+    always answers 401 "token <20 characters> expired"."""
+    token = auth.split(" ", 1)[1] if " " in auth else auth
+    pieces = token_slices(token)
+    side_by_side = f"{pieces['first_half']} {pieces['second_half']}"
+    if path.startswith("/api/v1/health"):
+        return 401, json.dumps({"status": "error", "error": f"token {token[:20]} expired"}).encode(), {}
+    text = (f"key {pieces['prefix']}… rejected near {pieces['middle']}; halves {side_by_side}; "
+            f"as sent: {pieces['upper']}")
+    if where == "result":
+        body: dict[str, Any] = {"status": "completed", "prediction_id": pieces["prefix"], "execution_time_ms": 3.0,
+                                "result": {"note": text, "pieces": list(pieces.values()), pieces["middle"]: 1,
+                                           "forecast": [1.0, 2.0]}}
+        return 200, json.dumps(body).encode(), {"X-Token-Prefix": pieces["prefix"]}
+    if where == "failed":
+        return 200, json.dumps({"status": "failed", "error": text, "pieces": pieces}).encode(), {}
+    return 500, json.dumps({"detail": text, "error": text, "pieces": pieces}).encode(), {}
 
 
 def _generated_json(size: int) -> Iterator[bytes]:
@@ -89,6 +118,9 @@ class FaultServer:
                 if b.echo:
                     status, body, headers = _echo_answer(b, self.path, self.headers.get("Authorization", ""),
                                                          received)
+                if b.slices is not None:
+                    status, body, extra = _slices_answer(b.slices, self.path, self.headers.get("Authorization", ""))
+                    headers = {"Content-Type": "application/json", **extra}
                 chunks: Iterator[bytes] = iter([body])
                 size = len(body)
                 if b.generated_bytes:
@@ -142,6 +174,13 @@ class FaultServer:
         """Answer 200 with a JSON object of `size_bytes` (the server never holds it whole), with or without a
         Content-Length that says so."""
         self.behaviour = Behaviour(200, generated_bytes=size_bytes, declare_length=declare_length)
+        self._clear()
+
+    def slices(self, where: str = "result") -> None:
+        """Answer with slices of the caller's bearer token (prefix, middle, both halves, upper-cased): in the
+        result of a completed answer (`where="result"`), the error of a `"failed"` one or of an HTTP 500
+        (`"error"`); the health path says "token <its first 20 characters> expired" (401)."""
+        self.behaviour = Behaviour(slices=where)
         self._clear()
 
     def echo(self, status: int = 500, *, padding: int = 0, per_path: dict[str, int] | None = None) -> None:

@@ -1,14 +1,18 @@
-"""Issue 21 row 4, client side: a hostile or broken QNN service, produced for real by tests/fault_server.py.
+"""Issue 21 rows 4 and 5, client side: a hostile or broken QNN service, produced for real by tests/fault_server.py.
 
 Row 4: an answer nested 990 levels deep, an `execution_time_ms` of 400 digits, a body trickled byte by byte, a
 60 MB body. Each is a typed QNNError (or a harmless None) from the client, and through the REST API a 201 with a
 reason (never a 500), the run never left `running`.
+Row 5: a service quoting slices of the bearer token (prefix, middle, both halves, upper-cased): no 8-character
+piece of the token, in any case, reaches an answer, a page of runs, an export, a stored row, /health or a log.
 
 The REST API here talks to the fault server, not to the session's local QNN service: that setting is what these
 tests check (tests/README.md), so the module starts its own API on the session's database.
 """
 from __future__ import annotations
 
+import json
+import logging
 import secrets as pysecrets
 import uuid
 from collections.abc import Iterator
@@ -18,7 +22,8 @@ import pytest
 from sqlalchemy import text
 
 from core.client.config import Settings
-from core.client.qnn_client import QNNBadResponse, QNNClient, QNNServerError, QNNTimeout
+from core.client.redact import redact, redact_deep
+from core.client.qnn_client import QNNBadResponse, QNNClient, QNNServerError, QNNTimeout, QNNUnauthorized
 from core.client.services import build_services
 from core.contract.limits import MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH
 from core.api.app import create_app
@@ -32,6 +37,15 @@ DEEP = b'{"status": "completed", "result": {"forecast": ' + b"[" * 990 + b"]" * 
 HUGE_INT = b"9" * 400
 TRICKLE = b" " * 60 + b'{"status": "completed", "result": {}}'   # valid JSON, if a client waited for all of it
 TRICKLE_INTERVAL_S = 0.1
+
+
+def _windows(secret: str, size: int = 8) -> set[str]:
+    return {secret[i:i + size].lower() for i in range(len(secret) - size + 1)}
+
+
+def _leaked_windows(blob: str) -> list[str]:
+    lowered = blob.lower()
+    return sorted(w for w in _windows(TOKEN) if w in lowered)
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +132,43 @@ def test_60_mb_answer_is_refused_at_the_size_limit(qnn, declared):
     assert sent.hung_up and sent.body_bytes < 30 * MB, sent
 
 
+# -- row 5 ---------------------------------------------------------------------------------------------------
+
+def test_redact_leaves_no_piece_of_eight_characters_of_a_long_secret():
+    secret = TOKEN[:24]
+    pieces = [secret[i:j] for i in range(len(secret)) for j in range(i + 8, len(secret) + 1)]
+    for piece in pieces:
+        for shown in (piece, piece.upper(), piece.swapcase()):
+            text = f"id 42: …{shown}… at 2025-06-08T00:00:00"
+            cleaned = redact(text, [secret])
+            assert cleaned == text.replace(shown, "***"), (shown, cleaned)
+    halves = f"{secret[:12]}{secret[12:]} / {secret[:12]} {secret[12:]}"
+    assert redact(halves, [secret]) == "*** / *** ***"
+    # Seven characters in a row may be any text's: they stay, so messages and numbers keep their meaning.
+    assert redact(f"[{secret[:7]}] [{secret[9:16]}]", [secret]) == f"[{secret[:7]}] [{secret[9:16]}]"
+    # A secret of 4-7 characters is replaced only whole, in its own case.
+    assert redact("pin 4711x, PIN 4711X, 4711", ["4711x"]) == "pin ***, PIN 4711X, 4711"
+    assert redact_deep({"k" + secret[2:10]: [1.5, secret[5:15], None]}, [secret]) == {"k***": [1.5, "***", None]}
+
+
+# -- row 5, client level -----------------------------------------------------------------------------------
+
+def test_client_answers_and_errors_carry_no_slice_of_the_token(qnn):
+    shown = []
+    with _client(qnn) as client:
+        for where in ("result", "failed", "error"):
+            qnn.slices(where)
+            try:
+                shown.append(json.dumps(client.predict("Task=forecast").raw))
+            except QNNServerError as exc:
+                shown.append(str(exc) + repr(exc.detail) + json.dumps(exc.body))
+        with pytest.raises(QNNUnauthorized) as err:
+            client.health()
+    shown.append(str(err.value) + json.dumps(err.value.body))
+    assert "expired" in shown[-1] and len(shown) == 4
+    assert [_leaked_windows(blob) for blob in shown] == [[], [], [], []]
+
+
 # -- through the REST API -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -173,3 +224,44 @@ def test_hostile_answer_through_the_api_is_a_reason_never_a_500(hostile_api, qnn
     for path in (f"/runs/{body['run_id']}", f"/runs?region={region}", f"/runs/export?region={region}&format=json",
                  f"/runs/export?region={region}&format=csv"):
         assert api.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("where", ["result", "failed", "error"])
+def test_no_slice_of_the_token_reaches_any_answer_row_export_or_log(hostile_api, qnn, caplog, where):
+    from core.client.redact import install_log_redaction
+
+    api, services = hostile_api
+    install_log_redaction(services.settings)
+    caplog.set_level(logging.DEBUG)
+    qnn.slices(where)
+    region = f"Slices-{where}-{uuid.uuid4().hex[:8]}"
+    submitted = api.post("/forecast", json=_forecast(region))
+    assert submitted.status_code == 201, submitted.text[:500]
+    run_id = submitted.json()["run_id"]
+    assert submitted.json()["status"] == ("completed" if where == "result" else "failed")
+    health = api.get("/health")
+    assert health.json()["checks"]["qnn"]["error"]
+    row = _stored(services.engine(), run_id)
+    with services.engine().connect() as conn:
+        metrics = [dict(r._mapping) for r in conn.execute(text(
+            "select * from qnn_execution_metrics where optimization_run_id = :id"), {"id": run_id})]
+    places = {
+        "submit answer": submitted.text,
+        "GET /runs": api.get("/runs", params={"region": region}).text,
+        "GET /runs/{id}": api.get(f"/runs/{run_id}").text,
+        "CSV export": api.get("/runs/export", params={"region": region, "format": "csv"}).text,
+        "JSON export": api.get("/runs/export", params={"region": region, "format": "json"}).text,
+        "result_payload": json.dumps(row["result_payload"]),
+        "error_message": str(row["error_message"]),
+        "stored row": json.dumps(row, default=str),
+        "metrics rows": json.dumps(metrics, default=str),
+        "/health": health.text,
+        "logs": "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records),
+    }
+    # The service was sent this token, so it quoted slices of this token: the test would prove nothing otherwise.
+    assert qnn.requests and all(h["Authorization"] == f"Bearer {TOKEN}" for _, _, h in qnn.requests)
+    leaks = {place: found for place, blob in places.items() if (found := _leaked_windows(blob))}
+    assert leaks == {}
+    if where == "result":
+        assert row["result_payload"]["result"]["forecast"] == [1.0, 2.0]   # the rest of the answer is kept
+    assert region in places["CSV export"] and region in places["GET /runs"]
