@@ -1,10 +1,11 @@
-"""Issue 21 rows 4 and 5, client side: a hostile or broken QNN service, produced for real by tests/fault_server.py.
+"""Issue 21 rows 4-6, client side: a hostile or broken QNN service, produced for real by tests/fault_server.py.
 
 Row 4: an answer nested 990 levels deep, an `execution_time_ms` of 400 digits, a body trickled byte by byte, a
 60 MB body. Each is a typed QNNError (or a harmless None) from the client, and through the REST API a 201 with a
 reason (never a 500), the run never left `running`.
 Row 5: a service quoting slices of the bearer token (prefix, middle, both halves, upper-cased): no 8-character
 piece of the token, in any case, reaches an answer, a page of runs, an export, a stored row, /health or a log.
+Row 6: the local service's 503 + Retry-After ("busy") is a QNNRateLimited, and a POST is still sent once.
 
 The REST API here talks to the fault server, not to the session's local QNN service: that setting is what these
 tests check (tests/README.md), so the module starts its own API on the session's database.
@@ -23,7 +24,8 @@ from sqlalchemy import text
 
 from core.client.config import Settings
 from core.client.redact import redact, redact_deep
-from core.client.qnn_client import QNNBadResponse, QNNClient, QNNServerError, QNNTimeout, QNNUnauthorized
+from core.client.qnn_client import (QNNBadResponse, QNNClient, QNNRateLimited, QNNServerError, QNNTimeout,
+                                    QNNUnauthorized)
 from core.client.services import build_services
 from core.contract.limits import MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH
 from core.api.app import create_app
@@ -130,6 +132,22 @@ def test_60_mb_answer_is_refused_at_the_size_limit(qnn, declared):
     [sent] = qnn.wait_for_sent(1, timeout_s=30)
     # What the server got out before the hang-up: the limit at most, plus what the sockets' buffers held.
     assert sent.hung_up and sent.body_bytes < 30 * MB, sent
+
+
+# -- row 6, client level -----------------------------------------------------------------------------------
+
+def test_busy_503_with_retry_after_is_rate_limited_and_sent_once(qnn):
+    qnn.set(503, {"error": "busy", "reason": "all 2 engine slots stayed busy for 5 s; try again shortly"},
+            headers={"Retry-After": "5"})
+    with _client(qnn) as client, pytest.raises(QNNRateLimited) as err:
+        client.predict("Task=forecast")
+    assert err.value.retry_after_s == 5 and err.value.kind == "rate_limited" and err.value.status_code == 503
+    assert qnn.posts() == 1   # predict never re-sends a POST that got an answer
+    with _client(qnn) as client, pytest.raises(QNNRateLimited):
+        client.get_json("/api/v1/monitoring/quantum/metrics")   # get_retries=0: no wait for it either
+    qnn.set(503, {"detail": "maintenance"})   # no Retry-After: the service failed, it did not ask to wait
+    with _client(qnn) as client, pytest.raises(QNNServerError):
+        client.predict("Task=forecast")
 
 
 # -- row 5 ---------------------------------------------------------------------------------------------------

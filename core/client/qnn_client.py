@@ -86,6 +86,9 @@ class QNNUnauthorized(QNNError):
 
 
 class QNNRateLimited(QNNError):
+    """429, or 503 with Retry-After: the service asks to be called again after `retry_after_s` (None when it
+    said nothing usable). `predict` never waits and re-sends by itself; its caller decides."""
+
     operator_message = "The QNN service is rate-limiting requests; try again shortly."
     kind = "rate_limited"
 
@@ -230,7 +233,9 @@ def _error_from_response(response: Answer, secrets: list[str]) -> QNNError:
             detail = f"HTTP {status}: {safe_text(message, MAX_DETAIL_CHARS)}"
     if status in (401, 403):
         return QNNUnauthorized(detail, status_code=status, body=body)
-    if status == 429:
+    # A 503 with Retry-After is the service asking to be called again later (the local service's engine slots
+    # are all busy), not a failure of the request: the same as a 429.
+    if status == 429 or (status == 503 and "Retry-After" in response.headers):
         return QNNRateLimited(detail, retry_after_s=_retry_after_seconds(response), status_code=status, body=body)
     # A 404 in the service's own error shape names what it could not find (an anomaly id): the API answered.
     # Any other 404/405/410 means the address is not a QNN API.
