@@ -348,9 +348,12 @@ class QNNClient:
         # httpcore (1.0.9) reads this dict, the request's "timeout" extension, once at the start of each phase
         # of a request: "pool" when it waits for a connection, "connect" before connecting, "write" before
         # sending, "read" once before the response headers and once more before the body, then uses that same
-        # value for every read of the phase. The trace hook below runs just before each phase starts and sets
-        # them to the time left, so the phases together cannot outlast the deadline; the reads inside the body,
-        # which that cannot reach, are cut by _clamp_reads_to_deadline and the check between chunks.
+        # value for every read of the phase. Its "trace" hook runs just before the sending and receiving
+        # phases start (http11.*.started), so it sets them to the time left and those phases together cannot
+        # outlast the deadline. "connect" is read before its trace event: it stays at most connect_timeout_s,
+        # taken first thing (after a pool wait only when every pooled connection is in use). The reads inside
+        # the body, which the extension cannot reach, are cut by _clamp_reads_to_deadline and the check
+        # between chunks.
         timeouts = {"connect": min(self.connect_timeout_s, self.timeout_s), "read": self.timeout_s,
                     "write": self.timeout_s, "pool": self.timeout_s}
 
@@ -384,12 +387,13 @@ class QNNClient:
         """The decoded body, read chunk by chunk: stops at MAX_ANSWER_BYTES and at the deadline (closing the
         response then drops the connection, and the rest is never read)."""
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and (len(declared) > 18 or int(declared) > MAX_ANSWER_BYTES):
+        if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > MAX_ANSWER_BYTES):
             raise QNNBadResponse(f"HTTP {response.status_code}: the answer announces {safe_text(declared, 30)} "
                                  f"bytes, over the limit of {MAX_ANSWER_BYTES} bytes",
                                  status_code=response.status_code)
         chunks, size = [], 0
-        # Decoded bytes are counted (not the bytes on the wire): a small gzip body cannot unpack past the limit.
+        # Decoded bytes are counted, not the bytes on the wire: a small gzip body is stopped once it unpacks past
+        # the limit (one network read of 64 KiB unpacks whole first: 64 MB at worst, for a moment).
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
