@@ -12,14 +12,13 @@ import re
 from typing import Any
 
 from core.contract.errors import InputError
+from core.contract.json_depth import nested_deeper_than
 from core.contract.limits import MAX_CODE_BYTES, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH
 
 _KEY = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*")
 # ASCII digits only: re's \d and float() also read Arabic-Indic or fullwidth digits, which a typed body refuses;
 # here such a value stays text, and the key's reader names the key.
 _NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-# A JSON string (an unterminated one runs to the end) or a bracket: what the depth pre-scan looks at.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|$)|[\[\]{}]', re.S)
 # NUL breaks Postgres text and C strings; a lone surrogate cannot be encoded as UTF-8 at all.
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _MAX_INTEGER = 10 ** MAX_INTEGER_DIGITS
@@ -100,17 +99,8 @@ def _plain_value(text: str) -> Any:
 
 def _check_json_depth(code: str, pos: int, key: str) -> None:
     """Refuse nesting beyond MAX_JSON_DEPTH before the (recursive) JSON decoder sees it."""
-    depth = 0
-    for token in _JSON_TOKEN.finditer(code, pos):
-        char = token.group()[0]
-        if char in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise InputError(key, f"the JSON value is nested more than {MAX_JSON_DEPTH} levels deep")
-        elif char in "]}":
-            depth -= 1
-        if depth <= 0:
-            return
+    if nested_deeper_than(code, pos, MAX_JSON_DEPTH):
+        raise InputError(key, f"the JSON value is nested more than {MAX_JSON_DEPTH} levels deep")
 
 
 def check_value(key: str, value: Any) -> None:

@@ -1,4 +1,4 @@
-"""Request size limits, in one place: the UI, the client and the service all read these."""
+"""Request and answer size limits, in one place: the UI, the client and the service all read these."""
 from __future__ import annotations
 
 import os
@@ -37,3 +37,14 @@ MAX_DATE_ISO: str = "2199-12-31"
 STORAGE_SOLVE_BUDGET_S: int = _env_int("EGLO_STORAGE_SOLVE_BUDGET_S", 30)
 SERVICE_PARALLEL_RUNS: int = max(1, _env_int("EGLO_QNN_PARALLEL_RUNS", os.cpu_count() or 1))
 SERVICE_QUEUE_S: int = _env_int("EGLO_QNN_QUEUE_S", 5)
+
+# What the client reads of a QNN answer (issue 21): a hostile or broken service must not make it hold, parse or
+# store more. The largest answers the local service gives (each request POSTed to core.local_qnn; the body's
+# bytes as sent, and its nesting depth over objects and lists):
+#   forecast, 7 days at 15 min (672 steps; 28 or 365 days of history)      53.7 kB   depth 5
+#   storage dispatch, 7 days at 15 min, with Load and PV                     45.9 kB   depth 4
+#   grid switching, ieee69 (the biggest built-in case), hourly, 168 steps    50.1 kB   depth 5
+# The limits leave a wide margin for a remote API that says more: 8 MiB is about 150 times the largest answer,
+# 32 levels over 6 times the deepest and still far below where Python's recursive JSON decoder gives out (~1000).
+MAX_ANSWER_BYTES: int = _env_int("EGLO_MAX_ANSWER_BYTES", 8 * 1024 * 1024)
+MAX_ANSWER_DEPTH: int = 32
