@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return _no_run(args.run_id)  # before the database starts: no id of that shape exists
 
     from core.client.config import load_settings
+    from core.client.outbox import KeyBusy
     from core.client.redact import install_log_redaction
     from core.client.services import build_services, health_snapshot
 
@@ -127,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             except IdempotencyConflict as exc:
                 _print({"run_id": None, "status": "conflict", "key": "idempotency_key", "error": str(exc)})
                 return 2
+            except KeyBusy:
+                _print({"run_id": None, "status": "busy", "key": "idempotency_key",
+                        "error": "another submission of this key is still computing on this host; retry later"})
+                return 1
             _print(outcome.summary())
             return 0 if outcome.status == "completed" else 1
         if args.command == "similar":
