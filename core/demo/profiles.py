@@ -7,10 +7,13 @@ from collections.abc import Collection
 
 import numpy as np
 
-REGIONS = ("California", "Texas", "New York", "Bavaria", "Ontario", "Queensland")
+from core.contract.regions import region_names
+
+# The forms' region choices: the configured regions (core/contract/regions.toml or EGLO_REGIONS_FILE).
+REGIONS = region_names()
 # Typical daily mean air temperature (°C) in January and July: the demo weather's seasonal anchor.
 _CLIMATE_C = {"California": (11.0, 25.0), "Texas": (11.0, 29.5), "New York": (0.5, 25.5), "Bavaria": (-1.0, 19.0),
-              "Ontario": (-5.5, 21.5), "Queensland": (25.5, 15.5)}
+              "Ontario": (-5.5, 21.5), "Queensland": (25.5, 15.5), "Victoria": (20.5, 10.0)}
 
 
 def _seed(*parts: object) -> int:

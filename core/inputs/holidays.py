@@ -11,26 +11,18 @@ import re
 import holidays
 
 from core.contract.errors import InputError
+from core.contract.regions import known_region
 
-# Demo regions -> (country, subdivision) in the `holidays` package.
-REGION_CALENDARS: dict[str, tuple[str, str | None]] = {
-    "California": ("US", "CA"),
-    "Texas": ("US", "TX"),
-    "New York": ("US", "NY"),
-    "Bavaria": ("DE", "BY"),
-    "Ontario": ("CA", "ON"),
-    "Queensland": ("AU", "QLD"),
-}
 MAX_TYPED_DATES = 100
 
 
 def public_holidays(region: str, first: dt.date, last: dt.date) -> dict[dt.date, str]:
     """Public holidays of `region` between `first` and `last` (inclusive); empty for unknown regions."""
-    calendar = REGION_CALENDARS.get(region.strip())
-    if calendar is None or last < first:
+    known = known_region(region)
+    if known is None or known.holiday_country is None or last < first:
         return {}
-    country, subdivision = calendar
-    days = holidays.country_holidays(country, subdiv=subdivision, years=range(first.year, last.year + 1))
+    days = holidays.country_holidays(known.holiday_country, subdiv=known.holiday_subdivision,
+                                     years=range(first.year, last.year + 1))
     return {day: name for day, name in sorted(days.items()) if first <= day <= last}
 
 

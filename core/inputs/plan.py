@@ -10,6 +10,7 @@ import pandas as pd
 
 from core.demo.profiles import demo_load_history
 from core.contract.errors import InputError
+from core.contract.regions import currency
 from core.inputs.forecast import ForecastHistory, find_weather_columns, history_from_csv
 from core.contract.limits import MAX_UPLOAD_BYTES
 from core.client.plan import HORIZON_STEPS, RESOLUTION_MIN
@@ -18,13 +19,11 @@ from core.inputs.uploads import guess_column, numeric_column, read_csv_upload, t
 DEMO_FEEDER_BASE_MW = 9.6   # the demo profile peaks at ~1.05-1.15 × base: a ~10-11 MW feeder
 PLAN_HISTORY_DAYS = 56      # 8 weeks: enough for the weekly profiles, short enough to send quickly
 TEMPERATURE_WORDS = ("temperature", "temp_c", "temp")
-REGION_CURRENCY = {"California": "USD", "Texas": "USD", "New York": "USD", "Bavaria": "EUR", "Ontario": "CAD",
-                   "Queensland": "AUD"}
 CURRENCIES = ("USD", "EUR", "AUD", "CAD", "GBP", "CHF")
 
 
 def currency_of(region: str) -> str:
-    return REGION_CURRENCY.get(region.strip(), "USD")
+    return currency(region) or "USD"
 
 
 def demo_feeder_history(region: str, day: dt.date, days: int = 28,
