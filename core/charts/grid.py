@@ -6,7 +6,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-CLOSED_COLOUR = "#4c5b6b"
+CLOSED_COLOUR = "#5f7186"  # a mid slate: reads on the light and the dark background
 OPEN_COLOUR = "#b0b7bf"
 CLOSED_NOW_COLOUR = "#2ca02c"  # closed by the answer
 OPENED_NOW_COLOUR = "#d62728"  # opened by the answer
@@ -245,7 +245,7 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         x=[pos[b][0] for b in buses], y=[pos[b][1] for b in buses], mode="markers+text" if labelled else
         "markers", name="Buses", showlegend=False, text=buses if labelled else None,
         textposition=[places.get(b, "top center") for b in buses] if labelled else None,
-        textfont={"size": 10, "color": "#212529"}, hovertext=text, hoverinfo="text",
+        textfont={"size": 10}, hovertext=text, hoverinfo="text",  # the theme's text colour: legible when dark
         marker={"size": [14 if b == slack else 9 for b in buses],
                 "symbol": ["square" if b == slack else "circle" for b in buses],
                 "color": colours, "colorscale": "RdYlGn", "cmin": min(vmin, 0.9), "cmax": 1.0,
@@ -256,7 +256,8 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
                              "len": 0.4}}))
     fig.update_layout(height=height, hovermode="closest",
                       legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
-                      margin={"t": 30, "l": 10, "r": 10, "b": 120}, plot_bgcolor="white",
+                      # No background of its own: the app theme's, so the dark theme has no white box.
+                      margin={"t": 30, "l": 10, "r": 10, "b": 120},
                       xaxis={"visible": False}, yaxis={"visible": False})
     return fig
 
