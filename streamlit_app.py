@@ -13,6 +13,7 @@ from core.client.config import load_settings  # noqa: E402
 from core.client.redact import install_log_redaction  # noqa: E402
 from ui.access import require_access  # noqa: E402  (after set_page_config)
 from ui.sidebar import render_status_sidebar  # noqa: E402
+from ui.submission import render_pending_run_notice  # noqa: E402
 
 install_log_redaction(load_settings())  # idempotent: once per process, every log record redacted at birth
 require_access()
@@ -35,4 +36,5 @@ navigation = st.navigation(pages)
 # Before the page: a page that stops early (st.stop, an input error) keeps the status; it refreshes itself.
 with st.sidebar:
     render_status_sidebar()
+render_pending_run_notice()
 navigation.run()

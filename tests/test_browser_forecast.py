@@ -182,3 +182,35 @@ def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page):
     # Which candidates get weight depends on this history's backtest; the caption names them all and the weather.
     assert "weighted by a backtest on this history" in body and "mstl" in body and "weather used: TemperatureC" in body
     assert "vs" in body and "weekly seasonal naive" in body
+
+
+def test_a_reload_mid_run_says_the_run_goes_on_and_opens_it(app_url, page):
+    """The operator reloads while a long forecast computes: the new page says the run goes on, then opens it."""
+    _open_forecast(page, app_url)
+    page.get_by_label("Resolution").first.click()
+    page.get_by_role("option", name="15 min", exact=True).click()
+    wait_settled(page)
+    days = page.get_by_role("spinbutton", name="Demo history (days)")
+    days.fill("150")  # seconds of work: time to reload
+    days.press("Enter")
+    wait_settled(page)
+    page.get_by_role("button", name="Run forecast").click()
+    page.wait_for_url(re.compile(r"pending_run="), timeout=60_000)  # the address names the run before computing
+    page.reload()
+    notice = page.get_by_text("The run started before this page was reloaded")
+    notice.wait_for()
+    either = page.get_by_role("button", name=re.compile(r"^(Open it in Run history|Check again)$"))
+    for _ in range(600):  # until the server has stored it (each click re-reads the run)
+        either.first.wait_for()
+        wait_settled(page)
+        if page.get_by_role("button", name="Open it in Run history").count():
+            screenshot(page, "forecast_reloaded_mid_run_1600")
+            break
+        page.get_by_role("button", name="Check again").click()
+        wait_settled(page)
+    page.get_by_role("button", name="Open it in Run history").click()
+    page.get_by_role("heading", name="Run history").wait_for()
+    wait_settled(page)
+    assert "pending_run" not in page.url and "run=" in page.url
+    run_id = page.url.split("run=")[1].split("&")[0]
+    assert run_id in run_ids_on_page(page) or page.get_by_text(run_id[:8]).count()

@@ -2,24 +2,63 @@
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
-from core.client.pipeline import RunOutcome
+from core.client.pipeline import RunOutcome, run_id_for_key
+from core.db.runs import get_run
 from ui.plain import md_text
 from ui.run_views import render_failure
 from ui.state import bump_runs_version, get_services, new_submission_nonce, submission_key
 
 
+# The address names the run being computed (its id follows from its key): a reload mid-run, which starts a
+# new session with an empty form, can still say that the run goes on and where to find it.
+PENDING_PARAM = "pending_run"
+
+
 def submit_with_status(code: str, *, scope: str, verb: str, detail: str) -> RunOutcome:
     """Submit one form's request under its idempotency key, with progress and a toast when stored."""
+    key = submission_key(scope, code)
+    st.query_params[PENDING_PARAM] = run_id_for_key(key)
     with st.status(f"{verb}…", expanded=False) as status:
         status.write(detail)
-        outcome = get_services().submitter().submit(code, idempotency_key=submission_key(scope, code))
+        try:
+            outcome = get_services().submitter().submit(code, idempotency_key=key)
+        finally:  # refused or computed, this page shows it: no notice after the next rerun
+            st.query_params.pop(PENDING_PARAM, None)
         bump_runs_version()
         done = outcome.status == "completed"
         status.update(label=f"{verb}: done" if done else f"{verb}: failed", state="complete" if done else "error")
     if outcome.status == "completed" and not outcome.duplicate:
         st.toast(f"Stored as run {outcome.run_id[:8]}", icon=":material/check_circle:")
     return outcome
+
+
+def render_pending_run_notice() -> None:
+    """After a reload mid-run: the run still computes (or has finished) on the server; say so, link to it."""
+    run_id = st.query_params.get(PENDING_PARAM)
+    if not run_id:
+        return
+    try:
+        row = get_run(get_services().engine(), run_id)
+    except SQLAlchemyError:
+        row = None
+    status = row["status"] if row else "running"
+    if status == "running":
+        st.info("The run started before this page was reloaded is still being computed on the server; the form "
+                "below starts afresh. The run will be in Run history when it finishes.", icon=":material/pending:")
+    else:
+        st.info(f"The run started before this page was reloaded has finished ({status}); the form below starts "
+                "afresh.", icon=":material/history:")
+    left, middle, _ = st.columns([1, 1, 3])
+    if status == "running":
+        left.button("Check again", key="pending_check", icon=":material/refresh:")
+    elif left.button("Open it in Run history", key="pending_open", icon=":material/open_in_new:"):
+        st.query_params.pop(PENDING_PARAM, None)
+        st.switch_page("pages/history.py", query_params={"run": run_id})
+    if middle.button("Dismiss", key="pending_dismiss"):
+        st.query_params.pop(PENDING_PARAM, None)
+        st.rerun()
 
 
 def render_outcome_header(outcome: RunOutcome) -> bool:
