@@ -10,10 +10,10 @@ import streamlit as st
 from core.demo.profiles import REGIONS
 from core.contract.errors import InputError
 from core.inputs.holidays import holidays_for_request
-from core.client.plan import BatterySpec, PlanRequest, run_plan, similar_plans
+from core.client.plan import BatterySpec, PlanRequest, check_plan, run_plan, similar_plans
 from core.inputs.plan import CURRENCIES, csv_history, currency_of, demo_feeder_history, network_from_upload
 from core.inputs.storage import prices_from_csv, prices_from_demo
-from ui.plan_view import render_plan
+from ui.plan_view import bring_into_view, render_plan
 from ui.shell import ensure_app_shell
 from ui.state import get_services, submission_key
 
@@ -21,6 +21,14 @@ ensure_app_shell()
 
 NETWORKS = {"IEEE 33-bus feeder": "ieee33", "IEEE 69-bus feeder": "ieee69", "Uploaded network (JSON)": "json"}
 REGION_CURRENCY = "Region's currency"
+RESULT_SELECTOR = ".st-key-plan_result"  # the results container: the plan's heading, or why it was refused
+
+
+def _next_submission() -> int:
+    """A number per submission: the scroll script of each one is a new element, so the browser runs it."""
+    st.session_state["plan_submissions"] = st.session_state.get("plan_submissions", 0) + 1
+    return int(st.session_state["plan_submissions"])
+
 
 st.title("Day-ahead plan")
 st.caption("What to do tomorrow on this feeder: the load forecast with its bands, the battery schedule that keeps "
@@ -28,7 +36,7 @@ st.caption("What to do tomorrow on this feeder: the load forecast with its bands
            "service, stored together as one plan.")
 
 # The result of the last plan comes first; the form follows, folded away once there is a result.
-results_area = st.container()
+results_area = st.container(key="plan_result")
 inputs_area = st.expander("Plan inputs" if "plan_last" not in st.session_state else "Plan another day or change the inputs",
                           expanded="plan_last" not in st.session_state, icon=":material/tune:")
 
@@ -105,6 +113,7 @@ if submitted:
             temperature_c=temperature, robust=robust, peak_load_scale=float(peak_load_scale), currency=currency,
             battery=BatterySpec(capacity_mwh=capacity, power_mw=power, efficiency=efficiency_pct / 100,
                                 initial_soc=initial_pct / 100, min_soc=min_pct / 100, max_soc=max_pct / 100))
+        check_plan(plan)  # sizes that do not fit are said here, before a status or a run appears
         fingerprint = hashlib.sha256(json.dumps([plan.inputs(), day.isoformat(), region, history.loads_mw,
                                                  temperature], default=str).encode()).hexdigest()
         services = get_services()
@@ -116,14 +125,19 @@ if submitted:
             status.update(label="Plan ready" if done else "Plan failed", state="complete" if done else "error")
     except InputError as exc:
         results_area.error(f"**{exc.key}**: {exc.reason}")
+        bring_into_view(RESULT_SELECTOR, _next_submission())
         st.stop()
     st.session_state["plan_last"] = {"outcome": outcome, "actuals": history.actuals_mw[:24] or None,
-                                      "notes": [history.report.get("source", ""), weather_note]}
+                                      "notes": [history.report.get("source", ""), weather_note],
+                                      "title": f"Plan for {region.strip()}, {day:%a %d %b %Y}"}
+    # The result is drawn above the form the operator just submitted: bring it into view, once per submission.
+    st.session_state["plan_scroll"] = _next_submission()
 
 last = st.session_state.get("plan_last")
 if last:
     with results_area:
         outcome = last["outcome"]
+        st.subheader(last.get("title", "Plan"), anchor="plan-result")
         if outcome.duplicate:
             st.info("This exact plan was already made; showing the stored plan instead of running it twice.")
         if outcome.plan_id is None:
@@ -142,3 +156,5 @@ if last:
                     st.markdown(f"- **{item['region']} {item['plan_date']}** ({item['status']}): peak "
                                 f"{s.get('peak_import_mw_before', 0):.2f} → {s.get('peak_import_mw_after', 0):.2f} MW, "
                                 f"limit {s.get('import_limit_mw', 0):g} MW · plan `{item['plan_id'][:8]}`")
+    if scroll := st.session_state.pop("plan_scroll", None):
+        bring_into_view(RESULT_SELECTOR, scroll)

@@ -93,3 +93,14 @@ def test_plan_is_in_the_openapi_schema_with_an_example(api):
     assert set(post["responses"]) >= {"200", "201", "409", "422"}
     example = post["requestBody"]["content"]["application/json"]["examples"]["ieee33"]["value"]
     assert len(example["prices_per_mwh"]) == 24 and example["network"] == "ieee33"
+
+
+def test_a_history_that_does_not_fit_the_feeder_is_422_naming_it(api, engine):
+    """Issue 22 item 2: the same size check as the page, before anything is stored."""
+    region = f"API-Plan-Size-{uuid.uuid4().hex[:8]}"
+    body = _body(region)
+    body["past_loads_mw"] = [round(v * 600, 1) for v in body["past_loads_mw"]]   # a state's demand, in MW
+    response = api.post("/plan", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+    problem = _assert_problem(response, 422, "past_loads_mw")
+    assert "× the import limit of 9 MW" in str(problem), problem
+    assert _stored(engine, region) == (0, 0)

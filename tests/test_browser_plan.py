@@ -1,10 +1,13 @@
 """End to end in a real browser: plan a day on the demo feeder, read the headline figures, find it in History."""
+import datetime as dt
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from core.db.plans import list_plans
-from tests.browser import plot_traces, screenshot, set_width, wait_settled
+from tests.browser import (date_field_value, metric_tiles, plot_data, plot_traces, screenshot, screenshots_at_two_widths,
+                           set_width, upload, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +33,7 @@ def test_day_ahead_plan_in_chromium(app_url, page, engine):
     peak = _metric(body, "Peak import")
     assert re.fullmatch(r"\d+\.\d\d MW", peak), peak
     assert re.fullmatch(r"\d+ h", _metric(body, "Hours over 9 MW"))
-    cost = _metric(body, "Energy cost (USD)")
+    cost = _metric(body, "Energy cost · point forecast (USD)")
     assert re.fullmatch(r"[\d,]+ USD", cost), cost
     assert re.fullmatch(r"-?[\d,]+ kWh", _metric(body, "Losses saved by switching"))
     lowest = float(_metric(body, "Lowest voltage").split()[0])
@@ -45,6 +48,19 @@ def test_day_ahead_plan_in_chromium(app_url, page, engine):
     assert any(n.startswith("Present") for n in network_chart)
     assert any(n.startswith("Recommended") for n in network_chart)
 
+    # Issue 22 item 4: the state of charge as the storage page draws it (one shared function): the initial 50 %
+    # of 4 MWh at 00:00, then each hour's level at the END of that hour's bar, the last at the next day's 00:00.
+    day_data = plot_data(page)[0]
+    soc = next(t for t in day_data if t["name"] == "State of charge (MWh)")
+    bars = next(t for t in day_data if (t["name"] or "").startswith("Battery"))
+    assert len(soc["x"]) == len(bars["x"]) + 1 == 25
+    assert soc["x"][0] == bars["x"][0] and soc["x"][0].endswith("T00:00:00") and soc["y"][0] == pytest.approx(2.0)
+    starts = [dt.datetime.fromisoformat(x) for x in bars["x"]]
+    assert [dt.datetime.fromisoformat(x) for x in soc["x"][1:]] == [s + dt.timedelta(hours=1) for s in starts]
+    bar_geometry = page.evaluate("() => { const t = document.querySelectorAll('.js-plotly-plot')[0].data"
+                                 ".find(t => (t.name || '').startsWith('Battery')); return [t.offset, t.width]; }")
+    assert bar_geometry[0] == 0 and bar_geometry[1] == pytest.approx(0.92 * 3_600_000)  # [start, end)
+
     set_width(page, 390, 2400)  # Streamlit scrolls inside: a tall viewport
     screenshot(page, "plan_after_submit_390")
 
@@ -54,3 +70,91 @@ def test_day_ahead_plan_in_chromium(app_url, page, engine):
     page.get_by_role("heading", name="Run history").wait_for()
     page.get_by_text(f"Day-ahead plans ({plans:,})").click()
     page.get_by_text("Each plan's three runs").wait_for()
+
+
+def _in_view(page, locator) -> None:
+    """What the operator sees without scrolling: the element lies inside the window."""
+    expect(locator).to_be_in_viewport(ratio=0.5, timeout=30_000)
+
+
+def _delta_rgb(page, label_start: str) -> tuple[int, int, int]:
+    colour = page.evaluate("""(start) => { const m = [...document.querySelectorAll("[data-testid='stMetric']")]
+        .find(m => m.querySelector("[data-testid='stMetricLabel']").innerText.trim().startsWith(start));
+        return getComputedStyle(m.querySelector("[data-testid='stMetricDelta']")).color; }""", label_start)
+    r, g, b = (int(v) for v in re.findall(r"\d+", colour)[:3])
+    return r, g, b
+
+
+def test_plan_refuses_a_state_demand_history_with_its_numbers(app_url, page, engine):
+    """Issue 22 item 2, as the operator met it: a state's demand (~6 GW) uploaded for the 33-bus feeder with a
+    9 MW limit and a 2 MW battery. The page says what does not fit, in view at phone width; nothing is stored."""
+    set_width(page, 390, 844)
+    page.goto(app_url)
+    page.get_by_role("heading", name="Day-ahead plan").wait_for()
+    wait_settled(page)
+    day = date_field_value(page, "Day to plan")
+    start = dt.datetime.combine(day, dt.time()) - dt.timedelta(days=14)
+    rows = ["timestamp,load_mw"] + [f"{start + dt.timedelta(hours=i):%Y-%m-%d %H:%M},"
+                                    f"{5200 + 900 * ((i % 24) in range(8, 21)):.1f}" for i in range(14 * 24)]
+    page.get_by_text("CSV upload", exact=True).first.click()
+    upload(page, 1, "victoria_demand.csv", "\n".join(rows).encode())
+    _, plans_before = list_plans(engine, page=0, page_size=1)
+    page.get_by_role("button", name="Plan the day").click()
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="Load history").first
+    alert.wait_for()
+    wait_settled(page)
+    _in_view(page, alert)
+    text = alert.inner_text()
+    assert "peaks at 6,100 MW" in text and "678 × the import limit of 9 MW" in text, text
+    assert "IEEE 33-bus feeder model's base load of 3.71 MW" in text and "× the battery's 2 MW" in text, text
+    assert "Nothing was run or stored" in text
+    screenshot(page, "plan_size_refused_390")
+    assert list_plans(engine, page=0, page_size=1)[1] == plans_before
+
+
+def test_plan_figures_that_break_a_limit_are_red_and_the_result_comes_into_view(app_url, page):
+    """Issue 22 items 3 and 5: at phone width the operator scrolls down to the button, plans a day whose import
+    limit the battery cannot hold on the upper band and whose voltage falls below 0.90 pu; the result heading
+    comes into view, every headline names its load, and the figures that break a limit are red, not green."""
+    set_width(page, 390, 844)
+    page.goto(app_url)
+    page.get_by_role("heading", name="Day-ahead plan").wait_for()
+    wait_settled(page)
+    page.get_by_role("spinbutton", name="Import limit at the substation (MW)").fill("8")
+    page.get_by_role("spinbutton", name="Network loading at the forecast peak (× base loads)").fill("1.6")
+    button = page.get_by_role("button", name="Plan the day")
+    button.scroll_into_view_if_needed()
+    button.click()
+    heading = page.get_by_role("heading", name=re.compile(r"^Plan for "))
+    heading.wait_for(timeout=180_000)
+    page.get_by_text("Losses saved by switching").wait_for()
+    wait_settled(page)
+    _in_view(page, heading)
+    screenshot(page, "plan_result_in_view_390")
+
+    tiles = metric_tiles(page)
+    labels = list(tiles)
+    assert labels[:2] == ["Peak import · upper 80% band", "Hours over 8 MW · upper 80% band"], labels
+    assert all(("point forecast" in label or "upper 80% band" in label) for label in labels), labels
+    hours = float(tiles["Hours over 8 MW · upper 80% band"].split()[0])
+    warning = page.locator("[data-testid='stAlert']").filter(has_text="The battery cannot hold import under 8 MW")
+    assert hours > 0 and warning.count() == 1 and "upper 80% band" in warning.inner_text()
+    # The headline and the warning under it count the same hours.
+    assert f"over the limit for {hours:.0f} h, at " in warning.inner_text(), (hours, warning.inner_text())
+    low = float(tiles["Lowest voltage · point forecast"].split()[0])
+    assert low < 0.90, tiles
+    for label in ("Peak import", "Hours over", "Lowest voltage"):
+        r, g, _ = _delta_rgb(page, label)
+        assert r > g, f"{label} breaks a limit but its change is drawn rgb({r}, {g}, …)"
+    assert "below the 0.9 pu limit" in page.locator("[data-testid='stMetric']").filter(
+        has_text="Lowest voltage").inner_text()
+
+    screenshots_at_two_widths(page, "plan_limits_light")
+    page.emulate_media(color_scheme="dark")  # the app follows the system theme by default
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
+                           " === 'rgb(14, 20, 18)'", timeout=30_000)
+    wait_settled(page)
+    for label in ("Hours over", "Lowest voltage"):
+        r, g, _ = _delta_rgb(page, label)
+        assert r > g, f"{label} in the dark theme: rgb({r}, {g}, …)"
+    screenshots_at_two_widths(page, "plan_limits_dark")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import uuid
 
 import numpy as np
@@ -12,7 +13,8 @@ from sqlalchemy import text
 from core.db.plans import get_plan, list_plans, plan_runs
 from core.contract.errors import InputError
 from core.inputs.forecast import history_from_demo
-from core.client.plan import BatterySpec, PlanRequest, run_plan, similar_plans, stored_plan, summarize
+from core.client.plan import (BatterySpec, PlanRequest, check_plan, run_plan, similar_plans, stored_plan,
+                              summarize)
 from core.inputs.storage import prices_from_demo
 
 DAY = dt.date(2025, 7, 15)
@@ -149,3 +151,41 @@ def test_plan_on_an_uploaded_network(services, engine):
     grid_fields = outcome.fields["grid"]
     assert isinstance(grid_fields["Network"], dict) and str(grid_fields["BatteryBus"]) == "30"
     assert get_plan(engine, outcome.plan_id)["inputs"]["network"] == "uploaded network (33 buses)"
+
+
+def test_a_history_that_does_not_fit_the_feeder_is_refused_with_its_numbers(services, engine):
+    """Issue 22 item 2: a state's demand (~8.5 GW here) on the 33-bus feeder with a 9 MW limit and a 2 MW battery
+    is refused before anything is sent, naming every number that disagrees; a battery alone out of scale names
+    the battery's power."""
+    plan = make_plan()
+    state = dataclasses.replace(plan.history, loads_mw=[v * 600 for v in plan.history.loads_mw])
+    with engine.connect() as conn:
+        before = conn.execute(text("select (select count(*) from plans), (select count(*) from optimization_runs)")).one()
+    with pytest.raises(InputError) as err:
+        run_plan(services.submitter(), services.engine, make_plan(history=state), idempotency_key=str(uuid.uuid4()))
+    reason = err.value.reason
+    assert err.value.key == "Load history"
+    assert re.search(r"peaks at [\d,]+ MW", reason) and "× the import limit of 9 MW" in reason
+    assert "IEEE 33-bus feeder model's base load of 3.71 MW" in reason and "× the battery's 2 MW" in reason
+    with engine.connect() as conn:
+        after = conn.execute(text("select (select count(*) from plans), (select count(*) from optimization_runs)")).one()
+    assert tuple(after) == tuple(before)
+    with pytest.raises(InputError) as err:
+        check_plan(make_plan(battery=BatterySpec(capacity_mwh=4000.0, power_mw=2000.0)))
+    assert err.value.key == "Power (MW)" and "of the battery's 2,000 MW" in err.value.reason
+    check_plan(make_plan(peak_load_scale=0.1))  # the form's loading is stress, not size: still fits
+
+
+def test_peak_and_hours_headlines_are_on_the_load_the_limit_warning_uses():
+    """Issue 22 item 3: robust plans judge the limit on the upper 80% band, as the storage run's check does."""
+    plan = make_plan(import_limit_mw=5.0, prices=[10.0] * 24)
+    forecast = {"forecast": [4.0] * 24, "upper_80": [4.5] * 20 + [6.0, 7.0, 6.0, 4.5],
+                "timestamps": [f"t{i}" for i in range(24)]}
+    storage = {"charge_mw": [0.0] * 24, "discharge_mw": [0.0] * 20 + [1.0, 1.0, 1.0, 0.0], "peak_import_mw": 6.0,
+               "grid_limit_met": False, "grid_limit_shortfall_steps": [21]}
+    s = summarize(plan, forecast, storage, None)
+    assert s["limit_basis"] == "upper_80" and s["hours_over_limit_after"] == 0.0   # the point forecast: under
+    assert (s["hours_over_limit_planned_before"], s["hours_over_limit_planned_after"]) == (3.0, 1.0)
+    assert s["peak_import_mw_planned_before"] == 7.0 and s["peak_import_mw_planned_after"] == 6.0
+    point = summarize(dataclasses.replace(plan, robust=False), forecast, storage, None)
+    assert point["limit_basis"] == "forecast" and point["hours_over_limit_planned_before"] == 0.0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pandas as pd
@@ -24,50 +25,99 @@ def _num(value: Any, fmt: str, unit: str = "") -> str:
     return (format(float(value), fmt) + unit) if isinstance(value, (int, float)) else "–"
 
 
-def render_headline(summary: dict[str, Any]) -> None:
-    """The five figures an operator acts on, each with its unit and what it is compared with."""
+BASIS_LABELS = {"upper_80": "upper 80% band", "forecast": "point forecast"}
+
+
+def _change_colour(delta: float | None, breaks_limit: bool) -> Any:
+    """A figure that breaks a limit is red whatever its change; no change is grey (Streamlit reads "+0" as up)."""
+    if breaks_limit:
+        return "red"
+    if delta is None or abs(delta) < 1e-9:
+        return "off"
+    return "inverse"
+
+
+def render_headline(summary: dict[str, Any], voltage_min_pu: float | None = None) -> None:
+    """The five figures an operator acts on, each with its unit, the load it is computed on and what it is
+    compared with. Peak and hours over the limit are on the load the limit warning below uses."""
     currency, limit = summary.get("currency", ""), summary.get("import_limit_mw")
-    before, after = summary.get("peak_import_mw_before"), summary.get("peak_import_mw_after")
-    with st.container(horizontal=True, gap="large", key="plan_headline"):
-        st.metric("Peak import", _num(after if after is not None else before, ".2f", " MW"),
-                  delta=(f"{after - before:+.2f} MW vs no battery" if after is not None and before is not None
-                         else None), delta_color="inverse", width="content",
-                  help=(f"Highest import at the substation on the point forecast; without the battery "
-                        f"{_num(before, '.2f', ' MW')} at {_hour(summary.get('peak_hour'))}"))
-        hb, ha = summary.get("hours_over_limit_before"), summary.get("hours_over_limit_after")
-        st.metric(f"Hours over {limit:g} MW", _num(ha if ha is not None else hb, ".0f", " h"),
-                  delta=f"{ha - hb:+.0f} h vs no battery" if ha is not None and hb is not None else None,
-                  delta_color="inverse", width="content",
-                  help=f"Hours of the point forecast with import above the limit, after the battery "
-                       f"(without it: {_num(hb, '.0f', ' h')})")
+    planned = "peak_import_mw_planned_before" in summary  # plans stored before the figures on the band: point
+    basis = BASIS_LABELS.get(summary.get("limit_basis", "forecast"), "point forecast") if planned else "point forecast"
+    suffix = "_planned" if planned else ""
+    before, after = summary.get(f"peak_import_mw{suffix}_before"), summary.get(f"peak_import_mw{suffix}_after")
+    hb, ha = summary.get(f"hours_over_limit{suffix}_before"), summary.get(f"hours_over_limit{suffix}_after")
+    hours = ha if ha is not None else hb
+    over = isinstance(hours, (int, float)) and hours > 0
+    point = (f" On the point forecast: {_num(summary.get('peak_import_mw_after'), '.2f', ' MW')}, "
+             f"{_num(summary.get('hours_over_limit_after'), '.0f', ' h')} over the limit." if planned else "")
+    with st.container(horizontal=True, gap="medium", key="plan_headline"):
+        peak_delta = after - before if after is not None and before is not None else None
+        st.metric(f"Peak import · {basis}", _num(after if after is not None else before, ".2f", " MW"),
+                  delta=f"{peak_delta:+.2f} MW vs no battery" if peak_delta is not None else None,
+                  delta_color=_change_colour(peak_delta, over), width="content",
+                  help=(f"Highest import at the substation on the {basis}, after the battery; without it "
+                        f"{_num(before, '.2f', ' MW')}.{point}"))
+        hours_delta = ha - hb if ha is not None and hb is not None else None
+        st.metric(f"Hours over {limit:g} MW · {basis}", _num(hours, ".0f", " h"),
+                  delta=f"{hours_delta:+.0f} h vs no battery" if hours_delta is not None else None,
+                  delta_color=_change_colour(hours_delta, over), width="content",
+                  help=f"Hours of the {basis} with import above the limit, after the battery (without it: "
+                       f"{_num(hb, '.0f', ' h')}). The limit warning below is on the same load.{point}")
         cost, saving = summary.get("cost_after"), summary.get("cost_saving")
-        st.metric(f"Energy cost ({currency})", _num(cost, ",.0f", f" {currency}"),
+        st.metric(f"Energy cost · point forecast ({currency})", _num(cost, ",.0f", f" {currency}"),
                   delta=f"{-saving:+,.0f} {currency} vs no battery" if saving is not None else None,
-                  delta_color="inverse", width="content",
-                  help="Σ price × import over the day on the point forecast")
+                  delta_color=_change_colour(saving, False), width="content",
+                  help="Σ price × import over the day on the point forecast, after the battery")
         present, recommended = summary.get("losses_kwh_present"), summary.get("losses_kwh_recommended")
-        st.metric("Losses saved by switching", _num(summary.get("losses_saved_kwh"), ",.0f", " kWh"),
+        st.metric("Losses saved by switching · point forecast", _num(summary.get("losses_saved_kwh"), ",.0f", " kWh"),
                   delta=(f"{100 * (recommended - present) / present:+.1f} % of the day's losses"
                          if present and recommended is not None else None),
-                  delta_color="inverse", width="content",
+                  delta_color=_change_colour(summary.get("losses_saved_kwh"), False), width="content",
                   help=f"Energy lost in the feeder model over the day: {_num(present, ',.0f', ' kWh')} in the present "
                        f"configuration, {_num(recommended, ',.0f', ' kWh')} in the recommended one, both under the "
-                       "forecast load after the battery")
+                       "point forecast after the battery")
         low_now, low_new = summary.get("lowest_voltage_pu_present"), summary.get("lowest_voltage_pu_recommended")
-        st.metric("Lowest voltage", _num(low_new, ".3f", " pu"),
-                  delta=f"{low_new - low_now:+.3f} pu vs present" if low_new is not None and low_now is not None
-                  else None, width="content",
-                  help=f"Lowest bus voltage of the day in the recommended configuration (present configuration: "
-                       f"{_num(low_now, '.3f', ' pu')})")
+        vmin = summary.get("voltage_min_pu", voltage_min_pu)
+        too_low = isinstance(low_new, (int, float)) and isinstance(vmin, (int, float)) and low_new < vmin - 1e-9
+        change = low_new - low_now if low_new is not None and low_now is not None else None
+        delta = f"{change:+.3f} pu vs present" if change is not None else None
+        if too_low:
+            delta = f"below the {vmin:g} pu limit" + (f" ({delta})" if delta else "")
+        st.metric("Lowest voltage · point forecast", _num(low_new, ".3f", " pu"), delta=delta,
+                  delta_color="red" if too_low else ("off" if not change else "normal"),
+                  delta_arrow="down" if too_low else "auto", width="content",
+                  help=f"Lowest bus voltage of the day in the recommended configuration, on the point forecast "
+                       f"(present configuration: {_num(low_now, '.3f', ' pu')}; limit "
+                       f"{_num(vmin, 'g', ' pu')})")
+
+
+def bring_into_view(selector: str, nonce: int) -> None:
+    """Scroll the page to the first element matching this CSS selector, below Streamlit's top bar. The nonce
+    makes each submission's script a new element, so the browser runs it again."""
+    st.html(f"""<script data-nonce="{nonce}">
+    (() => {{
+      let tries = 0;
+      const go = () => {{
+        const target = document.querySelector({json.dumps(selector)});
+        if (!target) {{ if (tries++ < 100) setTimeout(go, 50); return; }}
+        target.style.scrollMarginTop = "4rem";
+        target.scrollIntoView({{block: "start"}});
+      }};
+      go();
+    }})();
+    </script>""", unsafe_allow_javascript=True, width="content")
 
 
 def render_limit_notice(summary: dict[str, Any], timestamps: list[str]) -> None:
     limit = summary.get("import_limit_mw")
-    basis = "the forecast's upper 80% band" if summary.get("robust") else "the point forecast"
+    banded = summary.get("limit_basis", "upper_80" if summary.get("robust") else "forecast") == "upper_80"
+    basis = "the forecast's upper 80% band" if banded else "the point forecast"
     if summary.get("planned_limit_met") is False:
         steps = summary.get("planned_shortfall_steps") or []
-        hours = ", ".join(_hour(timestamps[s]) for s in steps[:12] if s < len(timestamps))
-        st.warning(f"The battery cannot hold import under {limit:g} MW on {basis}: over the limit at {hours} "
+        # Every hour, and how many: the headline above counts the same steps.
+        hours = ", ".join(_hour(timestamps[s]) for s in steps if s < len(timestamps))
+        st.warning(f"The battery cannot hold import under {limit:g} MW on {basis}: over the limit for "
+                   f"{len(steps)} h, at {hours} "
                    f"(at most {summary.get('planned_max_shortfall_mw', 0):.2f} MW above). This schedule keeps the "
                    "peak above the limit as low as the battery allows.")
     elif summary.get("planned_limit_met"):
@@ -92,7 +142,7 @@ def render_plan(outcome: PlanOutcome, *, actuals_mw: list[float] | None = None) 
     summary = outcome.summary or {}
     forecast, storage, grid = (outcome.results.get(s) for s in ("forecast", "storage", "grid"))
     if summary:
-        render_headline(summary)
+        render_headline(summary, (grid or {}).get("voltage_min_pu"))
     if outcome.status != "completed":
         st.error(f"The plan did not complete: {outcome.error or 'no reason given'}. The steps that ran are "
                  "stored as runs below.")
@@ -100,7 +150,8 @@ def render_plan(outcome: PlanOutcome, *, actuals_mw: list[float] | None = None) 
         render_limit_notice(summary, forecast["timestamps"])
         prices = (outcome.fields.get("storage") or {}).get("Prices") or []
         st.plotly_chart(plan_day_figure(forecast, storage, prices, float(summary.get("import_limit_mw", 0.0)),
-                                        summary.get("currency", ""), actuals_mw=actuals_mw),
+                                        summary.get("currency", ""), actuals_mw=actuals_mw,
+                                        storage_fields=outcome.fields.get("storage")),
                         width="stretch", key=f"plan_day_{outcome.plan_id}")
         st.caption("Times are the feeder's local clock (the load history's timestamps). Bands: the forecast's "
                    "empirical 80% and 95% intervals. "

@@ -8,6 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.charts.storage import soc_at_step_ends, step_bars
+
 FORECAST_COLOUR = "#1f77b4"
 NET_COLOUR = "#2ca02c"
 LIMIT_COLOUR = "#d62728"
@@ -27,11 +29,14 @@ def _band(fig: go.Figure, x: Sequence[Any], lower: Sequence[float], upper: Seque
 
 
 def plan_day_figure(forecast: Mapping[str, Any], storage: Mapping[str, Any] | None, prices: Sequence[float],
-                    limit_mw: float, currency: str, actuals_mw: Sequence[float] | None = None) -> go.Figure:
+                    limit_mw: float, currency: str, actuals_mw: Sequence[float] | None = None,
+                    storage_fields: Mapping[str, Any] | None = None) -> go.Figure:
     """Top: forecast with its 80/95% bands, net import after the battery, the import limit. Middle: battery
-    power and state of charge. Bottom: prices. One shared time axis."""
+    power over each hour and the state of charge at each hour's end (from the initial state at 00:00, drawn by
+    the storage page's own function). Bottom: prices. One shared time axis."""
     x = list(forecast["timestamps"])
     steps = len(x)
+    fields = storage_fields or {}
     load = np.asarray(forecast["forecast"][:steps], dtype=float)
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.5, 0.28, 0.22],
                         specs=[[{}], [{"secondary_y": True}], [{}]],
@@ -49,13 +54,17 @@ def plan_day_figure(forecast: Mapping[str, Any], storage: Mapping[str, Any] | No
     if storage is not None:
         out = np.asarray(storage["discharge_mw"], dtype=float) - np.asarray(storage["charge_mw"], dtype=float)
         net = np.maximum(load - out, 0.0)
-        fig.add_trace(go.Scatter(x=x, y=net.tolist(), name="Import after battery", mode="lines",
+        soc_x, soc_y = soc_at_step_ends(x, storage["soc_mwh"], fields)
+        # Import holds over its hour like the battery's bar: the last hour's level runs to the day's end.
+        fig.add_trace(go.Scatter(x=[*x, soc_x[-1]], y=[*net.tolist(), float(net[-1])], name="Import after battery",
+                                 mode="lines",
                                  line={"color": NET_COLOUR, "width": 2.5, "shape": "hv"},
                                  hovertemplate="%{x}<br>import %{y:.2f} MW<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Bar(x=x, y=out.tolist(), name="Battery (+ discharge, − charge) MW",
                              marker_color=[NET_COLOUR if v >= 0 else FORECAST_COLOUR for v in out],
-                             hovertemplate="%{x}<br>%{y:.2f} MW<extra></extra>"), row=2, col=1, secondary_y=False)
-        fig.add_trace(go.Scatter(x=x, y=storage["soc_mwh"], name="State of charge (MWh)", mode="lines+markers",
+                             hovertemplate="%{x}<br>%{y:.2f} MW<extra></extra>", **step_bars(x, fields)),
+                      row=2, col=1, secondary_y=False)
+        fig.add_trace(go.Scatter(x=soc_x, y=soc_y, name="State of charge (MWh)", mode="lines+markers",
                                  line={"color": SOC_COLOUR, "width": 2}, marker={"size": 4},
                                  hovertemplate="%{x}<br>SoC %{y:.2f} MWh<extra></extra>"),
                       row=2, col=1, secondary_y=True)

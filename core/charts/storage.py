@@ -33,6 +33,25 @@ def _step_ends(x: Sequence[Any], request_fields: Mapping[str, Any]) -> tuple[lis
     return [(s + step).isoformat() for s in starts], step.total_seconds() * 1000
 
 
+def soc_at_step_ends(x: Sequence[Any], soc_mwh: Sequence[float],
+                     request_fields: Mapping[str, Any]) -> tuple[list[Any], list[float]]:
+    """Where each state of charge is true: the engine's value for a step is the level after that step's charge
+    or discharge, so it sits at the step's end; the first point is the initial state at the first step's start
+    (when the request gives it). Shared by the storage page and the day-ahead plan's chart."""
+    ends, _ = _step_ends(x, request_fields)
+    soc_x, soc_y = list(ends), [float(v) for v in soc_mwh]
+    initial = _number(request_fields, "InitialSoC", float("nan")) * _number(request_fields, "CapacityMWh", 0.0)
+    if soc_x and initial == initial:  # NaN: no initial state in the request
+        soc_x, soc_y = [x[0], *soc_x], [initial, *soc_y]
+    return soc_x, soc_y
+
+
+def step_bars(x: Sequence[Any], request_fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Bar geometry for a value that holds over its step: the bar spans [start, end), not centred on the start."""
+    _, width_ms = _step_ends(x, request_fields)
+    return {"offset": 0, "width": width_ms * 0.92} if width_ms else {}
+
+
 def _number(fields: Mapping[str, Any], key: str, default: float) -> float:
     value = fields.get(key, default)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
@@ -78,10 +97,7 @@ def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]
                                  hovertemplate="%{y:,.2f} " + _price_unit(currency) + "<extra></extra>"),
                       row=1, col=1, secondary_y=True)
     capacity = _number(request_fields, "CapacityMWh", 0.0)
-    initial = _number(request_fields, "InitialSoC", float("nan")) * capacity
-    soc_x, soc_y = list(ends), list(soc)
-    if steps and initial == initial:  # the initial state belongs at the first step's start
-        soc_x, soc_y = [x[0]] + soc_x, [initial] + soc_y
+    soc_x, soc_y = soc_at_step_ends(x, soc, request_fields)
     fig.add_trace(go.Scatter(x=soc_x, y=soc_y, name="SoC (MWh)", mode="lines+markers" if steps <= 96 else "lines",
                              marker={"size": 4}, line={"color": SOC_COLOUR, "width": 2}, fill="tozeroy",
                              fillcolor="rgba(148,103,189,0.15)", hovertemplate="SoC %{y:,.2f} MWh<extra></extra>"),

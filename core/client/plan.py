@@ -9,7 +9,14 @@ Scaling to the feeder model: the load history is the feeder's (MW); the network 
 upload) carries its own base loads. Every load of the model is scaled by forecast_t / forecast peak ×
 `peak_load_scale` (the model's loading at the forecast peak, 1 = its base loads), and the battery's
 power is scaled by the same ratio (model kW per feeder kW), so the battery keeps its share of the feeder.
+
+Sizes that do not fit are refused, not scaled (`check_sizes`): a history whose typical daily peak is an order
+of magnitude away from the import limit, the feeder model's loading or the battery is another network's load
+or another unit (a state's demand, kW read as MW). Scaling it to fit would give a plan for a feeder nobody has
+(hours over a limit all day, a cost in millions, a battery that cannot move the load) and hide the mistake;
+only the operator knows which of the four numbers is wrong, so the message names all of them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,7 +50,13 @@ STEPS = ("forecast", "storage", "grid")
 # Total real load of the built-in feeders (docs/grid.md): the published base cases.
 BUILTIN_NETWORK_LOAD_KW = {"ieee33": 3715.0, "ieee69": 3802.1}
 BUILTIN_NETWORK_BUSES = {"ieee33": 33, "ieee69": 69}
+BUILTIN_NETWORK_NAMES = {"ieee33": "IEEE 33-bus", "ieee69": "IEEE 69-bus"}
 OVER_LIMIT_TOL_MW = 1e-6
+# A history's typical daily peak at most this many times the import limit, and within this factor either way of
+# the feeder model's loading at the forecast peak; the battery's power at least 1/BATTERY_RATIO of that peak and
+# at most BATTERY_RATIO times it. The demo feeder (~10.5 MW on IEEE 33's 3.7 MW, a 9 MW limit, 2 MW) is ~3×.
+SIZE_RATIO = 10.0
+BATTERY_RATIO = 100.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +144,54 @@ def check_plan(plan: PlanRequest) -> None:
         raise InputError("Battery bus", "bus 1 is the substation; choose a bus on the feeder")
     if plan.temperature_c is not None and len(plan.temperature_c) != len(plan.history.loads_mw) + HORIZON_STEPS:
         raise InputError("Temperature", "must cover the history and the planned day")
+    check_sizes(plan)
+
+
+def typical_daily_peak_mw(loads_mw: list[float | None], steps_per_day: int = HORIZON_STEPS) -> float | None:
+    """The median of the history's daily maxima (whole days counted back from its end): one metering spike
+    does not make a feeder look ten times larger. None when there is no value."""
+    values = np.array([np.nan if v is None else float(v) for v in loads_mw], dtype=float)
+    if not np.isfinite(values).any():
+        return None
+    whole = len(values) // steps_per_day * steps_per_day
+    days = values[len(values) - whole:].reshape(-1, steps_per_day) if whole else values.reshape(1, -1)
+    peaks = [float(np.nanmax(d)) for d in days if np.isfinite(d).any()]
+    return float(np.median(peaks))
+
+
+def _mw(value: float) -> str:
+    return f"{value:,.0f} MW" if abs(value) >= 100 else f"{value:,.3g} MW"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f} ×" if ratio >= 1 else f"1/{1 / ratio:,.0f} of"
+
+
+def check_sizes(plan: PlanRequest) -> None:
+    """Refuse a load history that does not fit the feeder it is planned on, with every number that disagrees."""
+    peak = typical_daily_peak_mw(plan.history.loads_mw)
+    if peak is None or peak <= 0:
+        return  # the forecast's own parser refuses an empty or zero history
+    misfits = []
+    if peak > SIZE_RATIO * plan.import_limit_mw:
+        misfits.append(f"{_times(peak / plan.import_limit_mw)} the import limit of {_mw(plan.import_limit_mw)}")
+    # The model's base loads, not its loading at the peak: the loading is the stress chosen on the form.
+    model_mw = network_load_kw(plan.network) / 1000.0
+    if model_mw > 0 and not 1 / SIZE_RATIO <= peak / model_mw <= SIZE_RATIO:
+        name = BUILTIN_NETWORK_NAMES.get(plan.network_label(), plan.network_label())
+        misfits.append(f"{_times(peak / model_mw)} the {name} feeder model's base load of {_mw(model_mw)}")
+    load_fits = not misfits
+    power = plan.battery.power_mw
+    if not 1 / BATTERY_RATIO <= power / peak <= BATTERY_RATIO:
+        misfits.append(f"{_times(peak / power)} the battery's {_mw(power)}")
+    if not misfits:
+        return
+    hint = ("Check the battery's power (MW) on the form." if load_fits else
+            "This looks like another network's load (a state's or region's demand) or another unit (kW read as "
+            "MW). Give this feeder's load in MW, or set the import limit, the feeder and the battery to match it.")
+    raise InputError("Load history" if not load_fits else "Power (MW)",
+                     f"on a typical day the load history peaks at {_mw(peak)}, which is " + "; ".join(misfits)
+                     + f". {hint} Nothing was run or stored.")
 
 
 def _bus_ids(network: str | dict[str, Any]) -> list[str]:
@@ -224,12 +285,29 @@ def summarize(plan: PlanRequest, forecast: dict[str, Any], storage: dict[str, An
     before = realised(load, None, prices, plan.import_limit_mw)
     out: dict[str, Any] = {
         "currency": plan.currency, "import_limit_mw": plan.import_limit_mw, "robust": plan.robust,
+        "voltage_min_pu": plan.voltage_min_pu,
         "peak_hour": forecast["timestamps"][int(np.argmax(load))],
         "peak_import_mw_before": before["peak_import_mw"], "hours_over_limit_before": before["hours_over_limit"],
         "cost_before": before["cost"],
     }
+    # The limit is judged on the load the battery was planned against (the upper band when robust), as the
+    # storage run's own check and the page's warning are: the peak and hours headlines say the same thing.
+    banded = plan.robust and bool(forecast.get("upper_80"))
+    planning = np.asarray(planning_load_mw(plan, forecast), dtype=float)
+    planned_before = realised(planning, None, prices, plan.import_limit_mw)
+    out.update({"limit_basis": "upper_80" if banded else "forecast",
+                "peak_import_mw_planned_before": planned_before["peak_import_mw"],
+                "hours_over_limit_planned_before": planned_before["hours_over_limit"]})
     if storage is not None:
         after = realised(load, battery_mw(storage), prices, plan.import_limit_mw)
+        planned_after = realised(planning, battery_mw(storage), prices, plan.import_limit_mw)
+        steps_over = storage.get("grid_limit_shortfall_steps")
+        out.update({
+            "peak_import_mw_planned_after": float(storage.get("peak_import_mw", planned_after["peak_import_mw"])),
+            # The storage run's own count where it gives one, so the headline and its warning never disagree.
+            "hours_over_limit_planned_after": (len(steps_over) * RESOLUTION_MIN / 60 if isinstance(steps_over, list)
+                                               else planned_after["hours_over_limit"]),
+        })
         out.update({
             "peak_import_mw_after": after["peak_import_mw"], "hours_over_limit_after": after["hours_over_limit"],
             "energy_over_limit_mwh_after": after["energy_over_limit_mwh"],
