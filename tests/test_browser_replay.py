@@ -134,6 +134,13 @@ def test_a_file_in_kw_is_converted_and_a_value_beyond_the_contract_is_refused_un
     peak_mw = max(json.loads(raw)["forecast"])
     assert 3000 < peak_mw < 10000, f"Victoria's demand is thousands of MW, not {peak_mw}"
     screenshot(page, "replay_kw_converted_1600")
+    page.locator("[data-testid='stMainMenu']").click()
+    page.locator("text=Dark").first.click()
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
+                           " === 'rgb(14, 20, 18)'", timeout=30_000)
+    wait_settled(page)
+    page.keyboard.press("Escape")
+    screenshots_at_two_widths(page, "replay_kw_converted_dark")
 
     # The same kW values under a header that names no unit: refused by the form, in words; nothing stored.
     stored = list_runs(engine, RunFilters(regions=(region,)), page=1, page_size=50)[1]
