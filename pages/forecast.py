@@ -10,11 +10,15 @@ from core.charts.forecast import backtest_figure, forecast_figure, forecast_summ
 from core.contract.codec import encode_request
 from core.demo.profiles import REGIONS
 from core.contract.errors import InputError
+from core.contract.fields import MAX_DATE, MIN_DATE
 from core.inputs.forecast import (
+    UploadPreview,
     forecast_fields,
     history_first_day,
     history_from_csv,
     history_from_demo,
+    upload_preview,
+    upload_preview_text,
     weather_found_text,
     weather_trace,
 )
@@ -28,23 +32,47 @@ from ui.submission import render_outcome_header, render_run_caption, submit_with
 
 ensure_app_shell()
 
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def cached_upload_preview(data: bytes) -> UploadPreview | None:
+    return upload_preview(data)
+
+
 st.title("Load forecast")
 st.caption("Forecast feeder load from its recent history. The request goes to the QNN service, "
            "is stored with its result, and is compared with the most similar past runs.")
 
-with st.form("forecast_form"):
-    left, middle, right = st.columns(3)
-    region = left.selectbox("Region", REGIONS, index=0, accept_new_options=True)
-    start = middle.date_input("First forecast day", value=dt.date.today() + dt.timedelta(days=1))
-    resolution = right.selectbox("Resolution", [60, 30, 15], format_func=lambda m: f"{m} min")
-    horizon_hours = left.number_input("Horizon (hours)", min_value=1, max_value=168, value=24, step=1)
-    source = middle.radio("Past loads", ["Built-in demo profile", "CSV upload"], horizontal=True)
-    demo_days = right.number_input("Demo history (days)", min_value=2, max_value=365, value=21,
-                                   help="Length of the built-in demo history")
-    upload = st.file_uploader("History CSV: a timestamp column and a load column in MW", type=["csv", "txt"],
+# The source and the file sit outside the form: the first forecast day the form offers follows the file.
+source = st.radio("Past loads", ["Built-in demo profile", "CSV upload"], horizontal=True)
+upload = None
+preview = None
+if source == "CSV upload":
+    upload = st.file_uploader("History CSV: a timestamp column and a load column (MW, or kW/GW named in its "
+                              "header: load_kw, demand_gw)", type=["csv", "txt"],
                               help="Optional weather columns `temperature_c` (°C) and `irradiance_wm2` (W/m²): "
                                    "measured in the history rows, the weather forecast in the rows after the "
                                    "forecast start (load left empty there).")
+    preview = cached_upload_preview(upload.getvalue()) if upload is not None else None
+    if preview is not None:
+        st.caption(md_text(upload_preview_text(preview)))
+
+with st.form("forecast_form"):
+    left, middle, right = st.columns(3)
+    region = left.selectbox("Region", REGIONS, index=0, accept_new_options=True)
+    if preview is not None:
+        start = middle.date_input("First forecast day", value=preview.latest_start, min_value=preview.earliest_start,
+                                  max_value=preview.latest_start,
+                                  help="The days this file supports: from two days after its first reading to the "
+                                       "day after its last")
+    else:
+        start = middle.date_input("First forecast day", value=dt.date.today() + dt.timedelta(days=1),
+                                  min_value=MIN_DATE, max_value=MAX_DATE)
+    resolution = right.selectbox("Resolution", [60, 30, 15], format_func=lambda m: f"{m} min")
+    horizon_hours = left.number_input("Horizon (hours)", min_value=1, max_value=168, value=24, step=1)
+    demo_days = 21
+    if source != "CSV upload":
+        demo_days = middle.number_input("Demo history (days)", min_value=2, max_value=365, value=21,
+                                        help="Length of the built-in demo history")
     cal_left, cal_right = st.columns([1, 2])
     use_public = cal_left.checkbox("Public holidays of the region", value=True,
                                    help="Known regions get their public holiday calendar (treated like Sundays)")
@@ -81,6 +109,8 @@ if last:
     completed = render_outcome_header(outcome)
     if completed:
         render_forecast_outcome(outcome.fields, outcome.result, history.loads_mw)
+    if history.report.get("unit_note"):
+        st.info(md_text(history.report["unit_note"]))
     if history.report.get("missing_rows"):
         st.warning(f"The upload has {history.report['missing_rows']}. They are sent to the service as gaps, "
                    "not filled in; fill them in the file if you know the values.")

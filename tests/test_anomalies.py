@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.monitoring.detection import (SEVERITIES, DetectionConfig, detect_anomalies, detect_in_request, forecast_errors,
@@ -168,3 +169,49 @@ def test_long_quarter_hourly_year_is_fast():
     assert time.perf_counter() - started < 3.0
     assert len([a for a in found if a.severity != "low"]) <= 2
     assert np.isfinite([a.score for a in found]).all()
+
+
+def _vic_elec_hourly() -> pd.DataFrame:
+    """Real Victorian demand and Melbourne temperature (2012-2014), hourly means; skipped when not on this machine."""
+    from bench.forecast_real import vic_elec_path
+
+    if not vic_elec_path().exists():
+        pytest.skip("vic_elec.csv (real demand with temperature) is not on this machine")
+    table = pd.read_csv(vic_elec_path(), parse_dates=["time"]).set_index("time")
+    return table[["demand_mw", "temperature_c"]].resample("60min").mean()
+
+
+def test_hot_day_peaks_sent_with_temperature_are_not_metering_glitches():
+    """The January 2014 heat wave in Victoria (42-43 °C on 14-17 Jan): raised as load spikes on the profile alone,
+    explained by the temperature the request carried; a reading planted on the hottest afternoon still stands out."""
+    hourly = _vic_elec_hourly()
+    origin = dt.datetime(2014, 1, 20)
+    window = hourly[(hourly.index >= origin - dt.timedelta(days=56)) & (hourly.index < origin)]
+    loads, temperature = list(window["demand_mw"]), list(window["temperature_c"])
+    first = window.index[0].to_pydatetime()
+    holidays = [dt.date(2013, 12, 25), dt.date(2013, 12, 26), dt.date(2014, 1, 1)]
+
+    def spikes_on_heat_wave(found) -> list[str]:
+        return [a.first_timestamp for a in found if a.anomaly_type == "spike"
+                and "2014-01-14" <= str(a.first_timestamp) < "2014-01-18"]
+
+    assert spikes_on_heat_wave(detect_anomalies(loads, 60, start=first, holidays=holidays)), \
+        "without the weather the heat wave looks like spikes"
+    found = detect_anomalies(loads, 60, start=first, holidays=holidays, temperature_c=temperature)
+    assert spikes_on_heat_wave(found) == [], [a.description for a in found]
+    assert not [a for a in found if a.anomaly_type == "spike"], [a.description for a in found]
+
+    glitch = int(np.flatnonzero(window.index == "2014-01-16 15:00")[0])
+    planted = list(loads)
+    planted[glitch] *= 1.4
+    found = detect_anomalies(planted, 60, start=first, holidays=holidays, temperature_c=temperature)
+    spikes = [a for a in found if a.anomaly_type == "spike"]
+    assert [a.affected_steps for a in spikes] == [[glitch]], [a.description for a in found]
+    assert "allowing for the 43 °C sent with the request" in spikes[0].description
+    assert spikes[0].suggested_actions[0].startswith("The temperature sent with the request does not explain it")
+
+    # Through the request, as the QNN service and the dashboard read it: TemperatureC covers history + horizon.
+    fields = {"Task": "forecast", "Region": "Victoria", "Date": "2014-01-20", "Resolution": 60, "Horizon": 24,
+              "PastLoads": loads, "TemperatureC": temperature + [25.0] * 24,
+              "Holidays": [d.isoformat() for d in holidays]}
+    assert not [a for a in detect_in_request(fields) if a.anomaly_type == "spike"]

@@ -114,7 +114,6 @@ def test_forecast_upload_messages_name_rows(app_url, page):
     cases = [
         (_history_csv(first_day, {100: "105200"}), "row 102: 105,200 is about"),
         (_history_csv(first_day, {200: "1O5.2"}), "row 202: '1O5.2' is not a number"),
-        (_history_csv(first_day, {}, end_early_h=60), "Choose "),
     ]
     for i, (data, words) in enumerate(cases):
         upload(page, 0, f"history_{i}.csv", data)
@@ -122,6 +121,13 @@ def test_forecast_upload_messages_name_rows(app_url, page):
         page.get_by_text(words).first.wait_for()
         alert = page.locator("[data-testid='stAlert']").first.inner_text()
         assert words in alert, alert
+    # A file that stops 2.5 days early: the picker offers only the days it supports, the day after it first.
+    upload(page, 0, "history_early.csv", _history_csv(first_day, {}, end_early_h=60))
+    supported = f"First forecast day: {first_day - dt.timedelta(days=12):%Y-%m-%d} to " \
+                f"{first_day - dt.timedelta(days=3):%Y-%m-%d}"
+    page.get_by_text(supported).wait_for()
+    wait_settled(page)
+    assert date_field_value(page, "First forecast day") == first_day - dt.timedelta(days=3)
     # Gaps marked n/a: the forecast runs, and a warning says how many and where.
     upload(page, 0, "history_gaps.csv", _history_csv(first_day, {50: "n/a", 51: "n/a", 52: ""}))
     page.get_by_role("button", name="Run forecast").click()

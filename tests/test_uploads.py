@@ -127,3 +127,47 @@ def test_a_price_file_that_ends_early_says_which_days_work():
     with pytest.raises(InputError) as err:
         prices_from_csv("\n".join(rows).encode(), dt.date(2025, 6, 9), 60, 24 + 12)
     assert "choose a day from 2025-06-07 to 2025-06-08" in err.value.reason
+
+
+@pytest.mark.parametrize("header, scale, unit", [
+    ("load_kw", 1000, "kW"), ("demand_kw", 1000, "kW"), ("kw", 1000, "kW"), ("Load (kW)", 1000, "kW"),
+    ("mw", 1, None), ("load_mw", 1, None), ("gw", 0.001, "GW"), ("demand_gw", 0.001, "GW"),
+])
+def test_a_unit_in_the_load_header_is_converted_to_mw_and_said(header, scale, unit):
+    rows = ["timestamp," + (f'"{header}"' if " " in header else header)]
+    first = dt.datetime.combine(START, dt.time()) - dt.timedelta(days=7)
+    for i in range(7 * 24):
+        rows.append(f"{(first + dt.timedelta(hours=i)).isoformat()},{(200 + i % 24) * scale:g}")
+    history = history_from_csv("\n".join(rows).encode(), START, 60)
+    assert history.loads_mw[:3] == pytest.approx([200, 201, 202])
+    note = history.report["unit_note"]
+    assert (f"is in {unit}" in note and "converted to MW" in note) if unit else note == ""
+
+
+def test_a_load_beyond_the_contract_is_refused_by_the_form_in_words():
+    """Millions under a header that names no unit (a state's demand in kW): the service would refuse PastLoads
+    with jargon after storing a failed run; the form refuses it first, in words."""
+    with pytest.raises(InputError) as err:
+        history_from_csv(_hourly_csv(value="{v}0000", header="timestamp,load"), START, 60)
+    assert err.value.key == "History CSV"
+    assert "beyond the 1,000,000 MW a forecast accepts" in err.value.reason and "load_kw" in err.value.reason
+
+
+def test_weather_forecast_rows_with_empty_load_are_not_missing_values():
+    """Rows after the history that carry only the weather forecast, as the help text asks: no gap warning; a gap in
+    the history still is one."""
+    from core.inputs.forecast import upload_preview
+
+    first = dt.datetime.combine(START, dt.time()) - dt.timedelta(days=7)
+    rows = ["timestamp,load_mw,temperature_c"]
+    for i in range(8 * 24):
+        moment = first + dt.timedelta(hours=i)
+        load = "" if moment.date() >= START or i == 30 else f"{200 + i % 24}"
+        rows.append(f"{moment.isoformat()},{load},{20 + i % 24 / 4}")
+    data = "\n".join(rows).encode()
+    preview = upload_preview(data)
+    assert preview is not None and preview.latest_start == START, "the day after the history"
+    assert preview.earliest_start == START - dt.timedelta(days=5)
+    history = history_from_csv(data, START, 60, horizon_steps=24)
+    assert history.report["missing_rows"].startswith("1 missing value (empty or n/a) at row 32")
+    assert len(history.weather["TemperatureC"]) == 7 * 24 + 24

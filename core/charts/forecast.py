@@ -92,8 +92,9 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
     fig.update_xaxes(tickformatstops=[
         {"dtickrange": [None, 86_400_000], "value": "%H:%M\n%a %d %b"},
         {"dtickrange": [86_400_000, None], "value": "%a %d %b"},
-    ], showgrid=True, minor={"dtick": 3 * 3_600_000, "showgrid": True, "gridcolor": "#f1f3f5", "ticks": "outside",
-                              "ticklen": 3})
+    ], showgrid=True, minor={"dtick": 3 * 3_600_000, "showgrid": True, "ticks": "outside", "ticklen": 3,
+                              # translucent: a light grey drew bright stripes on the dark theme
+                              "gridcolor": "rgba(128, 128, 128, 0.15)"})
     fig.update_layout(
         title={"text": title, "font": {"size": 14}},
         xaxis_title=time_axis_title(region), yaxis_title="Load (MW)", hovermode="x unified",

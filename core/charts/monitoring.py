@@ -20,6 +20,7 @@ _TYPE_COLOURS = {"forecast": "#1f5fbf", "storage": "#2ca02c", "grid_switch": "#9
 TASK_NAMES = {"forecast": "Load forecast", "storage": "Storage dispatch", "grid_switch": "Grid switching",
               "simulation": "Simulation"}
 _SERVICE = "#eb5757"
+SELECTED_RING = "#d63ad6"  # the selected anomaly's ring
 _REJECTED = "#f2c94c"
 
 
@@ -119,8 +120,10 @@ def anomaly_run_figure(request_fields: Mapping[str, Any], result: Mapping[str, A
         points = marked["highlight"]
         fig.add_trace(go.Scatter(x=points["x"], y=points["y"], mode="markers", name="Selected anomaly",
                                  text=points["text"], hovertemplate="%{x}<br>%{y:.4g} MW<br>%{text}",
-                                 marker={"color": "rgba(0,0,0,0)", "size": 16, "symbol": "circle-open",
-                                         "line": {"color": "#000", "width": 2.5}}))
+                                 # An open symbol is stroked in marker.color (its line colour is ignored):
+                                 # opaque, and a magenta that stands out on the light and the dark theme.
+                                 marker={"color": SELECTED_RING, "size": 18, "symbol": "circle-open",
+                                         "line": {"color": SELECTED_RING, "width": 3}}))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest", yaxis_title="MW",
                       legend={"orientation": "h", "y": -0.15})
     if focus is not None and window_days and isinstance(focus[0], str):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,12 +11,20 @@ import pandas as pd
 
 from core.demo.profiles import demo_load_history, demo_temperature
 from core.contract.errors import InputError
-from core.contract.limits import MAX_FORECAST_HORIZON_HOURS, MIN_FORECAST_HISTORY_HOURS
-from core.contract.tasks import region_text, validate_common
-from core.inputs.uploads import guess_column, missing_rows, read_csv_upload, strict_numbers
+from core.contract.limits import MAX_ABS_POWER_MW, MAX_FORECAST_HORIZON_HOURS, MIN_FORECAST_HISTORY_HOURS
+from core.contract.tasks import parse_request, region_text, validate_common
+from core.inputs.uploads import file_rows, guess_column, missing_rows, read_csv_upload, strict_numbers
 
 TIME_WORDS = ("timestamp", "time", "date", "datetime", "zeit")
-LOAD_WORDS = ("load", "mw", "demand", "power", "value", "kw")
+LOAD_WORDS = ("load", "mw", "demand", "power", "value", "kw", "gw")
+# A unit named in a load column's header ("load_kw", "Demand (MW)", "gw") -> MW per unit of the column.
+POWER_UNITS_MW = {"w": 1e-6, "watt": 1e-6, "watts": 1e-6, "kw": 1e-3, "kilowatt": 1e-3, "kilowatts": 1e-3,
+                  "mw": 1.0, "megawatt": 1.0, "megawatts": 1.0, "gw": 1e3, "gigawatt": 1e3, "gigawatts": 1e3}
+_UNIT_NAMES = {1e-6: "W", 1e-3: "kW", 1.0: "MW", 1e3: "GW"}
+# The contract's names for the form's fields, for a check that only the contract makes.
+_FORM_LABELS = {"PastLoads": "History (MW)", "Actuals": "Values after the forecast start (MW)",
+                "Date": "First forecast day", "Horizon": "Horizon (hours)", "Resolution": "Resolution",
+                "Holidays": "Extra holidays", "TemperatureC": "Temperature (°C)", "IrradianceWm2": "Irradiance (W/m²)"}
 # Request key -> CSV column names accepted for it (case-insensitive).
 WEATHER_COLUMNS = {"TemperatureC": ("temperature_c", "temperature", "temp_c"),
                    "IrradianceWm2": ("irradiance_wm2", "irradiance", "ghi_wm2", "ghi")}
@@ -67,16 +76,18 @@ def find_weather_columns(columns: list[str]) -> dict[str, str]:
     return found
 
 
-def history_from_csv(data: bytes, start: dt.date, resolution_min: int, time_column: str | None = None,
-                     load_column: str | None = None, horizon_steps: int | None = None) -> ForecastHistory:
-    """History (and actuals) from an upload; optional weather columns cover the history and the horizon.
+def load_unit(column: str) -> tuple[str, float]:
+    """(unit, MW per unit) named by a load column's header; a header that names none is read as MW."""
+    for word in reversed([w for w in re.split(r"[^a-z]+", str(column).lower()) if w]):
+        if word in POWER_UNITS_MW:
+            factor = POWER_UNITS_MW[word]
+            return _UNIT_NAMES[factor], factor
+    return "MW", 1.0
 
-    Rows after the forecast start may carry only the weather forecast, with the load left empty.
-    `horizon_steps` (default: 7 days) is how far the weather must reach.
-    """
-    from core.inputs.forecast_history import history_from_frame, weather_from_frame
 
-    frame = read_csv_upload(data, label="History CSV")
+def _columns(frame: pd.DataFrame, time_column: str | None = None,
+             load_column: str | None = None) -> tuple[str, str, dict[str, str]]:
+    """(time column, load column, weather columns by request key) of an upload."""
     weather_columns = find_weather_columns(list(frame.columns))
     candidates = frame[[c for c in frame.columns if c not in weather_columns.values()]]
     time_column = time_column or guess_column(candidates, TIME_WORDS) or frame.columns[0]
@@ -88,9 +99,106 @@ def history_from_csv(data: bytes, start: dt.date, resolution_min: int, time_colu
             raise InputError("History CSV", f"no load column found among {', '.join(frame.columns[:10])}; "
                                             "expected e.g. 'timestamp,load_mw'")
         load_column = numeric[0]
-    values = strict_numbers(frame, load_column, label="History CSV", unit="MW")
+    return time_column, load_column, weather_columns
+
+
+def _load_mw(frame: pd.DataFrame, load_column: str) -> tuple[pd.Series, str]:
+    """The load column in MW (converted from the unit its header names) and a sentence saying so, if it was.
+
+    A value beyond what the contract accepts is refused here, with its row, rather than by the service."""
+    unit, factor = load_unit(load_column)
+    values = strict_numbers(frame, load_column, label="History CSV", unit=unit)
+    in_mw = values * factor
+    beyond = in_mw.abs() > MAX_ABS_POWER_MW
+    if beyond.any():
+        first = int(beyond.idxmax())
+        hint = ("check the file's unit" if unit != "MW" else
+                "if the file is in kW, name the column load_kw (or in W, load_w) and it is converted to MW")
+        raise InputError("History CSV", (
+            f"column {load_column!r}, {file_rows(list(beyond[beyond].index))}: {_number(values[first])} {unit} is beyond the "
+            f"{MAX_ABS_POWER_MW:,.0f} MW a forecast accepts; {hint}"))
+    if factor == 1.0:
+        return in_mw, ""
+    how = f"÷ {1 / factor:,.0f}" if factor < 1 else f"× {factor:,.0f}"
+    return in_mw, (f"Column {load_column!r} is in {unit} (its header says so): its values were converted to MW "
+                   f"({how}), e.g. {_number(values.dropna().iloc[0])} {unit} = {_number(in_mw.dropna().iloc[0])} MW.")
+
+
+def _number(value: float) -> str:
+    """Thousands separated, no exponent: 4,196,840 and 4.19684."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.6g}"
+
+
+@dataclass(frozen=True)
+class UploadPreview:
+    """What the form can tell from a file before it is sent: its columns, its span, the days a forecast may start."""
+    time_column: str
+    load_column: str
+    unit: str
+    first_reading: dt.datetime
+    last_reading: dt.datetime
+    earliest_start: dt.date
+    latest_start: dt.date   # the day after the history: the default first forecast day
+
+
+def upload_preview(data: bytes) -> UploadPreview | None:
+    """The file's columns and the first forecast days it supports; None when it cannot be read (the submit
+    names why, with the form's other values)."""
+    try:
+        frame = read_csv_upload(data, label="History CSV")
+        time_column, load_column, _ = _columns(frame)
+        values = _load_mw(frame, load_column)[0]
+    except InputError:
+        return None
+    stamps = _naive_stamps(frame[time_column])
+    known = stamps[values.notna() & stamps.notna()].sort_values()
+    if len(known) < 2:
+        return None
+    first, last = known.iloc[0], known.iloc[-1]
+    step = known.diff().dropna()
+    step = step[step > pd.Timedelta(0)].median() if (step > pd.Timedelta(0)).any() else pd.Timedelta(hours=1)
+    earliest = (first.ceil("D") + pd.Timedelta(hours=MIN_FORECAST_HISTORY_HOURS)).date()
+    latest = max((last + step).floor("D").date(), earliest)
+    return UploadPreview(time_column, load_column, load_unit(load_column)[0], first.to_pydatetime(),
+                         last.to_pydatetime(), earliest, latest)
+
+
+def upload_preview_text(preview: UploadPreview) -> str:
+    """One line under the file: what was found in it, and the first forecast days it supports."""
+    unit = "MW" if preview.unit == "MW" else f"{preview.unit}, converted to MW"
+    return (f"Found: time in {preview.time_column!r}, load in {preview.load_column!r} ({unit}), "
+            f"{preview.first_reading:%Y-%m-%d %H:%M} to {preview.last_reading:%Y-%m-%d %H:%M}. "
+            f"First forecast day: {preview.earliest_start:%Y-%m-%d} to {preview.latest_start:%Y-%m-%d}.")
+
+
+def _naive_stamps(times: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(times, errors="coerce", format="mixed")
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    return stamps
+
+
+def history_from_csv(data: bytes, start: dt.date, resolution_min: int, time_column: str | None = None,
+                     load_column: str | None = None, horizon_steps: int | None = None) -> ForecastHistory:
+    """History (and actuals) from an upload; optional weather columns cover the history and the horizon.
+
+    Rows after the forecast start may carry only the weather forecast, with the load left empty.
+    `horizon_steps` (default: 7 days) is how far the weather must reach.
+    """
+    from core.inputs.forecast_history import history_from_frame, weather_from_frame
+
+    frame = read_csv_upload(data, label="History CSV")
+    time_column, load_column, weather_columns = _columns(frame, time_column, load_column)
+    values, unit_note = _load_mw(frame, load_column)
+    if unit_note:
+        frame = frame.assign(**{load_column: values})
     _check_covers_start(frame[time_column], values, start, resolution_min)
-    gaps = missing_rows(values, frame[time_column])
+    # Rows after the forecast start whose load is empty carry only the weather forecast (or no actuals yet):
+    # they are not missing readings. Gaps among the actuals (before the last value after the start) are.
+    stamps = _naive_stamps(frame[time_column])
+    last_value_at = stamps[values.notna()].max()
+    counted = (stamps < pd.Timestamp(start)) | (stamps <= last_value_at) | stamps.isna()
+    gaps = missing_rows(values[counted], frame[time_column][counted])
     past, actuals, report = history_from_frame(frame, time_column, load_column, resolution_min,
                                                dt.datetime.combine(start, dt.time()))
     first = dt.datetime.combine(start, dt.time()) - dt.timedelta(minutes=resolution_min * len(past))
@@ -104,7 +212,7 @@ def history_from_csv(data: bytes, start: dt.date, resolution_min: int, time_colu
             weather[key] = values
             report.setdefault("notes", []).append(f"Weather {note}")
     report = {"source": f"CSV upload (columns {time_column!r}, {load_column!r})", "missing_rows": gaps,
-              **report}
+              "unit_note": unit_note, **report}
     return ForecastHistory(stamps, past, list(actuals), report, weather, weather_columns)
 
 
@@ -128,9 +236,7 @@ def weather_trace(history: ForecastHistory, n_steps: int, key: str = "Temperatur
 
 def _check_covers_start(times: pd.Series, values: pd.Series, start: dt.date, resolution_min: int) -> None:
     """Refuse a file that stops (or starts) too far from the first forecast day, naming a day that works."""
-    stamps = pd.to_datetime(times, errors="coerce", format="mixed")
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_localize(None)
+    stamps = _naive_stamps(times)
     known = stamps[values.notna() & stamps.notna()]
     if known.empty:
         return  # the engine's reader names what it cannot read
@@ -179,4 +285,8 @@ def forecast_fields(region: str, start: dt.date, resolution_min: int, horizon_ho
             raise InputError(column, f"the weather covers {len(values) - len(history.loads_mw)} steps after the "
                                      f"start; the horizon needs {fields['Horizon']}")
         fields[key] = values[:need]
+    try:
+        parse_request(fields)  # every check the service makes: a refusal is the form's message, not a failed run
+    except InputError as exc:
+        raise InputError(_FORM_LABELS.get(exc.key, exc.key), exc.reason) from None
     return fields

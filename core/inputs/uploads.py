@@ -88,7 +88,7 @@ def _as_numbers(column: pd.Series) -> pd.Series:
     return pd.to_numeric(column, errors="coerce").astype(float)
 
 
-def _rows(index: Sequence[int], limit: int = 5) -> str:
+def file_rows(index: Sequence[int], limit: int = 5) -> str:
     """File row numbers (header = row 1), e.g. "rows 14, 15 and 18" or "rows 3, 4, 9, … (12 in all)"."""
     numbers = [str(int(i) + 2) for i in index]
     if len(numbers) == 1:
@@ -115,7 +115,7 @@ def strict_numbers(frame: pd.DataFrame, column: str, *, label: str, unit: str) -
         first = int(bad.idxmax())
         text = str(raw[first]).strip()[:30]
         hint = " (a letter O instead of a zero?)" if "o" in text.lower() and any(c.isdigit() for c in text) else ""
-        raise InputError(label, f"column {column!r}, {_rows(list(bad[bad].index))}: {text!r} is not a number{hint}. "
+        raise InputError(label, f"column {column!r}, {file_rows(list(bad[bad].index))}: {text!r} is not a number{hint}. "
                                 "Correct the value, or leave the cell empty to mark a missing reading")
     present = values.dropna()
     if len(present) >= 10:
@@ -126,7 +126,7 @@ def strict_numbers(frame: pd.DataFrame, column: str, *, label: str, unit: str) -
                 first = int(huge.idxmax())
                 value = float(values[first])
                 raise InputError(label, (
-                    f"column {column!r}, {_rows(list(huge[huge].index))}: {value:,.6g} is about "
+                    f"column {column!r}, {file_rows(list(huge[huge].index))}: {value:,.6g} is about "
                     f"{value / typical:,.0f}× the typical {typical:,.4g} {unit}: probably a value in "
                     f"{_SMALLER.get(unit, 'a smaller unit')}. Write {value / 1000:,.6g} (= {value:,.6g} / 1000) instead"))
     return values
@@ -137,7 +137,7 @@ def missing_rows(values: pd.Series, stamps: pd.Series | None = None) -> str:
     gaps = values.isna()
     if not gaps.any():
         return ""
-    where = _rows(list(gaps[gaps].index))
+    where = file_rows(list(gaps[gaps].index))
     if stamps is not None:
         times = pd.to_datetime(stamps[gaps], errors="coerce", format="mixed").dropna()
         if len(times):
