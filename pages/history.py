@@ -88,18 +88,26 @@ frame = pd.DataFrame([{
     "error": r["error_message"] or "",
     "run id": str(r["id"]),
 } for r in rows])
-event = st.dataframe(
-    frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, on_select="rerun",
-    selection_mode="multi-row", key="history_table",
-    column_config={
-        "submitted": st.column_config.DatetimeColumn("submitted (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-        "for date": st.column_config.DateColumn("for date"),
-        "outcome": st.column_config.TextColumn(
-            "outcome", width="medium", help="Forecast: peak load and its time (region local time); storage: "
-                                            "revenue in the currency of the prices sent; grid: losses saved"),
-        "error": st.column_config.TextColumn("error", width="medium"),
-        "run id": st.column_config.TextColumn("run id", width="small"),
-    })
+# A run opened from elsewhere (the similar-runs panel, here or on another page) arrives as ?run=<id> or
+# ?compare=<id>,<id>. A new link replaces the table's selection: the selection lives in the browser, so the table
+# gets a fresh key (an empty selection); otherwise the old row stays selected and keeps the old run on the page.
+linked = st.query_params.get("compare") or st.query_params.get("run")
+if linked and linked != st.session_state.get("history_link"):
+    st.session_state["history_link"] = linked
+    st.session_state["history_table_nonce"] = st.session_state.get("history_table_nonce", 0) + 1
+with st.container(key="history_table"):  # a stable class for the grid, whatever its key's generation
+    event = st.dataframe(
+        frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, on_select="rerun",
+        selection_mode="multi-row", key=f"history_table_{st.session_state.get('history_table_nonce', 0)}",
+        column_config={
+            "submitted": st.column_config.DatetimeColumn("submitted (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "for date": st.column_config.DateColumn("for date"),
+            "outcome": st.column_config.TextColumn(
+                "outcome", width="medium", help="Forecast: peak load and its time (region local time); storage: "
+                                                "revenue in the currency of the prices sent; grid: losses saved"),
+            "error": st.column_config.TextColumn("error", width="medium"),
+            "run id": st.column_config.TextColumn("run id", width="small"),
+        })
 
 nav = st.columns([1.3, 1.3, 4.4, 1.5, 1.5], vertical_alignment="center")
 if nav[0].button("Newer", icon=":material/chevron_left:", disabled=page <= 1, width="stretch"):
@@ -124,9 +132,12 @@ if total > JSON_EXPORT_LIMIT:
 render_plan_history(engine)
 
 selected_ids = [frame.iloc[i]["run id"] for i in (event.selection.rows if event and event.selection else [])]
-# A run opened from elsewhere (the similar-runs panel) arrives as ?run=<id> or ?compare=<id>,<id>.
-linked = st.query_params.get("compare") or st.query_params.get("run")
-if not selected_ids and linked:
+if selected_ids and linked:
+    # Rows picked after a link: the table now says what is open, and the address must not name another run.
+    st.query_params.pop("run", None)
+    st.query_params.pop("compare", None)
+    st.session_state["history_link"] = None
+elif linked:
     selected_ids = [i for i in linked.split(",") if i]
 
 if len(selected_ids) > 1:

@@ -54,6 +54,11 @@ with st.form("storage_form"):
                                        type=["csv", "txt"])
         export_price = st.number_input("Export price (per MWh)", value=0.0, step=5.0,
                                        help="Paid for energy sent to the grid; imports are paid at the prices above")
+        grid_limit = st.number_input("Import limit (MW, optional)", min_value=0.0, value=None, step=1.0,
+                                     placeholder="no limit",
+                                     help="Largest import at the connection point (site load + charging − PV). "
+                                          "The battery holds import under it wherever it can; where it cannot, "
+                                          "the result says how far over and for how long")
     submitted = st.form_submit_button("Optimise dispatch", type="primary")
 
 if submitted:
@@ -72,7 +77,8 @@ if submitted:
                                 efficiency=efficiency_pct / 100, initial_soc=initial_pct / 100,
                                 min_soc=min_pct / 100, max_soc=max_pct / 100, final_soc=final_pct / 100,
                                 cycle_cost_per_mwh=cycle_cost, load_mw=load, pv_mw=pv,
-                                export_price=export_price if site_upload is not None else None)
+                                export_price=export_price if site_upload is not None else None,
+                                grid_limit_mw=grid_limit)
         code = encode_request(fields)
     except InputError as exc:
         st.error(f"**{md_text(exc.key)}**: {md_text(exc.reason)}")

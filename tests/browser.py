@@ -224,8 +224,9 @@ def keyed_grid(page: Any, key: str) -> Any:
 ROW_H = 35  # st.dataframe's row height in px (header row the same)
 
 
-def click_grid_row(page: Any, grid: Any, row: int, until: Any = None, attempts: int = 3) -> None:
-    """The selection cell of a row of an st.dataframe (a canvas: rows are clicked by position).
+def click_grid_row(page: Any, grid: Any, row: int, until: Any = None, attempts: int = 3, row_h: int = ROW_H) -> None:
+    """The selection cell of a row of an st.dataframe (a canvas: rows are clicked by position; `row_h` for a
+    grid drawn with a taller `row_height`, the header keeps ROW_H).
 
     With `until` (a locator that the selection shows or enables), the click is repeated, as an operator would,
     when the grid was still drawing its canvas and the selection did not take.
@@ -237,7 +238,7 @@ def click_grid_row(page: Any, grid: Any, row: int, until: Any = None, attempts: 
         wait_settled(page)
         grid.scroll_into_view_if_needed()  # a click outside the window lands nowhere: on a full database the
         box = grid.bounding_box()          # grid can sit below the first screen
-        page.mouse.click(box["x"] + 18, box["y"] + ROW_H * (row + 1) + ROW_H / 2)
+        page.mouse.click(box["x"] + 18, box["y"] + ROW_H + row_h * row + row_h / 2)
         if until is None:
             return
         try:

@@ -126,3 +126,33 @@ def test_storage_region_currency_site_csv_and_form_errors(app_url, page):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     scroller = table.locator(".dvn-scroller").first  # the grid's own scroll area: nothing hidden sideways
     assert scroller.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+
+
+def test_storage_import_limit_caps_the_peak_charging_would_raise(app_url, page):
+    """Item 9 of issue 22: a 31 MW site whose cheap night hours tempt a 25 MW battery to charge (55 MW import
+    without a cap). With a 35 MW import limit the schedule holds import under it, and the result says so: peak
+    import before and after, hours over the limit with and without the battery, the limit on the chart."""
+    _open(page, app_url)
+    page.get_by_label("Horizon (hours)").fill("24")
+    page.get_by_text("Self-consumption: site load and PV (optional)").click()
+    start = date_field_value(page, "Day")
+    site = ["time,load_mw"] + [f"{dt.datetime.combine(start, dt.time(h)).isoformat()},{38 if 17 <= h <= 20 else 31}"
+                               for h in range(24)]
+    upload(page, 1, "site.csv", "\n".join(site).encode())
+    page.get_by_role("spinbutton", name="Import limit (MW, optional)").fill("35")
+    _submit(page)
+    tiles = metric_tiles(page)
+    name, raw = download(page, "Download schedule (JSON)")
+    result = json.loads(raw)
+    assert result["grid_limit_met"] is True and result["grid_limit_steps_over_without_battery"] == 4
+    assert max(result["grid_import_mw"]) <= 35 + 1e-6
+    peak_label = next(k for k in tiles if k.startswith("Peak import · "))
+    assert tiles[peak_label] == f"{max(result['grid_import_mw']):,.1f} MW"
+    assert tiles["Hours over 35 MW"] == "0 h"
+    body = page.locator("body").inner_text()
+    assert "38.0 without battery" in body and "4 h without battery" in body
+    assert "Import held at or under 35 MW in every step" in body
+    dispatch = {t["name"]: t for t in plot_data(page)[0]}
+    assert dispatch["Import limit (35 MW)"]["y"] == [35, 35]
+    assert dispatch["Grid import (MW)"]["y"][:-1] == pytest.approx(result["grid_import_mw"])
+    screenshots_at_two_widths(page, "storage_import_limit")

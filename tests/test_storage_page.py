@@ -57,7 +57,8 @@ def test_storage_page_submits_and_draws(storage_page, services):
     assert not at.exception, at.exception
     similar = at.dataframe[-1].value
     assert len(similar) >= 1 and "what matched" in similar.columns
-    assert set(similar["type"]) == {"Storage dispatch"}
+    # "Same request type only" is on: no type column (one type); the run cell holds region, day and short id.
+    assert "type" not in similar.columns and all(" · " in cell for cell in similar["run"])
 
 
 def test_storage_page_bad_battery_is_a_clear_message(storage_page):

@@ -12,6 +12,9 @@ from core.search.similarity import match_reason, similar_to_run
 from ui.plain import md_text
 from ui.state import get_services
 
+# Three wrapped lines of text; Streamlit wraps cells only in rows taller than 4 rem.
+SIMILAR_ROW_HEIGHT_PX = 72
+
 TASK_LABELS = {"forecast": "Load forecast", "storage": "Storage dispatch", "grid_switch": "Grid switching"}
 
 
@@ -85,22 +88,27 @@ def render_similar_runs(run_id: str, query_text: str | None, *, key: str, k: int
         else:
             st.caption("No similar past runs yet: each new run makes this list better.")
         return []
-    # Narrow column: the match strength and what matched first, the rest behind the row's tooltip-free columns.
-    frame = pd.DataFrame([{
+    # Three columns wrapped on up to three lines (Streamlit wraps text only in rows taller than 4 rem) in fixed
+    # widths that fit the History page's side column and a phone: no cell is cut ("Queenslanc"), nothing hidden
+    # sideways. The type (only when types are mixed) and the short id ride in the run's cell.
+    rows = [{
         "similarity": max(0.0, 1.0 - s["distance"]),
-        "run": f"{s['region']} {s['forecast_date'] or ''}".strip(),
+        "run": " · ".join([f"{s['region']} {s['forecast_date'] or ''}".strip(),
+                           *([] if same_type else [TASK_LABELS.get(s["request_type"], s["request_type"])]),
+                           s["run_id"][:6]]),
         "what matched": match_reason(query_text, s["embedded_text"]),
-        "type": TASK_LABELS.get(s["request_type"], s["request_type"]),
-        "id": s["run_id"][:8],
-    } for s in similar])
-    event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
-                         key=f"{key}_similar_table", column_config={
-        "similarity": st.column_config.ProgressColumn("match", min_value=0.0, max_value=1.0, format="%.2f",
-                                                      width="small",
-                                                      help="1 − distance (embedding cosine + numeric profile)"),
-        "run": st.column_config.TextColumn("run", width="small"),
-        "what matched": st.column_config.TextColumn("what matched", width="medium"),
-    })
+    } for s in similar]
+    # A key per run: the selection lives in the browser, and another run's rows must start unselected.
+    with st.container(key=f"{key}_similar_table"):
+        event = st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", on_select="rerun",
+                             selection_mode="multi-row", key=f"{key}_similar_table_{run_id}",
+                             row_height=SIMILAR_ROW_HEIGHT_PX, column_config={
+            "similarity": st.column_config.ProgressColumn("match", min_value=0.0, max_value=1.0, format="%.2f",
+                                                          width=70,
+                                                          help="1 − distance (embedding cosine + numeric profile)"),
+            "run": st.column_config.TextColumn("run", width=120, help="Region, day, short run id"),
+            "what matched": st.column_config.TextColumn("what matched", width=140),
+        })
     picked = [similar[i]["run_id"] for i in (event.selection.rows if event and event.selection else [])]
     with st.container(horizontal=True):
         if st.button("Open in History", key=f"{key}_open_similar", disabled=len(picked) != 1,

@@ -2,6 +2,7 @@
 optimisation earns over simpler policies."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -27,6 +28,45 @@ def schedule_csv(fields: dict[str, Any], result: dict[str, Any]) -> str:
     return frame.to_csv(index=False, float_format="%.4f")
 
 
+@dataclass(frozen=True)
+class ImportLimit:
+    """The import limit sent (`GridLimitMW`) and how the schedule and no battery fare against it."""
+    limit_mw: float
+    met: bool
+    hours_over: float
+    hours_over_without_battery: float
+    max_over_mw: float
+    energy_over_mwh: float
+    steps_over: list[int]
+
+
+def _import_limit(fields: dict[str, Any], result: dict[str, Any]) -> ImportLimit | None:
+    limit = result.get("grid_limit_mw", fields.get("GridLimitMW"))
+    if not isinstance(limit, (int, float)) or "grid_limit_met" not in result:
+        return None  # no limit sent, or a service that does not report on it
+    step_h = float(fields.get("Resolution", 60)) / 60
+    steps = [int(i) for i in result.get("grid_limit_shortfall_steps") or []]
+    return ImportLimit(limit_mw=float(limit), met=bool(result["grid_limit_met"]), hours_over=len(steps) * step_h,
+                       hours_over_without_battery=int(result.get("grid_limit_steps_over_without_battery", 0)) * step_h,
+                       max_over_mw=float(result.get("grid_limit_max_shortfall_mw", 0.0)),
+                       energy_over_mwh=float(result.get("grid_limit_shortfall_mwh", 0.0)), steps_over=steps)
+
+
+def _say_import_limit(limit: ImportLimit, result: dict[str, Any], region: str | None) -> None:
+    if limit.met:
+        st.caption(f"Import held at or under {limit.limit_mw:,.4g} MW in every step "
+                   f"({limit.hours_over_without_battery:,.4g} h over without the battery).")
+        return
+    stamps = list(result.get("timestamps") or [])
+    first, last = limit.steps_over[0], limit.steps_over[-1]
+    when = (f" between {clock_label(stamps[first], region)} and {clock_label(stamps[last], region)}"
+            if last < len(stamps) else "")
+    st.error(f"The battery cannot hold import under {limit.limit_mw:,.4g} MW: {limit.hours_over:,.4g} h over"
+             f"{when}, at most {limit.max_over_mw:,.2f} MW above, {limit.energy_over_mwh:,.2f} MWh in all. "
+             "This is the schedule with the least import above the limit; more battery power or energy, or a "
+             "higher limit, would close the gap.")
+
+
 def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
     outcome = storage_outcome(fields, result)
     code = outcome.currency
@@ -37,12 +77,27 @@ def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> Non
                   help=("Grid bill without the battery minus the bill with it, at the import and export prices"
                         if outcome.self_consumption else
                         "Σ price × (discharge − charge) × step length") + f", {unit}")
+        limit = _import_limit(fields, result)
+        before = result.get("peak_import_mw_without_battery")
+        delta = None
+        if outcome.self_consumption and isinstance(before, (int, float)):
+            delta = f"{outcome.peak_import_mw - float(before):+,.1f} MW vs {float(before):,.1f} without battery"
+        # Lower is better; a peak above the limit is red whatever it did against no battery.
+        over_limit = limit is not None and outcome.peak_import_mw > limit.limit_mw + 1e-6 * max(limit.limit_mw, 1)
         st.metric(f"Peak import · {clock_label(outcome.peak_import_time, region)}",
-                  f"{outcome.peak_import_mw:,.1f} MW", width="content",
+                  f"{outcome.peak_import_mw:,.1f} MW", delta=delta, delta_color="red" if over_limit else "inverse",
+                  width="content",
                   help="Largest power drawn from the grid in one step" + (
                       " (site load + charging − PV)" if outcome.self_consumption else " (charging the battery)"))
+        if limit is not None:
+            st.metric(f"Hours over {limit.limit_mw:,.4g} MW", f"{limit.hours_over:,.4g} h",
+                      delta=f"{limit.hours_over_without_battery:,.4g} h without battery",
+                      delta_color="red" if limit.hours_over else "off", delta_arrow="off", width="content",
+                      help="Steps whose import is above the import limit, in hours")
         st.metric("Cycles", f"{outcome.cycles:.2f}", width="content",
                   help="Equivalent full cycles: (charged + discharged energy) / (2 × capacity)")
+    if limit is not None:
+        _say_import_limit(limit, result, region)
     optimal = result.get("optimal")
     details = [f"throughput {float(result.get('throughput_mwh', 0.0)):,.0f} MWh"]
     if "objective" in result and not outcome.self_consumption:

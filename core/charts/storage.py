@@ -13,6 +13,7 @@ DISCHARGE_COLOUR = "#2ca02c"
 PRICE_COLOUR = "#d62728"
 SOC_COLOUR = "#9467bd"
 BOUND_COLOUR = "#7f7f7f"
+LIMIT_COLOUR = "#e377c2"
 
 
 def _timestamps(request_fields: Mapping[str, Any], result: Mapping[str, Any], steps: int) -> list[Any]:
@@ -90,6 +91,18 @@ def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]
                                      line={"color": BOUND_COLOUR if key == "Load" else "#ff7f0e", "dash": dash,
                                            "shape": "hv"}),
                           row=1, col=1, secondary_y=False)
+    limit = request_fields.get("GridLimitMW")
+    grid_import = result.get("grid_import_mw")
+    if isinstance(limit, (int, float)) and isinstance(grid_import, list) and len(grid_import) == steps:
+        # With an import limit, what the limit holds (import with the battery) and the limit itself.
+        fig.add_trace(go.Scatter(x=edges, y=list(grid_import) + grid_import[-1:], name="Grid import (MW)",
+                                 mode="lines", line={"color": "#17becf", "width": 2, "shape": "hv"},
+                                 hovertemplate="import %{y:,.2f} MW<extra></extra>"),
+                      row=1, col=1, secondary_y=False)
+        fig.add_trace(go.Scatter(x=[edges[0], edges[-1]], y=[float(limit)] * 2, name=f"Import limit ({limit:,.4g} MW)",
+                                 mode="lines", line={"color": LIMIT_COLOUR, "dash": "dash", "width": 1.5},
+                                 hoverinfo="skip"),
+                      row=1, col=1, secondary_y=False)
     prices = request_fields.get("Prices")
     if isinstance(prices, list) and len(prices) == steps:
         fig.add_trace(go.Scatter(x=edges, y=list(prices) + prices[-1:], name=f"Price ({_price_unit(currency)})",

@@ -137,7 +137,8 @@ def storage_fields(region: str, start: dt.date, resolution_min: int, prices: lis
                    capacity_mwh: float, power_mw: float, efficiency: float, initial_soc: float,
                    min_soc: float, max_soc: float, final_soc: float | None = None,
                    cycle_cost_per_mwh: float = 0.0, load_mw: list[float] | None = None,
-                   pv_mw: list[float] | None = None, export_price: float | None = None) -> dict[str, Any]:
+                   pv_mw: list[float] | None = None, export_price: float | None = None,
+                   grid_limit_mw: float | None = None) -> dict[str, Any]:
     """The `Task=storage` request, checked by the engine's own parser so bad input never reaches the service
     (nor the database as a failed run). Fractions as fractions; the form shows percent."""
     fields: dict[str, Any] = {
@@ -156,6 +157,12 @@ def storage_fields(region: str, start: dt.date, resolution_min: int, prices: lis
         fields["PV"] = [round(float(v), 4) for v in pv_mw]
     if (load_mw is not None or pv_mw is not None) and export_price is not None:
         fields["ExportPrice"] = float(export_price)
+    if grid_limit_mw is not None:
+        if load_mw is None and pv_mw is None:
+            # Import is site load + charging − PV: without the site there is nothing for a limit to hold.
+            raise InputError("Import limit (MW)", "applies to the site's import: upload a Load/PV CSV under "
+                                                  "Self-consumption, or leave the limit empty")
+        fields["GridLimitMW"] = float(grid_limit_mw)
     _check_in_form_words(fields, len(prices))
     try:
         parse_request(fields)  # the engine's own checks, so nothing the service would refuse is sent
@@ -170,7 +177,7 @@ FORM_LABELS = {
     "InitialSoC": "Initial SoC (%)", "MinSoC": "Min SoC (%)", "MaxSoC": "Max SoC (%)",
     "FinalSoC": "Final SoC at least (%)", "CycleCostPerMWh": "Wear cost (per MWh discharged)",
     "ExportPrice": "Export price (per MWh)", "Prices": "Prices", "Load": "Load/PV CSV", "PV": "Load/PV CSV",
-    "Date": "Day", "Resolution": "Resolution", "Region": "Region",
+    "Date": "Day", "Resolution": "Resolution", "Region": "Region", "GridLimitMW": "Import limit (MW)",
 }
 
 
