@@ -13,7 +13,8 @@ from core.inputs.holidays import holidays_for_request
 from core.client.plan import BatterySpec, PlanRequest, check_plan, run_plan, similar_plans
 from core.inputs.plan import CURRENCIES, csv_history, currency_of, demo_feeder_history, network_from_upload
 from core.inputs.storage import prices_from_csv, prices_from_demo
-from ui.plan_view import bring_into_view, render_plan
+from ui.browser_scripts import bring_into_view
+from ui.plan_view import render_plan
 from ui.shell import ensure_app_shell
 from ui.state import get_services, submission_key
 

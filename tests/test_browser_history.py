@@ -58,6 +58,8 @@ def test_similar_run_buttons_inside_history_open_what_they_name(services, app_ur
     wait_for_similar_runs(page)
     opened = re.search(r"[?&]run=([0-9a-f-]{36})", page.url).group(1)
     assert opened != first
+    page.wait_for_function("id => document.body.innerText.includes(id)", arg=opened)  # the rerun drew it
+    wait_settled(page)
     assert _shown_run(page) == opened  # the run the address names is the one on the page
     screenshots_at_two_widths(page, "history_similar_open")  # the similar-runs table: no cell cut (item 11)
 

@@ -73,17 +73,33 @@ def test_plan_makes_three_linked_runs(services, engine):
     assert any(str(r["id"]) == outcome.plan_id and r["runs"] == 3 for r in rows) and total >= 1
 
 
-def test_failed_step_fails_the_plan_and_keeps_earlier_runs(services, engine):
-    # A forecast history too short for the service: the first run is stored as failed, nothing else is sent.
-    plan = make_plan()
-    plan.history = dataclasses.replace(plan.history, loads_mw=plan.history.loads_mw[-30:],
-                                       timestamps=plan.history.timestamps[-30:])
-    outcome = run_plan(services.submitter(), services.engine, plan, idempotency_key=str(uuid.uuid4()))
-    assert outcome.status == "failed" and "forecast step failed" in outcome.error and "PastLoads" in outcome.error
+def test_failed_step_fails_the_plan_with_its_reason(services, engine, tmp_path):
+    """The QNN service cannot be reached (nothing listens on its port): the forecast run is stored as failed,
+    nothing else is sent, and the plan ends failed with that step's reason."""
+    from core.client.local_service import free_port
+    from core.client.outbox import Outbox
+    from core.client.pipeline import RunSubmitter
+    from core.client.qnn_client import QNNClient
+
+    unreachable = RunSubmitter(services.engine, QNNClient(f"http://127.0.0.1:{free_port()}", timeout_s=2),
+                               services.encoder, Outbox(tmp_path / "outbox"), backend_label="nowhere")
+    outcome = run_plan(unreachable, services.engine, make_plan(), idempotency_key=str(uuid.uuid4()))
+    assert outcome.status == "failed" and "forecast step failed" in outcome.error and "reached" in outcome.error
     row = get_plan(engine, outcome.plan_id)
     assert row["status"] == "failed" and row["error_message"] == outcome.error
     runs = plan_runs(engine, outcome.plan_id)
-    assert [(r["plan_step"], r["status"]) for r in runs] == [("forecast", "failed")]
+    assert [(r["plan_step"], r["status"], r["failure_kind"]) for r in runs] == [("forecast", "failed", "unreachable")]
+
+
+def test_a_history_the_service_would_refuse_is_refused_by_the_form(services, engine):
+    plan = make_plan(region=f"Short-{uuid.uuid4().hex[:6]}")
+    plan.history = dataclasses.replace(plan.history, loads_mw=plan.history.loads_mw[-30:],
+                                       timestamps=plan.history.timestamps[-30:])
+    with pytest.raises(InputError) as refused:
+        run_plan(services.submitter(), services.engine, plan, idempotency_key=str(uuid.uuid4()))
+    assert refused.value.key == "History (MW)" and "at least 2 days" in refused.value.reason
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from plans where region = :r"), {"r": plan.region}).scalar() == 0
 
 
 @pytest.mark.parametrize("overrides,key", [

@@ -90,4 +90,6 @@ def test_no_page_renders_html():
     for path in [*ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), ROOT / "streamlit_app.py"]:
         source = path.read_text()
         assert not re.search(r"unsafe_allow_html\s*=\s*True", source), path
-        assert "st.html(" not in source and "components.html(" not in source, path
+        assert "components.html(" not in source, path
+        # Scripts of our own live in one module (fixed text, never input); no other page or view writes HTML.
+        assert "st.html(" not in source or path.name == "browser_scripts.py", path

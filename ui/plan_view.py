@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pandas as pd
@@ -89,23 +88,6 @@ def render_headline(summary: dict[str, Any], voltage_min_pu: float | None = None
                   help=f"Lowest bus voltage of the day in the recommended configuration, on the point forecast "
                        f"(present configuration: {_num(low_now, '.3f', ' pu')}; limit "
                        f"{_num(vmin, 'g', ' pu')})")
-
-
-def bring_into_view(selector: str, nonce: int) -> None:
-    """Scroll the page to the first element matching this CSS selector, below Streamlit's top bar. The nonce
-    makes each submission's script a new element, so the browser runs it again."""
-    st.html(f"""<script data-nonce="{nonce}">
-    (() => {{
-      let tries = 0;
-      const go = () => {{
-        const target = document.querySelector({json.dumps(selector)});
-        if (!target) {{ if (tries++ < 100) setTimeout(go, 50); return; }}
-        target.style.scrollMarginTop = "4rem";
-        target.scrollIntoView({{block: "start"}});
-      }};
-      go();
-    }})();
-    </script>""", unsafe_allow_javascript=True, width="content")
 
 
 def render_limit_notice(summary: dict[str, Any], timestamps: list[str]) -> None:

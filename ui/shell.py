@@ -12,6 +12,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui.browser_scripts import close_sidebar_after_navigation
+
 # streamlit/testing/v1/local_script_runner.py; the "global.appTest" option is not visible to the script thread.
 _APP_TEST_SESSION_ID = "test session id"
 
@@ -29,24 +31,3 @@ def ensure_app_shell() -> None:
         st.rerun()
     with st.sidebar:
         close_sidebar_after_navigation()
-
-
-# Streamlit closes the sidebar after a page is chosen only when the browser says it is a phone (user agent);
-# a narrow window (a phone in desktop mode, a split screen) keeps it open over the page. Below Streamlit's md
-# breakpoint, where the sidebar covers the page, a click on a page link closes it as on a phone. Installed
-# once per browser tab; the script is ours, no input reaches it.
-_CLOSE_SIDEBAR_ON_NAVIGATION = """<script>
-(() => {
-  if (window.__closeSidebarOnNavigation) return;
-  window.__closeSidebarOnNavigation = true;
-  document.addEventListener("click", (event) => {
-    if (!event.target.closest("[data-testid='stSidebarNav'] a") || window.innerWidth >= 768) return;
-    setTimeout(() => document.querySelector("[data-testid='stSidebarCollapseButton'] button")?.click(), 0);
-  }, true);
-})();
-</script>"""
-
-
-def close_sidebar_after_navigation() -> None:
-    """Call once per run, in the sidebar: at phone width the sidebar closes when a page is chosen."""
-    st.html(_CLOSE_SIDEBAR_ON_NAVIGATION, unsafe_allow_javascript=True)

@@ -48,7 +48,9 @@ BODY_FIELDS = {
     "Initial SoC (%)": "initial_soc", "InitialSoC": "initial_soc", "Min SoC (%)": "min_soc", "MinSoC": "min_soc",
     "Max SoC (%)": "max_soc", "MaxSoC": "max_soc", "Final SoC at least (%)": "final_soc", "FinalSoC": "final_soc",
     "Wear cost (per MWh discharged)": "cycle_cost_per_mwh", "CycleCostPerMWh": "cycle_cost_per_mwh",
-    "PastLoads": "past_loads_mw", "Holidays": "holidays", "Day": "day", "Date": "day", "Region": "region",
+    "PastLoads": "past_loads_mw", "History (MW)": "past_loads_mw", "Temperature (°C)": "temperature_c",
+    "Extra holidays": "holidays", "First forecast day": "day", "Holidays": "holidays", "Day": "day", "Date": "day",
+    "Region": "region",
     "VoltageMin": "voltage_min_pu", "VoltageMax": "voltage_max_pu", "SearchSeconds": "search_seconds",
 }
 
