@@ -9,7 +9,7 @@ HOST    ?= 127.0.0.1
 API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
 
-.PHONY: run api lint test test-fast test-random bench bench-history setup setup-dev browser clean-data
+.PHONY: run api lint test test-fast test-random screenshots bench bench-history setup setup-dev browser clean-data
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -48,7 +48,11 @@ lint: setup-dev
 # Everything, as CI runs it: two workers (one per core), each with its own data folder, database, servers and
 # browser, each running whole files in file order (pytest-randomly off: a failing file reruns alone as it ran).
 test: lint browser
-	$(PY) -m pytest -p no:randomly -n 2 --dist loadfile
+	EGLO_SCREENSHOTS=0 $(PY) -m pytest -p no:randomly -n 2 --dist loadfile
+
+# The browser tests again, writing whole-page screenshots at 1600 and 390 px to screenshots/ (to look at).
+screenshots: setup-dev browser
+	$(PY) -m pytest -p no:randomly -n 2 --dist loadfile -m browser
 
 # The inner loop: no browser, no extra processes or servers (about a minute).
 test-fast: setup-dev

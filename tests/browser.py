@@ -27,6 +27,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 SCREENSHOT_DIR = ROOT / "screenshots"
+# Screenshots are for people to look at (`make screenshots`); `make test` leaves them out: each pair re-lays the
+# page out twice at two widths and encodes two tall PNGs, seconds per call that prove nothing a test asserts.
+TAKE_SCREENSHOTS = os.environ.get("EGLO_SCREENSHOTS", "1") != "0"
 # A cold first run on a busy 2-core machine waits for the database and the QNN child of a new server.
 FIRST_RUN_TIMEOUT_MS = 180_000
 QUIET_MS = 250  # the page counts as settled once nothing in it has changed for this long
@@ -107,9 +110,10 @@ def _close_quietly(context: Any) -> None:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    SCREENSHOT_DIR.mkdir(exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if TAKE_SCREENSHOTS:
+        SCREENSHOT_DIR.mkdir(exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
     return path
 
 
@@ -148,7 +152,9 @@ def screenshots_at_two_widths(page: Any, name: str) -> list[Path]:
     Streamlit scrolls inside its main container, so a full-page screenshot of the window shows only the
     first screen: the viewport is made as tall as the content instead.
     """
-    paths = []
+    paths: list[Path] = []
+    if not TAKE_SCREENSHOTS:
+        return paths
     for width in (1600, 390):
         set_width(page, width)
         height = page.evaluate("() => Math.max(...[...document.querySelectorAll("

@@ -190,18 +190,27 @@ def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page):
     assert "vs" in body and "weekly seasonal naive" in body
 
 
-def test_a_reload_mid_run_says_the_run_goes_on_and_opens_it(chromium):
+def test_a_reload_mid_run_says_the_run_goes_on_and_opens_it(chromium, tmp_path):
     """The operator reloads while a run computes: the new page says the run goes on, then opens it in History.
-    A Streamlit server of its own, on a QNN service that takes 6 s to answer (the fault server's chosen delay:
-    the setting under test is a run that is still computing when the page reloads)."""
+    A Streamlit server of its own, on a QNN service that takes 4 s to answer (the fault server's chosen delay:
+    the setting under test is a run that is still computing when the page reloads), and on a utility's own
+    regions file (EGLO_REGIONS_FILE, issue 22 item 13): the form offers those regions and no others."""
     from tests.fault_server import FaultServer
+    from tests.test_regions import RIVERINA
 
+    regions = tmp_path / "regions.toml"
+    regions.write_text(RIVERINA)
     with FaultServer() as qnn:
-        qnn.set(500, {"detail": "the engine failed after a long computation"}, delay_s=6)
-        with streamlit_server({"QNN_BASE_URL": qnn.base_url, "QNN_TIMEOUT_S": "30"}) as url:
+        qnn.set(500, {"detail": "the engine failed after a long computation"}, delay_s=4)
+        env = {"QNN_BASE_URL": qnn.base_url, "QNN_TIMEOUT_S": "30", "EGLO_REGIONS_FILE": str(regions)}
+        with streamlit_server(env) as url:
             page = new_page(chromium)
             try:
                 _open_forecast(page, url)
+                page.get_by_label("Region").first.click()
+                options = page.get_by_role("option").all_inner_texts()
+                assert options[:2] == ["Riverina", "Zone Nord"] and "California" not in options, options
+                page.keyboard.press("Escape")
                 page.get_by_role("button", name="Run forecast").click()
                 page.wait_for_url(re.compile(r"pending_run="), timeout=120_000)  # named before it is computed
                 qnn.wait_for_posts(1, timeout_s=300)  # the first run of a cold app loads the sentence model first

@@ -1,4 +1,7 @@
-"""Regions a utility configures in one file (issue 22, item 13): zone, currency, holidays, hemisphere."""
+"""Regions a utility configures in one file (issue 22, item 13): zone, currency, holidays, hemisphere.
+
+The forms offering a configured file's regions in Chromium: test_browser_forecast.py's reload test, whose
+server of its own also runs on such a file."""
 import datetime as dt
 
 import pytest
@@ -6,7 +9,6 @@ import pytest
 from core.contract.regions import DEFAULT_REGIONS_FILE, RegionsFileError, load_regions, time_zone
 from core.inputs.holidays import public_holidays
 from core.search.description import season_of
-from tests.browser import new_page, streamlit_server, wait_settled
 
 RIVERINA = """
 [regions.Riverina]
@@ -53,19 +55,3 @@ def test_a_bad_region_names_the_file_the_region_and_the_key(tmp_path, entry, nam
     with pytest.raises(RegionsFileError) as error:
         load_regions(path)
     assert str(path) in str(error.value) and "'Riverina'" in str(error.value) and f"{named}:" in str(error.value)
-
-
-@pytest.mark.browser
-def test_the_forms_offer_the_utilitys_regions(chromium, tmp_path):
-    """A Streamlit server of its own: the setting under test is EGLO_REGIONS_FILE."""
-    path = tmp_path / "regions.toml"
-    path.write_text(RIVERINA)
-    with streamlit_server({"EGLO_REGIONS_FILE": str(path)}) as url:
-        page = new_page(chromium)
-        page.goto(f"{url}/forecast")
-        page.get_by_role("heading", name="Load forecast").wait_for()
-        wait_settled(page)
-        page.get_by_label("Region").first.click()
-        options = page.get_by_role("option").all_inner_texts()
-        assert options[:2] == ["Riverina", "Zone Nord"] and "California" not in options, options
-        page.close()
