@@ -140,6 +140,19 @@ def wait_settled(page: Any, quiet_ms: int = QUIET_MS, timeout_ms: int = 60_000) 
         raise PageNotSettled(f"the page did not settle within {timeout_ms} ms: {state}")
 
 
+DARK_BACKGROUND = "rgb(14, 20, 18)"  # [theme.dark] backgroundColor of .streamlit/config.toml
+
+
+def switch_to_dark(page: Any) -> None:
+    """Dark theme as the operator picks it (⋮ → Dark), once the page has re-drawn in it; the menu closed."""
+    page.locator("[data-testid='stMainMenu']").click()
+    page.locator("text=Dark").first.click()
+    page.wait_for_function("dark => getComputedStyle(document.querySelector('.stApp')).backgroundColor === dark",
+                           arg=DARK_BACKGROUND, timeout=30_000)
+    wait_settled(page)
+    page.keyboard.press("Escape")
+
+
 def set_width(page: Any, width: int, height: int = 1400) -> None:
     """Resize the window and wait for Streamlit's re-layout and Plotly's redraw to finish."""
     page.set_viewport_size({"width": width, "height": height})

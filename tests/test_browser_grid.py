@@ -6,7 +6,7 @@ import pytest
 
 from core.contract.outcomes import grid_outcome
 from tests.browser import (download, metric_tiles, plot_data, run_ids_on_page, screenshot, screenshots_at_two_widths,
-                           wait_for_new_run, wait_for_similar_runs, wait_settled)
+                           switch_to_dark, wait_for_new_run, wait_for_similar_runs, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -79,15 +79,10 @@ def test_grid_69_buses(app_url, page):
     _check_outcome(page, result)
     screenshots_at_two_widths(page, "grid_69")
     # In the dark theme the diagram takes the app's background (it was a white box) and its labels its text colour.
-    page.locator("[data-testid='stMainMenu']").click()
-    page.locator("text=Dark").first.click()
-    page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
-                           " === 'rgb(14, 20, 18)'", timeout=30_000)
-    wait_settled(page)
+    switch_to_dark(page)
     diagram = ("[...document.querySelectorAll('.js-plotly-plot')].find(p => (p.data || []).some(t => "
                "t.name === 'Buses'))._fullLayout")
     background = page.evaluate(f"() => {diagram}.plot_bgcolor")
     assert background.replace(" ", "").lower() in ("rgba(0,0,0,0)", "rgb(14,20,18)", "#0e1412"), background
     assert page.evaluate(f"() => {diagram}.font.color") not in ("#212529", "rgb(33, 37, 41)")
-    page.keyboard.press("Escape")  # the menu closed before the picture
     screenshot(page, "grid_69_dark_1600")

@@ -52,7 +52,7 @@ def test_similar_run_buttons_inside_history_open_what_they_name(services, app_ur
     first = _shown_run(page)
 
     similar = keyed_grid(page, "history_similar_table")
-    click_grid_row(page, similar, 0, until=page.get_by_role("button", name="Open in History"))
+    click_grid_row(page, similar, 0, until=page.get_by_role("button", name="Open in History"), attempts=5)
     page.get_by_role("button", name="Open in History").click()
     page.wait_for_url(re.compile(r"[?&]run="))
     wait_for_similar_runs(page)
@@ -64,7 +64,7 @@ def test_similar_run_buttons_inside_history_open_what_they_name(services, app_ur
     screenshots_at_two_widths(page, "history_similar_open")  # the similar-runs table: no cell cut (item 11)
 
     click_grid_row(page, keyed_grid(page, "history_similar_table"), 0,
-                   until=page.get_by_role("button", name="Compare with this run"))
+                   until=page.get_by_role("button", name="Compare with this run"), attempts=5)
     page.get_by_role("button", name="Compare with this run").click()
     page.get_by_text(re.compile(r"Comparing 2 load forecast runs")).wait_for()
     wait_settled(page)

@@ -17,7 +17,7 @@ from bench.forecast_real import vic_elec_path
 from core.db.monitoring import AnomalyFilters, list_anomalies
 from core.db.runs import RunFilters, list_runs
 from tests.browser import (date_field_value, download, screenshot, screenshots_at_two_widths, upload,
-                           open_by_region, wait_settled)
+                           open_by_region, switch_to_dark, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -107,11 +107,7 @@ def test_real_2014_history_forecasts_2015_01_01_and_hot_days_are_not_glitches(ap
     assert float(light["strokeWidth"].rstrip("px")) >= 2.5, light
     screenshots_at_two_widths(page, "replay_anomaly_ring_light")
 
-    page.locator("[data-testid='stMainMenu']").click()
-    page.locator("text=Dark").first.click()
-    page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
-                           " === 'rgb(14, 20, 18)'", timeout=30_000)
-    wait_settled(page)
+    switch_to_dark(page)
     dark = _ring(page)
     assert dark["stroke"] == "rgb(214, 58, 214)" and dark["strokeOpacity"] == "1" and dark["opacity"] == "1", dark
     screenshots_at_two_widths(page, "replay_anomaly_ring_dark")
@@ -134,12 +130,7 @@ def test_a_file_in_kw_is_converted_and_a_value_beyond_the_contract_is_refused_un
     peak_mw = max(json.loads(raw)["forecast"])
     assert 3000 < peak_mw < 10000, f"Victoria's demand is thousands of MW, not {peak_mw}"
     screenshot(page, "replay_kw_converted_1600")
-    page.locator("[data-testid='stMainMenu']").click()
-    page.locator("text=Dark").first.click()
-    page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
-                           " === 'rgb(14, 20, 18)'", timeout=30_000)
-    wait_settled(page)
-    page.keyboard.press("Escape")
+    switch_to_dark(page)
     screenshots_at_two_widths(page, "replay_kw_converted_dark")
 
     # The same kW values under a header that names no unit: refused by the form, in words; nothing stored.

@@ -17,7 +17,8 @@ import pytest
 
 from core.contract.codec import encode_request
 from core.client.export import SPREADSHEET_CELL_LIMIT
-from tests.browser import click_grid_row, download, keyed_grid, new_page, open_by_region, screenshot, set_width, wait_settled
+from tests.browser import (click_grid_row, download, keyed_grid, new_page, open_by_region, screenshot, set_width,
+                           switch_to_dark, wait_settled)
 from tests.helpers import db_now, forecast_code, forecast_fields
 
 pytestmark = pytest.mark.browser
@@ -247,11 +248,7 @@ def test_review_pages_at_390px_and_in_the_dark_theme(app_url, page, chromium):
     wait_settled(page)
     light = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
     # ⋮ offers System, Light and Dark (both themes are configured in .streamlit/config.toml).
-    page.locator("[data-testid='stMainMenu']").click()
-    page.locator("text=Dark").first.click()
-    page.wait_for_function("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
-                           " === 'rgb(14, 20, 18)'", timeout=30_000)
-    wait_settled(page)
+    switch_to_dark(page)
     dark = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
     assert light == "rgb(255, 255, 255)" and dark == "rgb(14, 20, 18)", (light, dark)
     # Kept while the operator moves between pages (a full reload starts from the system setting).
