@@ -144,7 +144,7 @@ def _wait_while_running(services: Services, outcome: RunOutcome, code: str, idem
     process) waits for its end, so every replay answers with the one result. When the process computing it
     stops renewing its lease (it died), this request takes the run over and computes it under the same id."""
     deadline = time.monotonic() + services.settings.qnn_timeout_s + services.settings.run_lease_s + 15
-    lease = dt.timedelta(seconds=services.settings.run_lease_s)
+    lease = services.leases.lease
     next_lease_check = time.monotonic() + LEASE_CHECK_S
     row: dict[str, Any] | None = None
     while time.monotonic() < deadline:

@@ -161,7 +161,7 @@ def _wait_while_running(services: Services, outcome: PlanOutcome, request: PlanR
     """A replay of a plan still running waits for it; when its process stopped renewing the plan's lease (it
     died), this request runs it again under the same id (finished steps replay, the rest run)."""
     deadline = time.monotonic() + 3 * services.settings.qnn_timeout_s + services.settings.run_lease_s + 30
-    lease = dt.timedelta(seconds=services.settings.run_lease_s)
+    lease = services.leases.lease
     while outcome.status == "running" and outcome.plan_id and time.monotonic() < deadline:
         time.sleep(PLAN_REPLAY_POLL_S)
         if plan_is_abandoned(services.engine(), outcome.plan_id, lease):

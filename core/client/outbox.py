@@ -33,8 +33,14 @@ class KeyBusy(Exception):
     """Another submission of this key kept its lock past the wait allowed."""
 
 
+def key_digest(idempotency_key: str) -> str:
+    """A key as 40 hex characters: the same on every host and every retry, of a fixed length and alphabet
+    whatever the key (file names here, the QNN service's Idempotency-Key, a plan step's key)."""
+    return hashlib.sha256(idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
 def _key_name(idempotency_key: str) -> str:
-    return "key-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return "key-" + key_digest(idempotency_key)
 
 
 class Outbox:

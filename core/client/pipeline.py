@@ -10,7 +10,6 @@ replaces that mark. Failure kinds come from the typed errors, never from message
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import time
@@ -30,7 +29,7 @@ from core.db.runs import (get_run, replace_interrupted_run, reserve_run, run_by_
 from core.search.backfill import EmbeddingBackfill
 from core.search.embeddings import MODEL_NAME, TextEncoder
 from core.contract.errors import IdempotencyConflict
-from core.client.outbox import Outbox
+from core.client.outbox import Outbox, key_digest
 from core.client.qnn_client import QNNClient, QNNError
 from core.client.redact import redact, safe_text
 from core.client.storable import DATA_ERRORS, describe_data_error, storable
@@ -88,7 +87,7 @@ def run_id_for_key(idempotency_key: str) -> str:
 def qnn_idempotency_key(key: str) -> str:
     """The Idempotency-Key sent to the QNN service: the same for every retry of a run, of a fixed length and
     alphabet whatever the client's key (a 200-character key, or a plan step's key, is never refused there)."""
-    return "eglo-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return "eglo-" + key_digest(key)
 
 
 def _jsonable(value: Any) -> Any:

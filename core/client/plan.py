@@ -20,7 +20,6 @@ only the operator knows which of the four numbers is wrong, so the message names
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import time
 import uuid
@@ -38,6 +37,7 @@ from core.db.plans import (finish_plan, get_plan, plan_by_idempotency_key, plan_
 from core.db.runs import RETRYABLE_FAILURE_KINDS
 from core.contract.errors import IdempotencyConflict, InputError
 from core.inputs.forecast import ForecastHistory, forecast_fields
+from core.client.outbox import key_digest
 from core.client.pipeline import RunOutcome, RunSubmitter
 from core.search.similarity import similar_to_run
 from core.inputs.storage import storage_fields
@@ -338,7 +338,7 @@ def step_key(plan_key: str, step: str) -> str:
     """A plan step's Idempotency-Key. It holds spaces, which a client's key cannot (the REST API takes printable
     ASCII without space), so no client request ever collides with a plan's step; and it has a fixed length
     whatever the plan's key (a 200-character key stays within every limit)."""
-    return f"plan {hashlib.sha256(plan_key.encode('utf-8', 'surrogatepass')).hexdigest()[:40]} {step}"
+    return f"plan {key_digest(plan_key)} {step}"
 
 
 def same_inputs(stored: dict[str, Any], plan: PlanRequest) -> bool:

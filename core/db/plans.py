@@ -47,11 +47,15 @@ def renew_plan_leases(engine: Engine, plan_ids: set[str] | frozenset[str]) -> in
                             .values(heartbeat_at=func.now())).rowcount
 
 
+def _abandoned(lease: dt.timedelta) -> Any:
+    """Still 'running', and no process has renewed its lease for `lease` (by the database's clock)."""
+    return (Plan.status == "running") & (func.coalesce(Plan.heartbeat_at, Plan.created_at) < func.now() - lease)
+
+
 def take_over_plan(conn: Connection, plan_id: uuid.UUID, lease: dt.timedelta, *, failed_retryable: bool) -> bool:
     """Run a plan again under its id: one left 'running' by a process whose lease ran out, or (when the caller
     found a step failed for a reason a retry can cure) a failed one. True for the one caller that got it."""
-    abandoned = (Plan.status == "running") & (func.coalesce(Plan.heartbeat_at, Plan.created_at) < func.now() - lease)
-    condition = abandoned | (Plan.status == "failed") if failed_retryable else abandoned
+    condition = _abandoned(lease) | (Plan.status == "failed") if failed_retryable else _abandoned(lease)
     return bool(conn.execute(update(Plan).where(Plan.id == plan_id, condition)
                              .values(status="running", heartbeat_at=func.now(), error_message=None,
                                      completed_at=None)).rowcount)
@@ -61,8 +65,7 @@ def plan_is_abandoned(engine: Engine, plan_id: uuid.UUID | str, lease: dt.timede
     """Still 'running', and no process has renewed its lease for `lease`."""
     with engine.connect() as conn:
         return bool(conn.execute(select(func.count()).select_from(Plan).where(
-            Plan.id == uuid.UUID(str(plan_id)), Plan.status == "running",
-            func.coalesce(Plan.heartbeat_at, Plan.created_at) < func.now() - lease)).scalar_one())
+            Plan.id == uuid.UUID(str(plan_id)), _abandoned(lease))).scalar_one())
 
 
 def get_plan(engine: Engine, plan_id: str | uuid.UUID) -> dict[str, Any] | None:

@@ -121,6 +121,11 @@ def _last_sign_of_life() -> Any:
     return func.coalesce(OptimizationRun.heartbeat_at, OptimizationRun.created_at)
 
 
+def _abandoned(lease: dt.timedelta) -> Any:
+    """Still 'running', and no process has renewed its lease for `lease` (by the database's clock)."""
+    return (OptimizationRun.status == "running") & (_last_sign_of_life() < func.now() - lease)
+
+
 def renew_leases(engine: Engine, run_ids: set[str] | frozenset[str]) -> int:
     """This process still computes these runs: their heartbeat is now (by the database's clock)."""
     if not run_ids:
@@ -136,11 +141,10 @@ def take_over_run(conn: Connection, run_id: uuid.UUID, lease: dt.timedelta) -> b
     """Make a run this process's to compute again: one left 'running' by a process whose lease ran out, or one
     that failed for a reason a retry can cure (RETRYABLE_FAILURE_KINDS). True when this caller got it (one
     caller does, however many retry at once: the update is conditional on the state it read)."""
-    abandoned = (OptimizationRun.status == "running") & (_last_sign_of_life() < func.now() - lease)
     retryable = (OptimizationRun.status == "failed") & OptimizationRun.failure_kind.in_(RETRYABLE_FAILURE_KINDS)
     taken = conn.execute(
         update(OptimizationRun)
-        .where(OptimizationRun.id == run_id, abandoned | retryable)
+        .where(OptimizationRun.id == run_id, _abandoned(lease) | retryable)
         .values(status="running", heartbeat_at=func.now(), result_payload=None, error_message=None,
                 failure_kind=None, completed_at=None)
     ).rowcount
@@ -151,8 +155,7 @@ def run_is_abandoned(engine: Engine, run_id: uuid.UUID | str, lease: dt.timedelt
     """Still 'running', and no process has renewed its lease for `lease`."""
     with engine.connect() as conn:
         return bool(conn.execute(select(func.count()).select_from(OptimizationRun).where(
-            OptimizationRun.id == uuid.UUID(str(run_id)), OptimizationRun.status == "running",
-            _last_sign_of_life() < func.now() - lease)).scalar_one())
+            OptimizationRun.id == uuid.UUID(str(run_id)), _abandoned(lease))).scalar_one())
 
 
 def mark_interrupted_runs(engine: Engine, older_than: dt.timedelta, keep_ids: frozenset[str] | set[str] = frozenset()) -> int:
@@ -210,12 +213,7 @@ def iter_runs(engine: Engine, filters: RunFilters, *, batch_size: int = 100,
     left = limit
     while left is None or left > 0:
         size = batch_size if left is None else min(batch_size, left)
-        query = filters.apply(select(RUNS))
-        if position is not None:
-            query = query.where(tuple_(RUNS.c.created_at, RUNS.c.id) < tuple_(*position))
-        query = query.order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc()).limit(size)
-        with engine.connect() as conn:
-            page = [dict(row._mapping) for row in conn.execute(query)]
+        page = list_runs_before(engine, filters, before=position, limit=size, columns=(RUNS,))
         yield from page
         if len(page) < size:
             return
@@ -255,10 +253,10 @@ def server_versions(engine: Engine) -> dict[str, str | None]:
 
 
 def list_runs_before(engine: Engine, filters: RunFilters, *, before: tuple[dt.datetime, uuid.UUID] | None,
-                     limit: int) -> list[dict[str, Any]]:
+                     limit: int, columns: tuple[Any, ...] = RUN_LIST_COLUMNS) -> list[dict[str, Any]]:
     """Up to `limit` runs older than the (created_at, id) position `before`, newest first (keyset paging:
-    runs stored while a client pages never shift or repeat a page)."""
-    query = filters.apply(select(*RUN_LIST_COLUMNS))
+    runs stored while a client pages never shift or repeat a page). `columns=(RUNS,)` for whole rows."""
+    query = filters.apply(select(*columns))
     if before is not None:
         query = query.where(tuple_(OptimizationRun.created_at, OptimizationRun.id) < tuple_(*before))
     query = query.order_by(OptimizationRun.created_at.desc(), OptimizationRun.id.desc()).limit(limit)
