@@ -161,12 +161,34 @@ def _densify(p0: tuple[float, float], p1: tuple[float, float], sx: float, sy: fl
     return [(p0[0] + (p1[0] - p0[0]) * i / steps, p0[1] + (p1[1] - p0[1]) * i / steps) for i in range(steps + 1)]
 
 
+def _tree_path(p0: tuple[float, float], p1: tuple[float, float]) -> list[tuple[float, float]]:
+    """A line of the drawn tree: straight along a row, else an elbow down the parent's column and along the
+    child's row. Laterals leaving one bus then share one drop, as on a single-line diagram, instead of
+    fanning out in near-parallel diagonals that cover each other and the labels beside them (IEEE 69)."""
+    if p0[1] == p1[1]:
+        return [p0, p1]
+    parent, child = (p0, p1) if p0[0] < p1[0] else (p1, p0)
+    path = [parent, (parent[0], child[1]), child]
+    return path if parent is p0 else path[::-1]
+
+
+def _label_point(path: list[tuple[float, float]]) -> tuple[float, float]:
+    """Where a line's id goes: the middle of its row segment for an elbow (the drop may be shared), of the
+    curve for a tie, of the line otherwise."""
+    if len(path) == 3:
+        (ax, ay), (bx, by) = (path[1], path[2]) if path[1][1] == path[2][1] else (path[0], path[1])
+        return (ax + bx) / 2, (ay + by) / 2
+    if len(path) > 3:
+        return path[len(path) // 2]
+    return (path[0][0] + path[1][0]) / 2, (path[0][1] + path[1][1]) / 2
+
+
 def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any], *, height: int = 560) -> go.Figure:
     """Buses coloured by voltage after switching; open lines dashed; lines the answer switches highlighted.
 
-    The tree the layout comes from is drawn straight; every other line (ties, and in the answer's state the
-    lines it opened) is a curve bowed to the side with room, so a newly closed tie never hides the feeder
-    it parallels. Line ids are written on every switchable or switched line.
+    The tree the layout comes from is drawn straight (laterals as elbows); every other line (ties, and in the
+    answer's state the lines it opened) is a curve bowed to the side with room, so a newly closed tie never
+    hides the feeder it parallels. Line ids are written on every switchable or switched line.
     """
     pos = tree_layout(result)
     sx, sy = _scale(pos, height)
@@ -186,7 +208,9 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
     for ln in lines:
         a, b = str(ln.get("from_bus")), str(ln.get("to_bus"))
         if a in pos and b in pos and str(ln.get("id")) in straight:
-            drawn += _densify(pos[a], pos[b], sx, sy)
+            path = _tree_path(pos[a], pos[b])
+            for p0, p1 in zip(path, path[1:]):
+                drawn += _densify(p0, p1, sx, sy)
     for ln in sorted(lines, key=lambda ln: str(ln.get("id")) not in straight):  # straight first: curves avoid them
         a, b = str(ln.get("from_bus")), str(ln.get("to_bus"))
         if a not in pos or b not in pos:
@@ -195,14 +219,13 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         group = ("closed_now" if after and not before else "opened_now" if before and not after
                  else "closed" if after else "open")
         if str(ln.get("id")) in straight:
-            path = [pos[a], pos[b]]
+            path = _tree_path(pos[a], pos[b])
         else:
             path = _tie_route(pos[a], pos[b], obstacles + drawn, sx, sy)
             drawn += path
         xs[group] += [p[0] for p in path] + [None]
         ys[group] += [p[1] for p in path] + [None]
-        middle = path[len(path) // 2] if len(path) > 2 else ((path[0][0] + path[1][0]) / 2,
-                                                             (path[0][1] + path[1][1]) / 2)
+        middle = _label_point(path)
         mid_x.append(middle[0])
         mid_y.append(middle[1])
         mid_colour.append(groups[group][1])
