@@ -20,15 +20,14 @@ def submit_with_status(code: str, *, scope: str, verb: str, detail: str) -> RunO
     """Submit one form's request under its idempotency key, with progress and a toast when stored."""
     key = submission_key(scope, code)
     st.query_params[PENDING_PARAM] = run_id_for_key(key)
-    with st.status(f"{verb}…", expanded=False) as status:
-        status.write(detail)
+    # A spinner, not st.status: st.status sleeps 50 ms when it opens (streamlit's mutable_status_container),
+    # a tenth of the submit → chart target; the spinner shows only for runs over half a second.
+    with st.spinner(f"{verb}… {detail}", show_time=True):
         try:
             outcome = get_services().submitter().submit(code, idempotency_key=key)
         finally:  # refused or computed, this page shows it: no notice after the next rerun
             st.query_params.pop(PENDING_PARAM, None)
-        bump_runs_version()
-        done = outcome.status == "completed"
-        status.update(label=f"{verb}: done" if done else f"{verb}: failed", state="complete" if done else "error")
+    bump_runs_version()
     if outcome.status == "completed" and not outcome.duplicate:
         st.toast(f"Stored as run {outcome.run_id[:8]}", icon=":material/check_circle:")
     return outcome
