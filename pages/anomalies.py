@@ -15,6 +15,7 @@ from ui.run_views import TASK_LABELS, load_run
 from ui.plain import md_text
 from ui.state import database_or_stop, get_services
 from ui.shell import ensure_app_shell
+from ui.chart import show_chart
 
 ensure_app_shell()
 
@@ -118,8 +119,8 @@ with left:
         if not isinstance(fields.get("PastLoads"), list):
             st.info("This run has no load history to draw.")
         else:
-            st.plotly_chart(anomaly_run_figure(fields, result, run_anomalies(engine, run_id),
-                                               highlight_id=anomaly["id"]), width="stretch",
+            show_chart(anomaly_run_figure(fields, result, run_anomalies(engine, run_id),
+                                               highlight_id=anomaly["id"]),
                             key=f"anomaly_chart_{anomaly['id']}")
             st.caption("Coloured markers: anomalous readings by severity; shaded spans: missing data; ringed: "
                        "the selected anomaly. The view opens on it — zoom out (double-click) for the whole run.")

@@ -29,6 +29,7 @@ from ui.plain import md_text
 from ui.shell import ensure_app_shell
 from ui.forecast_view import render_forecast_outcome, forecast_csv
 from ui.submission import render_outcome_header, render_run_caption, submit_with_status
+from ui.chart import show_chart
 
 ensure_app_shell()
 
@@ -122,15 +123,16 @@ if last:
     overlays = similar_forecast_overlays(similar, outcome.result) if overlay else []
     with chart_col:
         if completed:
-            st.plotly_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
+            show_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
                                             actuals_mw=history.actuals_mw or None, overlays=overlays,
                                             region=outcome.fields.get("Region"),
-                                            temperature_c=weather_trace(history, len(outcome.result.get("forecast") or []))),
-                            width="stretch")
+                                            temperature_c=weather_trace(history, len(outcome.result.get("forecast") or []))))
             summary = forecast_summary(outcome.result, history.actuals_mw, history.loads_mw)
             if summary["metrics"]:
-                for tile, item in zip(st.columns(len(summary["metrics"])), summary["metrics"]):
-                    tile.metric(item["label"], item["value"], help=item["help"])
+                # Tiles as wide as their text, wrapping to a new row: in five fixed columns "83% / 100%" was cut.
+                with st.container(horizontal=True, gap="medium"):
+                    for item in summary["metrics"]:
+                        st.metric(item["label"], item["value"], help=item["help"], width="content")
             st.caption(f"{summary['method_caption']} · history: {md_text(history.report.get('source', ''))}")
             st.caption(md_text(weather_found_text(history)))
             # The gap count is in the warning above; the service's history notes say how it treated them.
@@ -146,7 +148,7 @@ if last:
                     st.write(summary["backtest_text"])
                     backtest_chart = backtest_figure(outcome.result)
                     if backtest_chart is not None:
-                        st.plotly_chart(backtest_chart, width="stretch")
+                        show_chart(backtest_chart)
             csv_col, json_col = st.columns(2)
             csv_col.download_button("Download forecast (CSV)", data=forecast_csv(outcome.fields, outcome.result),
                                     file_name=f"forecast_{outcome.run_id[:8]}.csv", mime="text/csv",

@@ -27,6 +27,7 @@ from ui.shell import ensure_app_shell
 from core.db.runs import latest_run_time
 from ui.plain import md_text
 from ui.state import database_or_stop, get_services, runs_version
+from ui.chart import show_chart
 
 ensure_app_shell()
 
@@ -75,24 +76,24 @@ k[5].metric("Cost", f"${totals['cost_usd']:,.2f}",
 top_left, top_right = st.columns(2)
 with top_left:
     st.subheader("Runs per day")
-    st.plotly_chart(requests_per_day_figure(daily), width="stretch", key="metrics_requests")
+    show_chart(requests_per_day_figure(daily), key="metrics_requests")
 with top_right:
     st.subheader("Failure rate")
-    st.plotly_chart(failure_rate_figure(daily), width="stretch", key="metrics_failures")
+    show_chart(failure_rate_figure(daily), key="metrics_failures")
 bottom_left, bottom_right = st.columns(2)
 with bottom_left:
     st.subheader("Latency")
     view = st.radio("Latency view", ["Distribution", "p50 / p95 per day"], horizontal=True,
                     label_visibility="collapsed")
     if view == "Distribution":
-        st.plotly_chart(latency_histogram_figure(histogram), width="stretch",
+        show_chart(latency_histogram_figure(histogram),
                         key="metrics_latency_hist")
     else:
-        st.plotly_chart(latency_trend_figure(daily), width="stretch", key="metrics_latency_trend")
+        show_chart(latency_trend_figure(daily), key="metrics_latency_trend")
 with bottom_right:
     st.subheader("Cost")
     if totals["cost_usd"]:
-        st.plotly_chart(cost_figure(daily), width="stretch", key="metrics_cost")
+        show_chart(cost_figure(daily), key="metrics_cost")
     else:
         st.info("Every run in this period cost $0: the local service runs classical solvers on this machine, "
                 "and no QNN backend reported billed quantum time.", icon=":material/savings:")

@@ -195,6 +195,37 @@ def download(page: Any, button_name: str) -> tuple[str, bytes]:
     return item.suggested_filename, data
 
 
+def chart_collisions(page: Any) -> list[str]:
+    """What covers what in each Plotly chart on the page, in words (empty when nothing does): a title under
+    the mode bar or past the chart's right edge, a date or tick label under the legend. The mode bar's box is
+    measured while it is hidden (it only shows on hover), where it would appear."""
+    return page.evaluate("""() => {
+        const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1
+                              && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+        const out = [];
+        document.querySelectorAll('.js-plotly-plot').forEach((plot, i) => {
+            const frame = plot.getBoundingClientRect();
+            const title = plot.querySelector('.g-gtitle text');
+            const modebar = plot.querySelector('.modebar');
+            const legend = plot.querySelector('.legend');
+            if (title && title.textContent) {
+                const t = title.getBoundingClientRect();
+                if (modebar && hit(t, modebar.getBoundingClientRect()))
+                    out.push(`chart ${i}: title under the mode bar`);
+                if (t.right > frame.right + 1) out.push(`chart ${i}: title cut at the right edge`);
+            }
+            if (legend) {
+                const l = legend.getBoundingClientRect();
+                const labels = '.xaxislayer-above text, [class^="g-x"][class$="title"] text';  // ticks, axis titles
+                plot.querySelectorAll(labels).forEach(label => {
+                    if (label.textContent && hit(label.getBoundingClientRect(), l))
+                        out.push(`chart ${i}: '${label.textContent}' under the legend`);
+                });
+            }
+        });
+        return out; }""")
+
+
 def plot_layouts(page: Any) -> list[dict]:
     """The full (computed) layout of every Plotly chart: axis ranges, titles, tick labels."""
     return page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(p => {

@@ -17,9 +17,9 @@ from sqlalchemy import text
 from core.client.config import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
-from tests.browser import (date_field_value, download, metric_tiles, new_page, plot_data, plot_layouts, plot_traces,
-                           run_ids_on_page, screenshot, screenshots_at_two_widths, streamlit_server, upload,
-                           wait_for_new_run, wait_for_similar_runs, wait_settled)
+from tests.browser import (chart_collisions, date_field_value, download, metric_tiles, new_page, plot_data,
+                           plot_layouts, plot_traces, run_ids_on_page, screenshot, screenshots_at_two_widths, set_width,
+                           streamlit_server, upload, wait_for_new_run, wait_for_similar_runs, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -96,6 +96,9 @@ def test_forecast_outcome_chart_downloads_and_buttons(app_url, page):
     page.wait_for_function("() => document.querySelector('.js-plotly-plot').data.some(t => "
                            "(t.line || {}).dash === 'dot')")
     assert run_ids_on_page(page)
+    set_width(page, 390)
+    assert chart_collisions(page) == []  # issue 22 items 11 and 12: titles whole, dates clear of the legend
+    set_width(page, 1600)
     screenshots_at_two_widths(page, "forecast")
 
 

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from core.db.plans import list_plans
-from tests.browser import (date_field_value, metric_tiles, plot_data, plot_traces, screenshot, screenshots_at_two_widths,
-                           set_width, upload, wait_settled)
+from tests.browser import (chart_collisions, date_field_value, metric_tiles, plot_data, plot_traces, screenshot,
+                           screenshots_at_two_widths, set_width, upload, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +63,8 @@ def test_day_ahead_plan_in_chromium(app_url, page, engine):
 
     set_width(page, 390, 2400)  # Streamlit scrolls inside: a tall viewport
     screenshot(page, "plan_after_submit_390")
+    # Issue 22 item 12: at a phone's width the dates stay clear of the legend, the titles of the tool bar.
+    assert chart_collisions(page) == []
 
     set_width(page, 1600)
     _, plans = list_plans(engine, page=0, page_size=1)  # the shared database may hold other tests' plans

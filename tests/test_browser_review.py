@@ -108,7 +108,7 @@ def test_history_exports_open_and_compare(app_url, page, seeded, engine):
     page.get_by_text("Normalise (each run over its own peak)").click()
     wait_settled(page)
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                           ".some(p => (p.layout.title && p.layout.title.text || '').includes('own peak'))",
+                           ".some(p => (p.layout.title?.subtitle?.text || '').includes('own peak'))",
                            timeout=60_000)
     page.get_by_text("Only inputs that differ").click()
     wait_settled(page)

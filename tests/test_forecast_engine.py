@@ -257,7 +257,7 @@ def test_chart_with_actuals_and_overlays():
     assert "History" in names and "Actual" in names and "run 12" in names
     assert any(n and n.startswith("Forecast (ensemble") for n in names)
     assert "80% interval" in names and "95% interval" in names
-    assert "MAE" in fig.layout.title.text
+    assert fig.layout.title.text == "Load forecast vs actuals"  # the errors are the page's tiles
     metrics = actuals_metrics(result, actual, list(hist))
     assert metrics["steps"] == 23 and 0 <= metrics["coverage_80"] <= 1 and metrics["mase"] > 0
     bt = backtest_figure(result)

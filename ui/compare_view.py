@@ -10,6 +10,7 @@ import streamlit as st
 from core.charts.compare import comparison_figure
 from core.contract.run_outcomes import OUTCOME_COLUMNS, result_of, run_outcomes
 from ui.run_views import TASK_LABELS
+from ui.chart import show_chart
 
 
 def run_label(run: Mapping[str, Any]) -> str:
@@ -90,7 +91,7 @@ def render_comparison(runs: Sequence[Mapping[str, Any]], *, key: str) -> None:
     normalised = st.toggle("Normalise (each run over its own peak)", key=f"{key}_normalise",
                            help="Compare shapes of runs of different sizes, e.g. a 100 MW and a 200 MW feeder")
     series = [(run_label(r), result_of(r)) for r in runs if r.get("status") == "completed"]
-    st.plotly_chart(comparison_figure(str(request_type), series, normalised=normalised), width="stretch",
+    show_chart(comparison_figure(str(request_type), series, normalised=normalised),
                     key=f"{key}_chart")
     only_differences = st.toggle("Only inputs that differ", value=True, key=f"{key}_diff_only")
     diff = input_diff(runs, only_differences=only_differences)

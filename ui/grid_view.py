@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.charts.grid import losses_figure, network_figure, voltage_profile_figure
 from ui.plain import md_text
+from ui.chart import show_chart
 from core.contract.outcomes import grid_outcome
 
 
@@ -41,12 +42,12 @@ def render_grid_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
     if result.get("stopped_by") == "time budget":
         st.info("The search stopped at its time budget; the answer is the best radial configuration found.")
 
-    st.plotly_chart(network_figure(fields, result), width="stretch")
+    show_chart(network_figure(fields, result))
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(voltage_profile_figure(fields, result), width="stretch")
+        show_chart(voltage_profile_figure(fields, result))
     with right:
-        st.plotly_chart(losses_figure(fields, result), width="stretch")
+        show_chart(losses_figure(fields, result))
 
     actions = result.get("switching_actions") or {}
     n_ops = len(actions.get("close", [])) + len(actions.get("open", []))

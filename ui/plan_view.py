@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from ui.chart import show_chart
 
 from core.charts.plan import plan_day_figure, plan_network_figure
 from core.client.plan import PlanOutcome
@@ -131,10 +132,9 @@ def render_plan(outcome: PlanOutcome, *, actuals_mw: list[float] | None = None) 
     if forecast:
         render_limit_notice(summary, forecast["timestamps"])
         prices = (outcome.fields.get("storage") or {}).get("Prices") or []
-        st.plotly_chart(plan_day_figure(forecast, storage, prices, float(summary.get("import_limit_mw", 0.0)),
+        show_chart(plan_day_figure(forecast, storage, prices, float(summary.get("import_limit_mw", 0.0)),
                                         summary.get("currency", ""), actuals_mw=actuals_mw,
-                                        storage_fields=outcome.fields.get("storage")),
-                        width="stretch", key=f"plan_day_{outcome.plan_id}")
+                                        storage_fields=outcome.fields.get("storage")), key=f"plan_day_{outcome.plan_id}")
         st.caption("Times are the feeder's local clock (the load history's timestamps). Bands: the forecast's "
                    "empirical 80% and 95% intervals. "
                    + ("The battery was planned against the upper 80% band (robust plan)."
@@ -153,7 +153,7 @@ def render_plan(outcome: PlanOutcome, *, actuals_mw: list[float] | None = None) 
                           "there: a lower charging power or another bus would help." if charging else "."))
         left, right = st.columns([3, 2])
         with left:
-            st.plotly_chart(plan_network_figure(grid), width="stretch", key=f"plan_net_{outcome.plan_id}")
+            show_chart(plan_network_figure(grid), key=f"plan_net_{outcome.plan_id}")
         with right:
             render_switching(summary)
             st.caption(f"Network: {grid.get('network')}, battery at bus {grid.get('battery_bus')}. Loads of the "

@@ -12,6 +12,7 @@ from ui.forecast_view import render_forecast_outcome
 from ui.grid_view import render_grid_result
 from ui.plain import md_text
 from ui.storage_view import render_storage_result
+from ui.chart import show_chart
 
 
 def render_forecast_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
@@ -19,8 +20,8 @@ def render_forecast_result(fields: dict[str, Any], result: dict[str, Any]) -> No
     render_forecast_outcome(fields, result, loads)
     # A stored forecast passed validation, so Date and Resolution are valid: ISO stamps, never step numbers.
     stamps = cast(list[str], history_timestamps(fields, len(loads)))
-    st.plotly_chart(forecast_figure(stamps, loads, result,
-                                    region=fields.get("Region")), width="stretch")
+    show_chart(forecast_figure(stamps, loads, result,
+                                    region=fields.get("Region")))
 
 
 # request_type -> the function taking (fields, result) and drawing it; owned by each task's view module.

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from ui.chart import show_chart
 
 from core.charts.storage import comparison_figure, dispatch_figure, policy_rows
 from core.contract.outcomes import storage_outcome
@@ -116,8 +117,7 @@ def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> Non
         bound = f"; it is at most {100 * float(gap):.3f}% below the optimum." if isinstance(gap, (int, float)) else "."
         st.warning("The solver could not prove this schedule optimal in time" + bound)
 
-    st.plotly_chart(dispatch_figure(fields, result, currency=code, time_title=time_axis_title(region)),
-                    width="stretch")
+    show_chart(dispatch_figure(fields, result, currency=code, time_title=time_axis_title(region)))
 
     rows = policy_rows(result)
     if rows is None:  # a remote QNN service, or a run stored before the service sent the comparison
@@ -126,7 +126,7 @@ def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> Non
     st.subheader("What optimisation earns")
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(comparison_figure(rows, currency=code), width="stretch")
+        show_chart(comparison_figure(rows, currency=code))
     with right:
         optimal_value, rule_value, none_value = (row["objective"] for row in rows)
         st.metric("More than the rule-based policy", money(optimal_value - rule_value, code))

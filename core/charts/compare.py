@@ -7,6 +7,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from core.charts.layout import shared_layout
+
 _PALETTE = ("#1f5fbf", "#d9480f", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 
 # request_type -> (result key of the series, axis title, unit)
@@ -54,12 +56,8 @@ def comparison_figure(request_type: str, runs: Sequence[tuple[str, Mapping[str, 
             hovertemplate="%{customdata}<br>%{y:.4g} " + ("× own peak" if normalised else unit)
                           + f"<extra>{label}</extra>"))
     x_title = "Bus (in network order)" if request_type == "grid_switch" else "Step from the start of the horizon"
-    fig.update_layout(
-        title={"text": f"{title} ({'share of each run’s own peak' if normalised else unit})", "x": 0,
-               "xanchor": "left"},
-        # Legend under the plot: beside the title it grows to several rows and covers it.
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=420, hovermode="x unified")
+    shared_layout(fig, title=title, subtitle="share of each run’s own peak" if normalised else unit,
+                  margin={"l": 10, "r": 10, "t": 20, "b": 10}, height=420, hovermode="x unified")
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text="× own peak" if normalised else unit)
     return fig

@@ -8,6 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from core.contract.forecast_metrics import actuals_metrics
+from core.charts.layout import shared_layout
 from core.contract.regions import time_axis_title
 
 _HISTORY = "#5f6b7a"
@@ -21,18 +22,6 @@ _OVERLAYS = ("#7b2cbf", "#2b8a3e", "#c2255c", "#e67700", "#0b7285")
 
 def _fmt(value: float | None, pattern: str) -> str:
     return "n/a" if value is None else pattern.format(value)
-
-
-def metrics_caption(metrics: Mapping[str, Any]) -> str:
-    """One line an operator reads under the chart: how far the forecast was from what happened."""
-    if not metrics.get("steps"):
-        return "No actuals overlap the forecast yet."
-    cov80 = metrics.get("coverage_80")
-    cov95 = metrics.get("coverage_95")
-    return (f"Against {metrics['steps']} actual values: MAE {_fmt(metrics.get('mae'), '{:.3g}')} MW, "
-            f"MAPE {_fmt(metrics.get('mape'), '{:.1f}')}%, MASE {_fmt(metrics.get('mase'), '{:.2f}')}; "
-            f"inside the 80% band {_fmt(None if cov80 is None else cov80 * 100, '{:.0f}')}%, "
-            f"inside the 95% band {_fmt(None if cov95 is None else cov95 * 100, '{:.0f}')}%.")
 
 
 def _band(fig: go.Figure, x: Sequence[str], lower: Sequence[float], upper: Sequence[float],
@@ -75,15 +64,16 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
         fig.add_trace(go.Scatter(x=stamps[:n], y=list(actuals_mw[:n]), mode="lines+markers", name="Actual",
                                  line={"color": _ACTUAL, "width": 1.6}, marker={"size": 3}, connectgaps=False,
                                  hovertemplate="%{y:.4g} MW"))
-        metrics = actuals_metrics(result, actuals_mw, history_mw)
-        title = f"Load forecast vs actuals — {metrics_caption(metrics)}"
+        title = "Load forecast vs actuals"  # the error figures are the tiles under the chart
     if temperature_c and len(temperature_c[0]):
         fig.add_trace(go.Scatter(x=list(temperature_c[0]), y=list(temperature_c[1]), mode="lines",
                                  name="Temperature (°C)", yaxis="y2", opacity=0.75,
                                  line={"color": _TEMPERATURE, "width": 1.1, "dash": "dot"},
                                  hovertemplate="%{y:.1f} °C"))
+        # Ticks of its own (the app theme syncs them to the load axis's grid: 23.74, 20.07 °C).
         fig.update_layout(yaxis2={"title": "Temperature (°C)", "overlaying": "y", "side": "right",
-                                  "showgrid": False, "zeroline": False})
+                                  "showgrid": False, "zeroline": False, "tickmode": "auto", "nticks": 6,
+                                  "tickformat": ".0f"})
     if stamps:
         fig.add_vline(x=stamps[0], line={"color": "#868e96", "width": 1, "dash": "dash"})
         fig.add_annotation(x=stamps[0], y=1, yref="paper", text=" forecast →", showarrow=False, xanchor="left",
@@ -95,13 +85,9 @@ def forecast_figure(history_timestamps: list[str], history_mw: list[float | None
     ], showgrid=True, minor={"dtick": 3 * 3_600_000, "showgrid": True, "ticks": "outside", "ticklen": 3,
                               # translucent: a light grey drew bright stripes on the dark theme
                               "gridcolor": "rgba(128, 128, 128, 0.15)"})
-    fig.update_layout(
-        title={"text": title, "font": {"size": 14}},
-        xaxis_title=time_axis_title(region), yaxis_title="Load (MW)", hovermode="x unified",
-        # Legend under the axis: it may wrap to several rows (overlays) without covering the title.
-        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0},
-        margin={"l": 60, "r": 60 if temperature_c else 20, "t": 60, "b": 130}, height=540, template="plotly_white",
-    )
+    shared_layout(fig, title=title, xaxis_title=time_axis_title(region), yaxis_title="Load (MW)",
+                  hovermode="x unified", margin={"l": 60, "r": 60 if temperature_c else 20, "t": 20, "b": 20},
+                  height=540)
     window = _initial_window(history_timestamps, stamps)
     if window:
         fig.update_xaxes(range=window)
@@ -147,8 +133,10 @@ def forecast_summary(result: Mapping[str, Any], actuals_mw: Sequence[float | Non
                  "help": "Mean absolute percentage error (steps with zero load left out)"},
                 {"label": "MASE vs actuals", "value": _fmt(m.get("mase"), "{:.2f}"),
                  "help": "MAE divided by the in-sample error of the weekly seasonal naive forecast; below 1 beats it"},
-                {"label": "Inside 80% / 95% band", "value": f"{_pct(m.get('coverage_80'))} / {_pct(m.get('coverage_95'))}",
-                 "help": "Share of actual values inside the intervals; about 80% and 95% is well calibrated"},
+                {"label": "Inside 80% band", "value": _pct(m.get("coverage_80")),
+                 "help": "Share of actual values inside the 80% interval; about 80% is well calibrated"},
+                {"label": "Inside 95% band", "value": _pct(m.get("coverage_95")),
+                 "help": "Share of actual values inside the 95% interval; about 95% is well calibrated"},
             ]
     method = result.get("method")
     method_caption = f"Method: {method}" if method else "Method: not reported by the service"
@@ -208,9 +196,5 @@ def backtest_figure(result: Mapping[str, Any]) -> go.Figure | None:
                          marker_color=_FORECAST))
     fig.add_trace(go.Bar(x=xs, y=[row.get("naive_mase") for row in per_origin], name="weekly seasonal naive",
                          marker_color="#adb5bd"))
-    fig.update_layout(title={"text": "Backtest on this history: error per forecast day (MASE, lower is better)",
-                             "font": {"size": 13}},
-                      barmode="group", yaxis_title="MASE", template="plotly_white", height=280,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 40},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
-    return fig
+    return shared_layout(fig, title="Error per backtest day", barmode="group", yaxis_title="MASE (lower is better)",
+                         height=320, margin={"l": 60, "r": 20, "t": 20, "b": 20})

@@ -6,6 +6,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from core.charts.layout import shared_layout
+
 CLOSED_COLOUR = "#5f7186"  # a mid slate: reads on the light and the dark background
 OPEN_COLOUR = "#b0b7bf"
 CLOSED_NOW_COLOUR = "#2ca02c"  # closed by the answer
@@ -301,10 +303,8 @@ def voltage_profile_figure(request_fields: Mapping[str, Any], result: Mapping[st
             fig.add_trace(go.Scatter(x=[buses[0], buses[-1]], y=[level, level], mode="lines",
                                      name=f"Limit {label} ({level:g} pu)", hoverinfo="skip",
                                      line={"color": LIMIT_COLOUR, "dash": "dash", "width": 1}))
-    fig.update_layout(height=360, xaxis={"title": "bus", "type": "category"}, yaxis={"title": "|V| (pu)"},
-                      legend={"orientation": "h", "y": -0.25}, margin={"t": 30, "l": 60, "r": 20, "b": 40},
-                      hovermode="x unified")
-    return fig
+    return shared_layout(fig, height=360, xaxis={"title": "bus", "type": "category"}, yaxis={"title": "|V| (pu)"},
+                         margin={"t": 30, "l": 60, "r": 20, "b": 20}, hovermode="x unified")
 
 
 def losses_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]) -> go.Figure:
@@ -319,6 +319,5 @@ def losses_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]) 
         hovertemplate="%{x}: %{y:,.3f} kW<extra></extra>"))
     pct = result.get("loss_reduction_pct")
     title = f"Losses: {pct:.1f}% lower" if isinstance(pct, (int, float)) and pct > 0 else "Losses"
-    fig.update_layout(title=title, height=360, yaxis={"title": "kW", "rangemode": "tozero"},
-                      margin={"t": 60, "l": 60, "r": 20, "b": 40})
-    return fig
+    return shared_layout(fig, title=title, legend=False, height=360, yaxis={"title": "kW", "rangemode": "tozero"},
+                         margin={"t": 20, "l": 60, "r": 20, "b": 40})

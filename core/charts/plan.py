@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.charts.layout import shared_layout
 from core.charts.storage import soc_at_step_ends, step_bars
 
 FORECAST_COLOUR = "#1f77b4"
@@ -76,9 +77,8 @@ def plan_day_figure(forecast: Mapping[str, Any], storage: Mapping[str, Any] | No
                              hovertemplate=f"%{{x}}<br>%{{y:.1f}} {currency}/MWh<extra></extra>"), row=3, col=1)
     fig.update_yaxes(title_text="MW", row=2, col=1, secondary_y=False)
     fig.update_yaxes(title_text="MWh", row=2, col=1, secondary_y=True, rangemode="tozero")
-    fig.update_layout(height=640, margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified",
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0}, barmode="relative")
-    return fig
+    return shared_layout(fig, height=640, margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified",
+                         barmode="relative")
 
 
 def plan_network_figure(grid: Mapping[str, Any]) -> go.Figure:
@@ -100,6 +100,4 @@ def plan_network_figure(grid: Mapping[str, Any]) -> go.Figure:
     if isinstance(vmin, (int, float)):
         fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[vmin, vmin], name=f"Voltage limit {vmin:g} pu", mode="lines",
                                  line={"color": LIMIT_COLOUR, "dash": "dash", "width": 1}), row=2, col=1)
-    fig.update_layout(height=440, margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified",
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0})
-    return fig
+    return shared_layout(fig, height=440, margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified")

@@ -8,6 +8,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.charts.layout import shared_layout
+
 CHARGE_COLOUR = "#1f77b4"
 DISCHARGE_COLOUR = "#2ca02c"
 PRICE_COLOUR = "#d62728"
@@ -125,11 +127,8 @@ def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]
                                      textfont={"size": 10, "color": BOUND_COLOUR}, showlegend=False,
                                      line={"color": BOUND_COLOUR, "dash": "dash", "width": 1}, hoverinfo="skip"),
                           row=2, col=1)
-    # The legend sits at the bottom of the figure, below the time axis and its title, however many rows the
-    # tick labels and the legend itself need at a phone's width.
-    fig.update_layout(barmode="relative", bargap=0.05, height=640, hovermode="x unified",
-                      legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0},
-                      margin={"t": 40, "l": 60, "r": 70, "b": 120})
+    shared_layout(fig, barmode="relative", bargap=0.05, height=640, hovermode="x unified",
+                  margin={"t": 40, "l": 60, "r": 70, "b": 20})
     fig.update_yaxes(title_text="MW (charge < 0)", row=1, col=1, secondary_y=False)
     # Whole-number price ticks, not 57.9, 75.5, 93.2.
     fig.update_yaxes(title_text=_price_unit(currency), row=1, col=1, secondary_y=True, showgrid=False,
@@ -160,10 +159,10 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]], currency: str = "") -> 
     names = [str(row["policy"]) for row in rows]
     if self_consumption:
         values = [float(row.get("grid_cost", 0.0)) + float(row.get("degradation_cost", 0.0)) for row in rows]
-        title = "Grid cost incl. battery wear (lower is better)"
+        title, better = "Grid cost incl. battery wear", "lower is better"
     else:
         values = [float(row.get("objective", row.get("revenue", 0.0))) for row in rows]
-        title = "Net revenue after battery wear (higher is better)"
+        title, better = "Net revenue after battery wear", "higher is better"
     axis = currency or "currency of the prices"
     colours = [DISCHARGE_COLOUR, CHARGE_COLOUR, BOUND_COLOUR][:len(rows)]
     fig = go.Figure(go.Bar(x=names, y=values, marker_color=colours, text=[f"{v:,.0f} {currency}".strip() for v in values],
@@ -171,5 +170,5 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]], currency: str = "") -> 
                            customdata=[[float(r.get("cycles", 0.0)), float(r.get("throughput_mwh", 0.0))] for r in rows],
                            hovertemplate="%{x}<br>%{y:,.2f} " + currency
                                          + "<br>%{customdata[0]:.2f} cycles, %{customdata[1]:,.1f} MWh<extra></extra>"))
-    fig.update_layout(title=title, height=360, yaxis_title=axis, margin={"t": 60, "l": 60, "r": 20, "b": 40})
-    return fig
+    return shared_layout(fig, title=title, subtitle=better, legend=False, height=360, yaxis_title=axis,
+                         margin={"t": 20, "l": 60, "r": 20, "b": 40})
