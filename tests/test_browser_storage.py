@@ -156,3 +156,20 @@ def test_storage_import_limit_caps_the_peak_charging_would_raise(app_url, page):
     assert dispatch["Import limit (35 MW)"]["y"] == [35, 35]
     assert dispatch["Grid import (MW)"]["y"][:-1] == pytest.approx(result["grid_import_mw"])
     screenshots_at_two_widths(page, "storage_import_limit")
+
+    # A limit under the site's own 31 MW base load: no battery holds it. The page says so in red with the
+    # numbers, and the headline tiles agree with it (red, never green).
+    page.get_by_role("spinbutton", name="Import limit (MW, optional)").fill("30")
+    page.get_by_role("button", name="Optimise dispatch").click()
+    page.get_by_text(re.compile(r"The battery cannot hold import under 30 MW: \d+ h over")).wait_for()
+    wait_settled(page)
+    tiles = metric_tiles(page)
+    assert tiles["Hours over 30 MW"] != "0 h"
+    colours = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll("[data-testid='stMetric']")]
+        .filter(m => m.querySelector("[data-testid='stMetricDelta']"))
+        .map(m => [m.querySelector("[data-testid='stMetricLabel']").innerText.trim(),
+                   getComputedStyle(m.querySelector("[data-testid='stMetricDelta']")).color]))""")
+    for label in ("Hours over 30 MW", next(k for k in colours if k.startswith("Peak import · "))):
+        red, green, blue = (int(v) for v in re.findall(r"\d+", colours[label])[:3])
+        assert red > 2 * green and red > 2 * blue, (label, colours[label])
+    screenshots_at_two_widths(page, "storage_import_limit_not_held")
