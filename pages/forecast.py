@@ -116,11 +116,20 @@ if last:
         st.warning(f"The upload has {history.report['missing_rows']}. They are sent to the service as gaps, "
                    "not filled in; fill them in the file if you know the values.")
     chart_col, similar_col = st.columns([3, 2])
-    with similar_col:
-        similar = render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="forecast")
-        overlay = st.checkbox("Overlay their forecasts", value=False, disabled=not similar,
-                              help="Their shapes on this forecast's hours, scaled to this forecast's mean level")
-    overlays = similar_forecast_overlays(similar, outcome.result) if overlay else []
+
+    def similar_panel() -> list:
+        with similar_col:
+            found = render_similar_runs(outcome.run_id, describe_request(outcome.fields), key="forecast")
+            st.checkbox("Overlay their forecasts", value=False, disabled=not found, key="forecast_overlay",
+                        help="Their shapes on this forecast's hours, scaled to this forecast's mean level")
+        return found
+
+    # The chart goes to the browser first, while the similar runs are looked up; they come first only when
+    # the chart draws them.
+    overlays = []
+    similar = similar_panel() if st.session_state.get("forecast_overlay") else None
+    if similar:
+        overlays = similar_forecast_overlays(similar, outcome.result)
     with chart_col:
         if completed:
             show_chart(forecast_figure(history.timestamps, history.loads_mw, outcome.result,
@@ -155,4 +164,6 @@ if last:
                                     help="Local time with the region's UTC offset; forecast and 80/95% bands in MW")
             json_col.download_button("Download forecast (JSON)", data=json.dumps(outcome.result),
                                      file_name=f"forecast_{outcome.run_id[:8]}.json", mime="application/json")
+    if similar is None:
+        similar_panel()
     render_run_caption(outcome)
