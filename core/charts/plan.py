@@ -76,7 +76,9 @@ def plan_day_figure(forecast: Mapping[str, Any], storage: Mapping[str, Any] | No
                              line={"color": PRICE_COLOUR, "shape": "hv"},
                              hovertemplate=f"%{{x}}<br>%{{y:.1f}} {currency}/MWh<extra></extra>"), row=3, col=1)
     fig.update_yaxes(title_text="MW", row=2, col=1, secondary_y=False)
-    fig.update_yaxes(title_text="MWh", row=2, col=1, secondary_y=True, rangemode="tozero")
+    # Ticks of its own: the app theme syncs them to the power axis's grid (3.76, 2.29, 0.81 MWh).
+    fig.update_yaxes(title_text="MWh", row=2, col=1, secondary_y=True, rangemode="tozero", tickmode="auto",
+                     nticks=4, tickformat=".1f", showgrid=False)
     return shared_layout(fig, height=640, margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified",
                          barmode="relative")
 
