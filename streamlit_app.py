@@ -9,8 +9,8 @@ import streamlit as st
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 st.set_page_config(page_title="Grid Load Optimizer", page_icon=str(FAVICON), layout="wide")
 
-from core.client.config import load_settings  # noqa: E402
-from core.client.redact import install_log_redaction  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from core.redaction import install_log_redaction  # noqa: E402
 from ui.access import require_access  # noqa: E402  (after set_page_config)
 from ui.sidebar import render_status_sidebar  # noqa: E402
 from ui.submission import render_pending_run_notice  # noqa: E402

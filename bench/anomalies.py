@@ -275,8 +275,8 @@ def print_table(ours: dict[str, Tally], base: dict[str, Tally]) -> None:
 
 def end_to_end(cases: list[Case]) -> None:
     from core.contract.codec import encode_request
-    from core.client.local_service import LocalQNNServer
-    from core.client.qnn_client import QNNClient
+    from core.qnn.local_service import LocalQNNServer
+    from core.qnn.client import QNNClient
 
     detections, round_trips, service_ms, local_ms = [], [], [], []
     with LocalQNNServer() as server, QNNClient(server.base_url) as client:

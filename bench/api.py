@@ -79,7 +79,7 @@ def main() -> None:
         from sqlalchemy import create_engine, text
 
         from core.api.server import ApiProcess
-        from core.client.local_service import LocalQNNServer
+        from core.qnn.local_service import LocalQNNServer
 
         prefix = f"bench-api-{uuid.uuid4().hex[:8]}"
         requests = {i: _request(i) for i in range(args.clients * per_block * args.blocks * 2 + 16)}
@@ -149,7 +149,7 @@ def main() -> None:
 def _database_url() -> str:
     from pathlib import Path
 
-    from core.client.config import load_settings
+    from core.settings import load_settings
     from core.db.embedded import start_embedded_postgres
 
     return start_embedded_postgres(Path(load_settings().pgdata_dir))

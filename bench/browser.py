@@ -58,7 +58,7 @@ _ENGINE = []
 def _engine():
     """This process's own connection to the app's database (no QNN service, no sentence model)."""
     if not _ENGINE:
-        from core.client.services import build_services
+        from core.usecases.services import build_services
 
         _ENGINE.append(build_services().engine())
     return _ENGINE[0]

@@ -186,7 +186,7 @@ def _latency(repeats: int) -> list[list[object]]:
     """p50 ms of POST /predict on a running local service: 8 weeks hourly and 8 weeks at 15 minutes."""
     import httpx
 
-    from core.client.local_service import LocalQNNServer
+    from core.qnn.local_service import LocalQNNServer
     from core.contract.codec import encode_request
 
     table = pd.read_csv(DATA / "pjm_hourly.csv")

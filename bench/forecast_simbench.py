@@ -230,8 +230,8 @@ def latency(series: np.ndarray) -> list[list[object]]:
 
 def http_round_trip(series: np.ndarray) -> list[list[object]] | None:
     try:
-        from core.client.local_service import LocalQNNServer
-        from core.client.qnn_client import QNNClient
+        from core.qnn.local_service import LocalQNNServer
+        from core.qnn.client import QNNClient
     except ImportError:
         return None
     hist = series[-57 * 24:-24]
@@ -369,8 +369,8 @@ def openstef_table(windows) -> tuple[list[list[object]] | None, str]:
 
 def service_latency_15min(window) -> list[list[object]]:
     """p50 of a day-ahead forecast from 8 weeks of 15-minute history (+ temperature) through the local service."""
-    from core.client.local_service import LocalQNNServer
-    from core.client.qnn_client import QNNClient
+    from core.qnn.local_service import LocalQNNServer
+    from core.qnn.client import QNNClient
     origin = window.origins[-1]
     hist, _, temp = window.cut(origin)
     hist15, temp15 = np.repeat(hist, 2), np.repeat(temp, 2)  # the half-hourly series on a 15-minute grid
@@ -504,7 +504,7 @@ def main() -> None:
     print_table("Latency of ours (median ms, this process alone)", ["request", "ms"], latency(series["mv_semiurb_pload"]))
     trip = http_round_trip(series["mv_semiurb_pload"])
     if trip is None:
-        print("\nHTTP round trip: skipped (core.client.local_service / core.client.qnn_client not available)")
+        print("\nHTTP round trip: skipped (core.qnn.local_service / core.qnn.client not available)")
     else:
         print_table("End to end, 8 weeks hourly, 24 h ahead (median of 10; baseline: engine in-process)",
                     ["path", "ms", "ratio"], trip)

@@ -80,8 +80,8 @@ def main() -> None:
     quality, timing = [], []
     http_seconds: dict[str, float] = {}
     try:
-        from core.client.local_service import LocalQNNServer
-        from core.client.qnn_client import QNNClient
+        from core.qnn.local_service import LocalQNNServer
+        from core.qnn.client import QNNClient
 
         with LocalQNNServer() as server, QNNClient(server.base_url, timeout_s=300) as client:
             client.predict(encode_request(fields_for("ieee33")), mode="classical")  # warm the service

@@ -18,7 +18,7 @@ them). Figures, each against a baseline measured in the same run:
   page and each filter, against loading the whole list into pandas and filtering there;
 - the history page itself (streamlit AppTest, server time): first render of a session, and a filter
   change;
-- export (core.client.export over core.db.runs.iter_runs, CSV of every run): tracemalloc peak and time,
+- export (core.usecases.export over core.db.runs.iter_runs, CSV of every run): tracemalloc peak and time,
   against materialising the runs in a list first (measured on min(N, 5000) runs, scaled to N).
 """
 from __future__ import annotations
@@ -272,7 +272,7 @@ def measure_export(engine: Any, runs: int) -> dict[str, float]:
     from sqlalchemy import select
 
     from core.db.runs import RUNS, RunFilters, iter_runs
-    from core.client.export import export_bytes
+    from core.usecases.export import export_bytes
 
     tracemalloc.start()
     t0 = time.perf_counter()
@@ -296,8 +296,8 @@ def measure_export(engine: Any, runs: int) -> dict[str, float]:
 # --- report ----------------------------------------------------------------------------------------------
 
 def run_size(root: Path, runs: int, queries: int, encoder: Any) -> dict[str, Any]:
-    from core.client.config import load_settings
-    from core.client.services import build_services
+    from core.settings import load_settings
+    from core.usecases.services import build_services
 
     folder = root / f"n{runs}"
     folder.mkdir(parents=True, exist_ok=True)

@@ -80,7 +80,7 @@ async def _service_burst(base_url: str, code: str, concurrent: int) -> tuple[lis
 def service_load(concurrent: int) -> list[list[object]]:
     import httpx
 
-    from core.client.local_service import LocalQNNServer
+    from core.qnn.local_service import LocalQNNServer
     from tests.helpers import forecast_code
 
     code = forecast_code(days=56)
@@ -110,7 +110,7 @@ def main() -> None:
     with private_data_dir("eglo-bench-load-"):
         from sqlalchemy import text
 
-        from core.client.services import build_services
+        from core.usecases.services import build_services
 
         baseline = run_sessions(1, 10)
         loaded = run_sessions(args.sessions, args.submissions)

@@ -21,7 +21,7 @@ With weather (default), TemperatureC carries the measured temperature of the his
 perfect weather forecast stands in for a real one); an engine without weather support ignores the key.
 
 Timing: whole plans (forecast → storage → grid check on the IEEE 33-bus feeder, each run stored with its
-embedding in the embedded Postgres) through core.client.plan.run_plan over HTTP, after one warm-up plan.
+embedding in the embedded Postgres) through core.usecases.plan.run_plan over HTTP, after one warm-up plan.
 """
 from __future__ import annotations
 
@@ -82,12 +82,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from core.demo.prices import demo_prices
-    from core.client.plan import realised
+    from core.usecases.plan import realised
 
     data = hourly_vic_elec(args.days)
     with private_data_dir("eglo-bench-plan-") as _:
         from core.contract.codec import encode_request
-        from core.client.services import build_services
+        from core.usecases.services import build_services
 
         services = build_services()
         client = services.client()
@@ -160,7 +160,7 @@ def main() -> None:
 
         # Whole plans over HTTP, stored, on the IEEE 33-bus feeder.
         from core.inputs.forecast import ForecastHistory
-        from core.client.plan import BatterySpec, PlanRequest, run_plan
+        from core.usecases.plan import BatterySpec, PlanRequest, run_plan
 
         times, steps, singles = [], [], []
         for i in range(args.plans + 1):

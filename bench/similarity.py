@@ -147,7 +147,7 @@ def evaluate(per_family: int, queries: int, seed: int) -> dict[str, Any]:
     from core.contract.codec import encode_request
     from core.search.description import describe_request
     from core.demo.seed import available_engines
-    from core.client.services import build_services
+    from core.usecases.services import build_services
     from core.search.similarity import (
         RERANK_CANDIDATES,
         nearest_runs,

@@ -150,8 +150,8 @@ def main() -> None:
         have_pypsa, pypsa_label = False, ""
     server = client = None
     try:
-        from core.client.local_service import LocalQNNServer
-        from core.client.qnn_client import QNNClient
+        from core.qnn.local_service import LocalQNNServer
+        from core.qnn.client import QNNClient
         server = LocalQNNServer().start()
         client = QNNClient(server.base_url)
     except Exception as exc:  # the benchmark still reports the in-process figures

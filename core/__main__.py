@@ -109,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "similar" and _run_id(args.run_id) is None:
         return _no_run(args.run_id)  # before the database starts: no id of that shape exists
 
-    from core.client.config import load_settings
-    from core.client.outbox import KeyBusy
-    from core.client.redact import install_log_redaction
-    from core.client.services import build_services, health_snapshot
+    from core.settings import load_settings
+    from core.usecases.outbox import KeyBusy
+    from core.redaction import install_log_redaction
+    from core.usecases.services import build_services, health_snapshot
 
     settings = load_settings()
     install_log_redaction(settings)
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                     for r in runs])
             return 0
         if args.command == "flush-outbox":
-            from core.client.pipeline import flush_outbox
+            from core.usecases.pipeline import flush_outbox
 
             services.recover_on_start = False  # the flush below is the one reported
             summary = flush_outbox(services.engine(), services.outbox)

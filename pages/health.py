@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.client.pipeline import flush_outbox
-from core.client.services import health_snapshot
+from core.usecases.pipeline import flush_outbox
+from core.usecases.services import health_snapshot
 from ui.plain import md_text
 from ui.state import cached_health, get_services
 from ui.shell import ensure_app_shell

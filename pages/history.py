@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.db.runs import RunFilters, distinct_regions, iter_runs, latest_run_time, list_runs
-from core.client.export import export_bytes
+from core.usecases.export import export_bytes
 from core.search.description import describe_request
 from core.contract.run_outcomes import outcome_text, run_outcomes
 from ui.compare_view import render_comparison

@@ -15,7 +15,7 @@ from core.charts.monitoring import (
     requests_per_day_figure,
     task_name,
 )
-from core.client.redact import safe_text
+from core.redaction import safe_text
 from core.db.monitoring import (
     MetricsFilters,
     latency_histogram,

@@ -7,7 +7,7 @@ from typing import Any
 
 import uvicorn
 
-from core.client.local_service import free_port
+from core.qnn.local_service import free_port
 
 
 class ThreadedApi:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from core.client.local_service import free_port
+from core.qnn.local_service import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -57,7 +57,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def services():
-    from core.client.services import build_services
+    from core.usecases.services import build_services
 
     svc = build_services()
     svc.engine()

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import text
 
 from core.api.app import MAX_BODY_BYTES, create_app
-from core.client.config import PROJECT_ROOT
-from core.client.local_service import free_port
-from core.client.qnn_client import QNNClient
-from core.client.services import Services
+from core.settings import PROJECT_ROOT
+from core.qnn.local_service import free_port
+from core.qnn.client import QNNClient
+from core.usecases.services import Services
 from tests.api_server import ThreadedApi
 from tests.fault_server import FaultServer
 from tests.helpers import forecast_code, forecast_fields

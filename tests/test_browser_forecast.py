@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from core.client.config import Settings
+from core.settings import Settings
 from core.db.connection import create_database_engine
 from core.db.embedded import server_is_running, stop_embedded_postgres
 from tests.browser import (chart_collisions, date_field_value, download, metric_tiles, new_page, plot_data,

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from core.client.qnn_client import QNNClient
-from core.client.pipeline import RunSubmitter
+from core.qnn.client import QNNClient
+from core.usecases.pipeline import RunSubmitter
 from tests.browser import (click_grid_row, keyed_grid, new_page, open_by_region, screenshot, streamlit_server,
                            wait_settled)
 from tests.fault_server import FaultServer

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from core.contract.codec import encode_request
-from core.client.export import SPREADSHEET_CELL_LIMIT
+from core.usecases.export import SPREADSHEET_CELL_LIMIT
 from tests.browser import (click_grid_row, download, keyed_grid, new_page, open_by_region, screenshot, set_width,
                            switch_to_dark, wait_settled)
 from tests.helpers import db_now, forecast_code, forecast_fields

@@ -6,7 +6,7 @@ import datetime as dt
 import io
 import json
 
-from core.client.export import CSV_COLUMNS, SPREADSHEET_CELL_LIMIT, export_bytes, fit_cell
+from core.usecases.export import CSV_COLUMNS, SPREADSHEET_CELL_LIMIT, export_bytes, fit_cell
 from core.contract.run_outcomes import run_outcomes
 
 FORECAST = {"forecast": [100.0, 130.5, 90.0, None], "timestamps": ["2026-12-01T00:00", "2026-12-01T01:00",

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from core.db.runs import get_run, mark_interrupted_runs
-from core.client.local_service import free_port
-from core.client.outbox import Outbox
-from core.client.pipeline import RunSubmitter, flush_outbox
-from core.client.qnn_client import QNNClient, QNNRateLimited, QNNServerError
+from core.qnn.local_service import free_port
+from core.usecases.outbox import Outbox
+from core.usecases.pipeline import RunSubmitter, flush_outbox
+from core.qnn.client import QNNClient, QNNRateLimited, QNNServerError
 from tests.fault_server import FaultServer
 from tests.helpers import forecast_code
 
@@ -111,7 +111,7 @@ def test_database_down_at_submit_keeps_result_in_outbox(services, engine, tmp_pa
 
 def test_database_lost_between_answer_and_write(tmp_path, services, qnn_client):
     """A second embedded Postgres really stops after the QNN answer; the run waits and lands once, on restart."""
-    from core.client.config import Settings
+    from core.settings import Settings
     from core.db.connection import create_database_engine
     from core.db.embedded import stop_embedded_postgres
 

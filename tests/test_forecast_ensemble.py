@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.client.qnn_client import QNNRejected
+from core.qnn.client import QNNRejected
 from core.contract.codec import decode_request, encode_request
 from core.contract.errors import InputError
 from core.contract.forecast import parse_origin

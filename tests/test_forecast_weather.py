@@ -13,7 +13,7 @@ from core.contract.codec import decode_request, encode_request
 from core.local_qnn.engines.forecast import forecaster as forecast
 from core.contract.errors import InputError
 from core.inputs.forecast import forecast_fields, history_from_csv, weather_found_text, weather_trace
-from core.client.qnn_client import QNNRejected
+from core.qnn.client import QNNRejected
 
 START = dt.date(2025, 1, 6)  # a Monday
 PER_DAY = 24

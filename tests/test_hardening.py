@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.client.config import Settings
+from core.settings import Settings
 from core.db.runs import get_run, iter_runs, RunFilters
-from core.client.export import write_csv, write_json
-from core.client.local_service import free_port
+from core.usecases.export import write_csv, write_json
+from core.qnn.local_service import free_port
 from core.monitoring.resolve import resolve_everywhere
-from core.client.outbox import Outbox
-from core.client.pipeline import RunSubmitter
-from core.client.qnn_client import QNNClient, QNNConnectFailed, QNNUnreachable
-from core.client.services import build_services, health_snapshot
+from core.usecases.outbox import Outbox
+from core.usecases.pipeline import RunSubmitter
+from core.qnn.client import QNNClient, QNNConnectFailed, QNNUnreachable
+from core.usecases.services import build_services, health_snapshot
 from tests.fault_server import FaultServer
 from tests.helpers import db_now, forecast_code
 
@@ -64,7 +64,7 @@ def echo_services(echo_server, data_dir):
 
 
 def test_echoed_token_reaches_no_row_export_or_log(echo_services, echo_server, engine, caplog):
-    from core.client.redact import install_log_redaction
+    from core.redaction import install_log_redaction
 
     install_log_redaction(echo_services.settings)
     caplog.set_level(logging.DEBUG)
@@ -128,7 +128,7 @@ def test_echoed_token_reaches_no_row_export_or_log(echo_services, echo_server, e
 
 def test_old_rows_with_a_secret_leave_exports_redacted(engine):
     """Defence in depth: a row stored before redaction (or by another tool) is cleaned on export."""
-    from core.client.redact import register_secrets
+    from core.redaction import register_secrets
 
     register_secrets([TOKEN])
     run_id = uuid.uuid4()

@@ -28,9 +28,9 @@ from streamlit.testing.v1 import AppTest
 from core.api.app import create_app
 from core.api.problems import PROBLEM_DETAIL_CHARS, PROBLEM_ECHO_CHARS
 from core.api.security import BodyLimitMiddleware
-from core.client.export import export_bytes, neutralise_formula
-from core.client.redact import redact
-from core.client.services import Services
+from core.usecases.export import export_bytes, neutralise_formula
+from core.redaction import redact
+from core.usecases.services import Services
 from core.contract.codec import decode_request, encode_request
 from core.contract.errors import InputError
 from core.contract.tasks import validate_common

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.access
-from core.client.local_service import free_port
+from core.qnn.local_service import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120

@@ -22,11 +22,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from core.client.config import Settings
-from core.client.redact import redact, redact_deep
-from core.client.qnn_client import (QNNBadResponse, QNNClient, QNNRateLimited, QNNServerError, QNNTimeout,
+from core.settings import Settings
+from core.redaction import redact, redact_deep
+from core.qnn.client import (QNNBadResponse, QNNClient, QNNRateLimited, QNNServerError, QNNTimeout,
                                     QNNUnauthorized)
-from core.client.services import build_services
+from core.usecases.services import build_services
 from core.contract.limits import MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH
 from core.api.app import create_app
 from tests.api_server import ThreadedApi
@@ -246,7 +246,7 @@ def test_hostile_answer_through_the_api_is_a_reason_never_a_500(hostile_api, qnn
 
 @pytest.mark.parametrize("where", ["result", "failed", "error"])
 def test_no_slice_of_the_token_reaches_any_answer_row_export_or_log(hostile_api, qnn, caplog, where):
-    from core.client.redact import install_log_redaction
+    from core.redaction import install_log_redaction
 
     api, services = hostile_api
     install_log_redaction(services.settings)

@@ -24,11 +24,11 @@ from core.api.app import create_app
 from core.api.models import StorageRequest
 from core.api.plan_routes import PLAN_EXAMPLES
 from core.api.streaming import StallDeadlineStreamingResponse
-from core.client.config import PROJECT_ROOT, Settings
-from core.client.local_service import free_port
-from core.client.outbox import Outbox
-from core.client.pipeline import flush_outbox, qnn_idempotency_key, run_id_for_key
-from core.client.services import Services
+from core.settings import PROJECT_ROOT, Settings
+from core.qnn.local_service import free_port
+from core.usecases.outbox import Outbox
+from core.usecases.pipeline import flush_outbox, qnn_idempotency_key, run_id_for_key
+from core.usecases.services import Services
 from core.contract.codec import encode_request
 from core.db.models import OptimizationRun
 from core.db.runs import get_run, take_over_run
@@ -308,9 +308,9 @@ def test_a_retry_runs_a_plan_again_when_its_process_stopped_renewing(services, e
     import threading
 
     from core.api.plan_routes import PlanBody
-    from core.client.plan import run_plan
-    from core.client.pipeline import RunSubmitter
-    from core.client.qnn_client import QNNClient
+    from core.usecases.plan import run_plan
+    from core.usecases.pipeline import RunSubmitter
+    from core.qnn.client import QNNClient
 
     region = f"Plan-takeover-{uuid.uuid4().hex[:6]}"
     key = "plan-takeover-" + uuid.uuid4().hex

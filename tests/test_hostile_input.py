@@ -27,7 +27,7 @@ from core.contract.codec import encode_request
 from core.demo.prices import demo_prices
 from core.local_qnn.app import MAX_BODY_BYTES
 from core.local_qnn.guards import non_finite_path
-from core.client.local_service import LocalQNNServer
+from core.qnn.local_service import LocalQNNServer
 from tests.helpers import forecast_fields
 
 PREDICT = "/api/v1/predictions/predict"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from core.contract.codec import decode_request, request_sha256
-from core.client.config import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from core.contract.errors import IdempotencyConflict
-from core.client.qnn_client import QNNRejected
+from core.qnn.client import QNNRejected
 from tests.helpers import forecast_code, forecast_fields
 
 

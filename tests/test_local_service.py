@@ -2,7 +2,7 @@
 import httpx
 import pytest
 
-from core.client.qnn_client import QNNRejected
+from core.qnn.client import QNNRejected
 from tests.helpers import forecast_code
 
 
@@ -72,7 +72,7 @@ def test_spawn_returns_at_once_and_the_service_answers_after_wait_ready():
     """Start-up overlaps the database's: spawning does not wait for the child's imports."""
     import time
 
-    from core.client.local_service import LocalQNNServer
+    from core.qnn.local_service import LocalQNNServer
 
     server = LocalQNNServer()
     started = time.perf_counter()

@@ -184,7 +184,7 @@ def test_resolve_everywhere_says_what_the_service_was_told(engine, services, fau
     import httpx
 
     from core.monitoring.resolve import resolve_everywhere
-    from core.client.qnn_client import QNNClient
+    from core.qnn.client import QNNClient
 
     spike = next(a for a in run_anomalies(engine, faulty_run.run_id) if not a["resolved"])
     # The local service that found it: resolved on both sides; a second call changes nothing.

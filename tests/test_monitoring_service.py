@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from core.contract.codec import encode_request
-from core.client.qnn_client import QNNRejected
+from core.qnn.client import QNNRejected
 from tests.helpers import forecast_fields
 
 ANOMALIES = "/api/v1/monitoring/anomalies/"

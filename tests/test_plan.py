@@ -13,7 +13,7 @@ from sqlalchemy import text
 from core.db.plans import get_plan, list_plans, plan_runs
 from core.contract.errors import InputError
 from core.inputs.forecast import history_from_demo
-from core.client.plan import (BatterySpec, PlanRequest, check_plan, run_plan, similar_plans, stored_plan,
+from core.usecases.plan import (BatterySpec, PlanRequest, check_plan, run_plan, similar_plans, stored_plan,
                               summarize)
 from core.inputs.storage import prices_from_demo
 
@@ -76,10 +76,10 @@ def test_plan_makes_three_linked_runs(services, engine):
 def test_failed_step_fails_the_plan_with_its_reason(services, engine, tmp_path):
     """The QNN service cannot be reached (nothing listens on its port): the forecast run is stored as failed,
     nothing else is sent, and the plan ends failed with that step's reason."""
-    from core.client.local_service import free_port
-    from core.client.outbox import Outbox
-    from core.client.pipeline import RunSubmitter
-    from core.client.qnn_client import QNNClient
+    from core.qnn.local_service import free_port
+    from core.usecases.outbox import Outbox
+    from core.usecases.pipeline import RunSubmitter
+    from core.qnn.client import QNNClient
 
     unreachable = RunSubmitter(services.engine, QNNClient(f"http://127.0.0.1:{free_port()}", timeout_s=2),
                                services.encoder, Outbox(tmp_path / "outbox"), backend_label="nowhere")
@@ -157,7 +157,7 @@ def test_history_page_shows_a_plan_as_one_row(services, engine):
 
 def test_plan_on_an_uploaded_network(services, engine):
     from core.contract.network_cases import ieee33
-    from core.client.plan import network_load_kw
+    from core.usecases.plan import network_load_kw
 
     network = ieee33().to_json()
     assert network_load_kw(network) == pytest.approx(3715.0)

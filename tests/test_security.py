@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
-from core.client.config import Settings
+from core.settings import Settings
 from core.db.migrations import apply_migrations
-from core.client.redact import redact, secret_values
+from core.redaction import redact, secret_values
 
 ROOT = Path(__file__).resolve().parent.parent
 

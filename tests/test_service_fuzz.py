@@ -3,7 +3,7 @@ import hypothesis
 import pytest
 import schemathesis
 
-from core.client.local_service import LocalQNNServer
+from core.qnn.local_service import LocalQNNServer
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 from core.contract.errors import InputError
-from core.client.export import neutralise_formula, write_csv
+from core.usecases.export import neutralise_formula, write_csv
 from core.inputs.forecast import history_from_csv
 from core.inputs.uploads import numeric_column, read_csv_upload, timestamp_column
 

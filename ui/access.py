@@ -14,7 +14,7 @@ from collections import deque
 
 import streamlit as st
 
-from core.client.config import load_settings
+from core.settings import load_settings
 
 BASE_DELAY_S = 1.0
 MAX_DELAY_S = 60.0

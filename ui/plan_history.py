@@ -8,7 +8,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from core.db.plans import list_plans
-from core.client.plan import stored_plan
+from core.usecases.plan import stored_plan
 from ui.plan_view import render_plan
 
 PAGE_SIZE = 10

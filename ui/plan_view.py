@@ -9,7 +9,7 @@ import streamlit as st
 from ui.chart import show_chart
 
 from core.charts.plan import plan_day_figure, plan_network_figure
-from core.client.plan import PlanOutcome
+from core.usecases.plan import PlanOutcome
 
 STEP_LABELS = {"forecast": "1 · Load forecast", "storage": "2 · Battery dispatch", "grid": "3 · Network check"}
 

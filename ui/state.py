@@ -8,9 +8,9 @@ from typing import Any
 import streamlit as st
 from sqlalchemy import Engine, text
 
-from core.client.redact import safe_text
+from core.redaction import safe_text
 from ui.plain import md_text
-from core.client.services import Services, build_services, health_snapshot
+from core.usecases.services import Services, build_services, health_snapshot
 
 
 @st.cache_resource(show_spinner=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.client.pipeline import RunOutcome, run_id_for_key
+from core.usecases.pipeline import RunOutcome, run_id_for_key
 from core.db.runs import get_run
 from ui.plain import md_text
 from ui.run_views import render_failure

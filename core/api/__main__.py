@@ -13,8 +13,8 @@ import sys
 import uvicorn
 
 from core.api.security import is_loopback
-from core.client.config import load_settings
-from core.client.redact import install_log_redaction
+from core.settings import load_settings
+from core.redaction import install_log_redaction
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

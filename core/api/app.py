@@ -33,12 +33,12 @@ from core.api.streaming import StallDeadlineStreamingResponse
 from core.contract.codec import decode_request, encode_request
 from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before, run_is_abandoned
 from core.contract.errors import IdempotencyConflict, InputError
-from core.client.export import csv_chunks, json_chunks
-from core.client.outbox import KeyBusy
+from core.usecases.export import csv_chunks, json_chunks
+from core.usecases.outbox import KeyBusy
 from core.contract.limits import MAX_CODE_BYTES
 from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
-from core.client.pipeline import RunOutcome
-from core.client.services import Services, build_services, health_snapshot
+from core.usecases.pipeline import RunOutcome
+from core.usecases.services import Services, build_services, health_snapshot
 from core.search.similarity import similar_to_run
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def _submit(services: Services, body: TypedRequest | CodeRequest, task: str,
         raise ApiProblem(503, "qnn-busy", outcome.error or "the QNN service is busy", headers={
             "Retry-After": str(retry_after_s), "Location": f"/runs/{outcome.run_id}"},
             extra={"run_id": outcome.run_id, "retry_with_same_key": bool(idempotency_key)})
-    # RunOutcome.status is one of these three (core/client/pipeline.py) but typed as a plain str.
+    # RunOutcome.status is one of these three (core/usecases/pipeline.py) but typed as a plain str.
     status = cast(Literal["completed", "failed", "running"], outcome.status)
     answer = RunAnswer(run_id=outcome.run_id, status=status, request_type=outcome.request_type,
                        result=_result_of(outcome.response), error=outcome.error, stored=outcome.stored)

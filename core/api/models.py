@@ -238,7 +238,7 @@ class HealthAnswer(BaseModel):
 
     @classmethod
     def of(cls, snapshot: Mapping[str, Any]) -> HealthAnswer:
-        """From core.client.services.health_snapshot."""
+        """From core.usecases.services.health_snapshot."""
         qnn, db, emb = snapshot["qnn"], snapshot["database"], snapshot["embedding"]
         pending = snapshot["outbox"]["pending"]
         checks = HealthChecks(

@@ -1,6 +1,6 @@
 """POST /plan: the day-ahead plan (forecast → battery dispatch under an import limit → network check) over HTTP.
 
-The same use case as the dashboard's Day-ahead plan page (core/client/plan.py): three QNN runs through the
+The same use case as the dashboard's Day-ahead plan page (core/usecases/plan.py): three QNN runs through the
 RunSubmitter pipeline, each stored as its own run and linked to one `plans` row. Everything that can be
 refused is refused before the first request is sent (422 naming the body's field; nothing is stored).
 
@@ -24,9 +24,9 @@ from core.api.app import SUBMIT_RESPONSES, IdempotencyKey, _reject_unstorable_te
 from core.api.models import _PRICES_DEMO, FiniteNumber, Fraction, Region
 from core.api.problems import ApiProblem, invalid_input
 from core.api.security import keyed_router
-from core.client.plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanOutcome, PlanRequest,
+from core.usecases.plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanOutcome, PlanRequest,
                               check_plan, forecast_request, run_plan, stored_plan)
-from core.client.services import Services
+from core.usecases.services import Services
 from core.contract.fields import MAX_DATE, MIN_DATE
 from core.contract.errors import IdempotencyConflict, InputError
 from core.contract.limits import MAX_SERIES_LENGTH
@@ -197,7 +197,7 @@ def plan_router(services: Services) -> APIRouter:
             raise ApiProblem(409, "idempotency-conflict",
                              "this Idempotency-Key was already used for a plan with other inputs",
                              field="Idempotency-Key") from None
-        # PlanOutcome.status is one of these three (core/client/plan.py) but typed as a plain str.
+        # PlanOutcome.status is one of these three (core/usecases/plan.py) but typed as a plain str.
         status = cast(Literal["completed", "failed", "running"], outcome.status)
         answer = PlanAnswer(plan_id=outcome.plan_id, status=status, error=outcome.error,
                             run_ids=PlanRunIds(**outcome.run_ids), summary=outcome.summary)

@@ -7,8 +7,8 @@ import sys
 import tempfile
 
 
-from core.client.config import PROJECT_ROOT
-from core.client.local_service import free_port, wait_until_answers
+from core.settings import PROJECT_ROOT
+from core.qnn.local_service import free_port, wait_until_answers
 
 
 class ApiProcess:

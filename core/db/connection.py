@@ -5,7 +5,7 @@ import re
 
 from sqlalchemy import Engine, create_engine
 
-from core.client.config import Settings
+from core.settings import Settings
 from core.db.embedded import start_embedded_postgres
 from core.db.migrations import apply_migrations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from core.client.config import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
 _MIGRATION_LOCK_ID = 7_300_142_001  # arbitrary, fixed: identifies this app's migration lock

@@ -27,8 +27,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.exit_with_parent:
         _exit_when_parent_dies(os.getppid())
-    from core.client.config import load_settings
-    from core.client.redact import install_log_redaction
+    from core.settings import load_settings
+    from core.redaction import install_log_redaction
 
     install_log_redaction(load_settings())  # uvicorn's records too: they are created through the factory
     uvicorn.run("core.local_qnn.app:app", host=args.host, port=args.port, log_level="warning",

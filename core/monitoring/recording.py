@@ -1,7 +1,7 @@
 """Recording a run's monitoring: its execution metrics and its anomalies, read from the QNN answer (any
 backend's shape), or found by the dashboard's own detection when the backend reports none.
 
-`record_run_monitoring` runs inside the transaction that writes the finished run (see core/client/pipeline.py);
+`record_run_monitoring` runs inside the transaction that writes the finished run (see core/usecases/pipeline.py);
 `record_run_monitoring_safely` wraps it in a SAVEPOINT so a monitoring problem never costs the run.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert
 
-from core.client.qnn_client import FAILURE_KINDS
+from core.qnn.client import FAILURE_KINDS
 from core.contract.monitoring import SEVERITY_RANK
 from core.db.models import OptimizationRun
 from core.db.monitoring import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS, _number, _text, _time, _whole

@@ -13,8 +13,8 @@ from urllib.parse import quote
 from sqlalchemy import Engine
 
 from core.db.monitoring import get_anomaly, resolve_anomaly
-from core.client.qnn_client import QNNClient, QNNError
-from core.client.redact import safe_text
+from core.qnn.client import QNNClient, QNNError
+from core.redaction import safe_text
 
 RESOLVE_PATH = "/api/v1/monitoring/anomalies/{anomaly_id}/resolve"
 

@@ -2,7 +2,7 @@
 
 The CSV is for spreadsheets: outcome figures and the technical columns, every cell within a spreadsheet's
 32,767-character limit (a longer request code is cut with a note pointing at the JSON export). The JSON
-export carries the full input and result payloads. Every text goes through `core.client.redact` on the way out, so a
+export carries the full input and result payloads. Every text goes through `core.redaction` on the way out, so a
 row stored before redaction existed (or with a URL holding user info) still leaves without the secret.
 `csv_chunks`/`json_chunks` stream the same exports for the REST API.
 """
@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from core.client.redact import redact, redact_deep
+from core.redaction import redact, redact_deep
 from core.contract.run_outcomes import OUTCOME_COLUMNS, result_of, run_outcomes
 
 SPREADSHEET_CELL_LIMIT = 32_767

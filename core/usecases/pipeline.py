@@ -29,10 +29,10 @@ from core.db.runs import (get_run, replace_interrupted_run, reserve_run, run_by_
 from core.search.backfill import EmbeddingBackfill
 from core.search.embeddings import MODEL_NAME, TextEncoder
 from core.contract.errors import IdempotencyConflict
-from core.client.outbox import Outbox, key_digest
-from core.client.qnn_client import QNNClient, QNNError
-from core.client.redact import redact, safe_text
-from core.client.storable import DATA_ERRORS, describe_data_error, storable
+from core.usecases.outbox import Outbox, key_digest
+from core.qnn.client import QNNClient, QNNError
+from core.redaction import redact, safe_text
+from core.usecases.storable import DATA_ERRORS, describe_data_error, storable
 from core.search.description import describe_request
 from core.search.similarity import run_profile
 from core.contract.tasks import request_day, validate_common
@@ -127,9 +127,9 @@ class RunSubmitter:
         self.in_flight = in_flight if in_flight is not None else set()
         # With a backfill, a run submitted while the sentence model loads is stored first and embedded after.
         self.backfill = backfill
-        # A keyed run 'running' without a lease renewal for this long is taken over by a retry (core/client/leases).
+        # A keyed run 'running' without a lease renewal for this long is taken over by a retry (core/usecases/leases).
         self.lease = lease
-        self.plans_in_flight = plans_in_flight if plans_in_flight is not None else set()  # core/client/plan.py
+        self.plans_in_flight = plans_in_flight if plans_in_flight is not None else set()  # core/usecases/plan.py
 
     def submit_fields(self, fields: dict[str, Any], *, idempotency_key: str | None = None) -> RunOutcome:
         return self.submit(encode_request(fields), idempotency_key=idempotency_key)
@@ -156,7 +156,7 @@ class RunSubmitter:
             "qnn_backend": self.backend_label, "qnn_model_id": self.model_id, "qnn_mode": self.mode,
             "idempotency_key": idempotency_key, "request_sha256": fingerprint,
         }
-        if plan_id is not None:  # a step of a day-ahead plan (core/client/plan.py)
+        if plan_id is not None:  # a step of a day-ahead plan (core/usecases/plan.py)
             base_row.update(plan_id=plan_id, plan_step=plan_step)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

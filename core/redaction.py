@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.client.config import Settings
+from core.settings import Settings
 
 # scheme://user[:password]@ — the user info ends at the first '@' before any '/', '?' or '#'.
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][\w+.-]*://)(?P<userinfo>[^/?#@\s]+)@")

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from core.client.redact import redact_deep, safe_text, without_userinfo
+from core.redaction import redact_deep, safe_text, without_userinfo
 from core.contract.json_depth import nested_deeper_than
 from core.contract.limits import MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH
 

@@ -15,17 +15,17 @@ from urllib.parse import urlparse
 
 from sqlalchemy import Engine
 
-from core.client.config import Settings, load_settings
+from core.settings import Settings, load_settings
 from core.db.connection import create_database_engine, describe_database
 from core.db.runs import mark_interrupted_runs
 from core.search.backfill import EmbeddingBackfill, fill_missing_profiles
 from core.search.embeddings import TextEncoder
-from core.client.local_service import LocalQNNServer
-from core.client.outbox import Outbox
-from core.client.leases import Leases
-from core.client.pipeline import RunSubmitter, flush_outbox
-from core.client.qnn_client import QNNClient
-from core.client.redact import register_secrets, safe_text, secret_values
+from core.qnn.local_service import LocalQNNServer
+from core.usecases.outbox import Outbox
+from core.usecases.leases import Leases
+from core.usecases.pipeline import RunSubmitter, flush_outbox
+from core.qnn.client import QNNClient
+from core.redaction import register_secrets, safe_text, secret_values
 
 log = logging.getLogger(__name__)
 

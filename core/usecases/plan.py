@@ -37,8 +37,8 @@ from core.db.plans import (finish_plan, get_plan, plan_by_idempotency_key, plan_
 from core.db.runs import RETRYABLE_FAILURE_KINDS
 from core.contract.errors import IdempotencyConflict, InputError
 from core.inputs.forecast import ForecastHistory, forecast_fields
-from core.client.outbox import key_digest
-from core.client.pipeline import RunOutcome, RunSubmitter
+from core.usecases.outbox import key_digest
+from core.usecases.pipeline import RunOutcome, RunSubmitter
 from core.search.similarity import similar_to_run
 from core.inputs.storage import storage_fields
 

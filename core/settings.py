@@ -9,7 +9,7 @@ from typing import Any
 
 from core.contract.tasks import LOCAL_MODEL_ID
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 

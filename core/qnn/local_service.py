@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from core.client.config import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 
 def free_port(host: str = "127.0.0.1") -> int:
