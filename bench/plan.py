@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from core.demo.prices import demo_prices
-    from core.usecases.plan import realised
+    from core.inputs.day_plan import realised
 
     data = hourly_vic_elec(args.days)
     with private_data_dir("eglo-bench-plan-") as _:
@@ -160,7 +160,8 @@ def main() -> None:
 
         # Whole plans over HTTP, stored, on the IEEE 33-bus feeder.
         from core.inputs.forecast import ForecastHistory
-        from core.usecases.plan import BatterySpec, PlanRequest, run_plan
+        from core.inputs.day_plan import BatterySpec, PlanRequest
+        from core.usecases.plan import run_plan
 
         times, steps, singles = [], [], []
         for i in range(args.plans + 1):

@@ -10,7 +10,8 @@ import streamlit as st
 from core.demo.profiles import REGIONS
 from core.contract.errors import InputError
 from core.inputs.holidays import holidays_for_request
-from core.usecases.plan import BatterySpec, PlanRequest, check_plan, run_plan, similar_plans
+from core.inputs.day_plan import BatterySpec, PlanRequest, check_plan
+from core.usecases.plan import run_plan, similar_plans
 from core.inputs.plan import CURRENCIES, csv_history, currency_of, demo_feeder_history, network_from_upload
 from core.inputs.storage import prices_from_csv, prices_from_demo
 from ui.browser_scripts import bring_into_view

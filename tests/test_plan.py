@@ -13,8 +13,8 @@ from sqlalchemy import text
 from core.db.plans import get_plan, list_plans, plan_runs
 from core.contract.errors import InputError
 from core.inputs.forecast import history_from_demo
-from core.usecases.plan import (BatterySpec, PlanRequest, check_plan, run_plan, similar_plans, stored_plan,
-                              summarize)
+from core.inputs.day_plan import BatterySpec, PlanRequest, check_plan, summarize
+from core.usecases.plan import run_plan, similar_plans, stored_plan
 from core.inputs.storage import prices_from_demo
 
 DAY = dt.date(2025, 7, 15)
@@ -157,7 +157,7 @@ def test_history_page_shows_a_plan_as_one_row(services, engine):
 
 def test_plan_on_an_uploaded_network(services, engine):
     from core.contract.network_cases import ieee33
-    from core.usecases.plan import network_load_kw
+    from core.inputs.day_plan import network_load_kw
 
     network = ieee33().to_json()
     assert network_load_kw(network) == pytest.approx(3715.0)

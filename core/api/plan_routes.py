@@ -24,8 +24,9 @@ from core.api.app import SUBMIT_RESPONSES, IdempotencyKey, _reject_unstorable_te
 from core.api.models import _PRICES_DEMO, FiniteNumber, Fraction, Region
 from core.api.problems import ApiProblem, invalid_input
 from core.api.security import keyed_router
-from core.usecases.plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanOutcome, PlanRequest,
-                              check_plan, forecast_request, run_plan, stored_plan)
+from core.inputs.day_plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanRequest, check_plan,
+                                  forecast_request)
+from core.usecases.plan import PlanOutcome, run_plan, stored_plan
 from core.usecases.services import Services
 from core.contract.fields import MAX_DATE, MIN_DATE
 from core.contract.errors import IdempotencyConflict, InputError

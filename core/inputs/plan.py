@@ -13,7 +13,7 @@ from core.contract.errors import InputError
 from core.contract.regions import currency
 from core.inputs.forecast import ForecastHistory, find_weather_columns, history_from_csv
 from core.contract.limits import MAX_UPLOAD_BYTES
-from core.usecases.plan import HORIZON_STEPS, RESOLUTION_MIN
+from core.inputs.day_plan import HORIZON_STEPS, RESOLUTION_MIN
 from core.inputs.uploads import guess_column, numeric_column, read_csv_upload, timestamp_column
 
 DEMO_FEEDER_BASE_MW = 9.6   # the demo profile peaks at ~1.05-1.15 × base: a ~10-11 MW feeder

@@ -1,0 +1,301 @@
+"""The day-ahead plan's request and what follows from it without the service: the checks made before anything
+runs, the three step requests (forecast, battery dispatch, network check) built from earlier answers, and the
+headline figures.
+
+Scaling to the feeder model: the load history is the feeder's (MW); the network model (IEEE 33/69 or an
+upload) carries its own base loads. Every load of the model is scaled by forecast_t / forecast peak ×
+`peak_load_scale` (the model's loading at the forecast peak, 1 = its base loads), and the battery's
+power is scaled by the same ratio (model kW per feeder kW), so the battery keeps its share of the feeder.
+
+Sizes that do not fit are refused, not scaled (`check_sizes`): a history whose typical daily peak is an order
+of magnitude away from the import limit, the feeder model's loading or the battery is another network's load
+or another unit (a state's demand, kW read as MW). Scaling it to fit would give a plan for a feeder nobody has
+(hours over a limit all day, a cost in millions, a battery that cannot move the load) and hide the mistake;
+only the operator knows which of the four numbers is wrong, so the message names all of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.contract.errors import InputError
+from core.inputs.forecast import ForecastHistory, forecast_fields
+from core.inputs.storage import storage_fields
+
+RESOLUTION_MIN = 60
+HORIZON_STEPS = 24
+STEPS = ("forecast", "storage", "grid")
+# Total real load of the built-in feeders (docs/grid.md): the published base cases.
+BUILTIN_NETWORK_LOAD_KW = {"ieee33": 3715.0, "ieee69": 3802.1}
+BUILTIN_NETWORK_BUSES = {"ieee33": 33, "ieee69": 69}
+BUILTIN_NETWORK_NAMES = {"ieee33": "IEEE 33-bus", "ieee69": "IEEE 69-bus"}
+OVER_LIMIT_TOL_MW = 1e-6
+# A history's typical daily peak at most this many times the import limit, and within this factor either way of
+# the feeder model's loading at the forecast peak; the battery's power at least 1/BATTERY_RATIO of that peak and
+# at most BATTERY_RATIO times it. The demo feeder (~10.5 MW on IEEE 33's 3.7 MW, a 9 MW limit, 2 MW) is ~3×.
+SIZE_RATIO = 10.0
+BATTERY_RATIO = 100.0
+
+
+
+@dataclass(frozen=True)
+class BatterySpec:
+    capacity_mwh: float
+    power_mw: float
+    efficiency: float = 0.95          # one way
+    initial_soc: float = 0.5
+    min_soc: float = 0.1
+    max_soc: float = 0.9
+    final_soc: float | None = None    # default: the initial SoC
+    cycle_cost_per_mwh: float = 0.0
+
+
+@dataclass
+class PlanRequest:
+    region: str
+    day: dt.date
+    network: str | dict[str, Any]     # "ieee33", "ieee69" or a network JSON object
+    battery_bus: str
+    history: ForecastHistory
+    prices: list[float]               # currency/MWh, one per hour of the day
+    battery: BatterySpec
+    import_limit_mw: float
+    holidays: list[dt.date] = field(default_factory=list)
+    temperature_c: list[float] | None = None   # history + day, sent only when given
+    robust: bool = True               # plan the battery against the forecast's upper 80% band
+    peak_load_scale: float = 1.0
+    voltage_min_pu: float = 0.90
+    voltage_max_pu: float = 1.10
+    search_seconds: float = 5.0
+    currency: str = "USD"
+
+    def network_label(self) -> str:
+        if isinstance(self.network, str):
+            return self.network
+        return f"uploaded network ({len(self.network.get('buses') or [])} buses)"
+
+    def inputs(self) -> dict[str, Any]:
+        """The plan row's `inputs`: what an operator needs to recognise the plan (no long series)."""
+        b = self.battery
+        return {
+            "network": self.network_label(), "battery_bus": self.battery_bus,
+            "capacity_mwh": b.capacity_mwh, "power_mw": b.power_mw, "efficiency": b.efficiency,
+            "initial_soc": b.initial_soc, "min_soc": b.min_soc, "max_soc": b.max_soc,
+            "final_soc": b.final_soc, "cycle_cost_per_mwh": b.cycle_cost_per_mwh,
+            "import_limit_mw": self.import_limit_mw, "robust": self.robust,
+            "peak_load_scale": self.peak_load_scale, "currency": self.currency,
+            "voltage_min_pu": self.voltage_min_pu, "voltage_max_pu": self.voltage_max_pu,
+            "history_source": self.history.report.get("source", ""), "history_values": len(self.history.loads_mw),
+            "weather": self.temperature_c is not None, "prices": [round(float(p), 4) for p in self.prices],
+        }
+
+
+# --- the three requests ---------------------------------------------------------------------------------
+
+def check_plan(plan: PlanRequest) -> None:
+    """Everything that can be refused before the first request, so a bad form never leaves half a plan."""
+    if len(plan.prices) != HORIZON_STEPS:
+        raise InputError("Prices", f"the plan needs {HORIZON_STEPS} hourly prices, got {len(plan.prices)}")
+    if not plan.import_limit_mw > 0:
+        raise InputError("Import limit", "must be above 0 MW")
+    if not 0 < plan.peak_load_scale <= 5:
+        raise InputError("Network loading", "must be above 0 and at most 5 × the model's base loads")
+    # The battery and prices, through the storage engine's own parser (a placeholder load of the right length).
+    _storage_fields(plan, [plan.import_limit_mw] * HORIZON_STEPS)
+    buses = _bus_ids(plan.network)
+    if plan.battery_bus not in buses:
+        raise InputError("Battery bus", f"{plan.battery_bus!r} is not a bus of {plan.network_label()}")
+    if plan.battery_bus == buses[0] and isinstance(plan.network, str):
+        raise InputError("Battery bus", "bus 1 is the substation; choose a bus on the feeder")
+    if plan.temperature_c is not None and len(plan.temperature_c) != len(plan.history.loads_mw) + HORIZON_STEPS:
+        raise InputError("Temperature", "must cover the history and the planned day")
+    check_sizes(plan)
+
+
+def typical_daily_peak_mw(loads_mw: list[float | None], steps_per_day: int = HORIZON_STEPS) -> float | None:
+    """The median of the history's daily maxima (whole days counted back from its end): one metering spike
+    does not make a feeder look ten times larger. None when there is no value."""
+    values = np.array([np.nan if v is None else float(v) for v in loads_mw], dtype=float)
+    if not np.isfinite(values).any():
+        return None
+    whole = len(values) // steps_per_day * steps_per_day
+    days = values[len(values) - whole:].reshape(-1, steps_per_day) if whole else values.reshape(1, -1)
+    peaks = [float(np.nanmax(d)) for d in days if np.isfinite(d).any()]
+    return float(np.median(peaks))
+
+
+def _mw(value: float) -> str:
+    return f"{value:,.0f} MW" if abs(value) >= 100 else f"{value:,.3g} MW"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f} ×" if ratio >= 1 else f"1/{1 / ratio:,.0f} of"
+
+
+def check_sizes(plan: PlanRequest) -> None:
+    """Refuse a load history that does not fit the feeder it is planned on, with every number that disagrees."""
+    peak = typical_daily_peak_mw(plan.history.loads_mw)
+    if peak is None or peak <= 0:
+        return  # the forecast's own parser refuses an empty or zero history
+    misfits = []
+    if peak > SIZE_RATIO * plan.import_limit_mw:
+        misfits.append(f"{_times(peak / plan.import_limit_mw)} the import limit of {_mw(plan.import_limit_mw)}")
+    # The model's base loads, not its loading at the peak: the loading is the stress chosen on the form.
+    model_mw = network_load_kw(plan.network) / 1000.0
+    if model_mw > 0 and not 1 / SIZE_RATIO <= peak / model_mw <= SIZE_RATIO:
+        name = BUILTIN_NETWORK_NAMES.get(plan.network_label(), plan.network_label())
+        misfits.append(f"{_times(peak / model_mw)} the {name} feeder model's base load of {_mw(model_mw)}")
+    load_fits = not misfits
+    power = plan.battery.power_mw
+    if not 1 / BATTERY_RATIO <= power / peak <= BATTERY_RATIO:
+        misfits.append(f"{_times(peak / power)} the battery's {_mw(power)}")
+    if not misfits:
+        return
+    hint = ("Check the battery's power (MW) on the form." if load_fits else
+            "This looks like another network's load (a state's or region's demand) or another unit (kW read as "
+            "MW). Give this feeder's load in MW, or set the import limit, the feeder and the battery to match it.")
+    raise InputError("Load history" if not load_fits else "Power (MW)",
+                     f"on a typical day the load history peaks at {_mw(peak)}, which is " + "; ".join(misfits)
+                     + f". {hint} Nothing was run or stored.")
+
+
+def _bus_ids(network: str | dict[str, Any]) -> list[str]:
+    if isinstance(network, str):
+        if network not in BUILTIN_NETWORK_BUSES:
+            raise InputError("Network", f"unknown built-in network {network!r}; use ieee33 or ieee69")
+        return [str(i) for i in range(1, BUILTIN_NETWORK_BUSES[network] + 1)]
+    return [str(b.get("id")) for b in network.get("buses") or []]
+
+
+def network_load_kw(network: str | dict[str, Any]) -> float:
+    """The model's total base load on the feeder (the slack bus's own load is supplied directly)."""
+    if isinstance(network, str):
+        return BUILTIN_NETWORK_LOAD_KW[network]
+    slack = str(network.get("slack_bus"))
+    return float(sum(float(b.get("p_kw") or 0.0) for b in network.get("buses") or [] if str(b.get("id")) != slack))
+
+
+def forecast_request(plan: PlanRequest) -> dict[str, Any]:
+    fields = forecast_fields(plan.region, plan.day, RESOLUTION_MIN, HORIZON_STEPS, plan.history,
+                             holidays=plan.holidays)
+    # The plan shows no backtest, and the forecast is the same without it (forecast_model.py): ~0.1-0.2 s saved.
+    fields["Backtest"] = False
+    if plan.temperature_c is not None:
+        fields["TemperatureC"] = [round(float(t), 2) for t in plan.temperature_c]
+    return fields
+
+
+def planning_load_mw(plan: PlanRequest, forecast: dict[str, Any]) -> list[float]:
+    """The load the battery is planned against: the upper 80% band (robust) or the point forecast."""
+    key = "upper_80" if plan.robust and forecast.get("upper_80") else "forecast"
+    return [max(0.0, float(v)) for v in forecast[key]][:HORIZON_STEPS]
+
+
+def _storage_fields(plan: PlanRequest, load_mw: list[float]) -> dict[str, Any]:
+    b = plan.battery
+    fields = storage_fields(plan.region, plan.day, RESOLUTION_MIN, plan.prices, capacity_mwh=b.capacity_mwh,
+                            power_mw=b.power_mw, efficiency=b.efficiency, initial_soc=b.initial_soc,
+                            min_soc=b.min_soc, max_soc=b.max_soc, final_soc=b.final_soc,
+                            cycle_cost_per_mwh=b.cycle_cost_per_mwh, load_mw=load_mw, export_price=0.0)
+    fields["GridLimitMW"] = float(plan.import_limit_mw)
+    return fields
+
+
+def storage_request(plan: PlanRequest, forecast: dict[str, Any]) -> dict[str, Any]:
+    return _storage_fields(plan, planning_load_mw(plan, forecast))
+
+
+def battery_mw(storage: dict[str, Any]) -> np.ndarray:
+    """Battery output per step at the grid side: + discharging, − charging."""
+    return np.asarray(storage["discharge_mw"], dtype=float) - np.asarray(storage["charge_mw"], dtype=float)
+
+
+def grid_request(plan: PlanRequest, forecast: dict[str, Any], storage: dict[str, Any]) -> dict[str, Any]:
+    load = np.maximum(np.asarray(forecast["forecast"][:HORIZON_STEPS], dtype=float), 0.0)
+    peak_mw = float(load.max())
+    if peak_mw <= 0:
+        raise InputError("Forecast", "the forecast load is zero all day; there is nothing to check on the network")
+    model_kw_per_feeder_kw = network_load_kw(plan.network) * plan.peak_load_scale / (peak_mw * 1000.0)
+    profile = np.maximum(load / peak_mw * plan.peak_load_scale, 1e-3)
+    return {
+        "Task": "grid_switch", "Region": plan.region.strip(), "Date": plan.day.isoformat(),
+        "Resolution": RESOLUTION_MIN, "Network": plan.network,
+        "LoadProfile": [round(float(f), 6) for f in profile],
+        "BatteryBus": plan.battery_bus,
+        "BatteryKW": [round(float(mw) * 1000.0 * model_kw_per_feeder_kw, 4) for mw in battery_mw(storage)],
+        "VoltageMin": plan.voltage_min_pu, "VoltageMax": plan.voltage_max_pu,
+        "SearchSeconds": plan.search_seconds,
+    }
+
+
+# --- the headline figures -------------------------------------------------------------------------------
+
+def realised(load_mw: np.ndarray, battery_out_mw: np.ndarray | None, prices: np.ndarray, limit_mw: float,
+             dt_h: float = RESOLUTION_MIN / 60) -> dict[str, float]:
+    """Import, hours over the limit and cost of a load with (or without) a battery schedule."""
+    net = load_mw - (battery_out_mw if battery_out_mw is not None else 0.0)
+    imp = np.maximum(net, 0.0)
+    return {"peak_import_mw": float(imp.max()),
+            "hours_over_limit": float(np.sum(imp > limit_mw + OVER_LIMIT_TOL_MW) * dt_h),
+            "energy_over_limit_mwh": float(np.sum(np.maximum(imp - limit_mw, 0.0)) * dt_h),
+            "cost": float(np.sum(prices * imp) * dt_h)}
+
+
+def summarize(plan: PlanRequest, forecast: dict[str, Any], storage: dict[str, Any] | None,
+              grid: dict[str, Any] | None) -> dict[str, Any]:
+    """Headline figures on the expected (point) forecast; the storage run's own limit check is on the load it
+    was planned against (the upper band when robust)."""
+    load = np.asarray(forecast["forecast"][:HORIZON_STEPS], dtype=float)
+    prices = np.asarray(plan.prices, dtype=float)
+    before = realised(load, None, prices, plan.import_limit_mw)
+    out: dict[str, Any] = {
+        "currency": plan.currency, "import_limit_mw": plan.import_limit_mw, "robust": plan.robust,
+        "voltage_min_pu": plan.voltage_min_pu,
+        "peak_hour": forecast["timestamps"][int(np.argmax(load))],
+        "peak_import_mw_before": before["peak_import_mw"], "hours_over_limit_before": before["hours_over_limit"],
+        "cost_before": before["cost"],
+    }
+    # The limit is judged on the load the battery was planned against (the upper band when robust), as the
+    # storage run's own check and the page's warning are: the peak and hours headlines say the same thing.
+    banded = plan.robust and bool(forecast.get("upper_80"))
+    planning = np.asarray(planning_load_mw(plan, forecast), dtype=float)
+    planned_before = realised(planning, None, prices, plan.import_limit_mw)
+    out.update({"limit_basis": "upper_80" if banded else "forecast",
+                "peak_import_mw_planned_before": planned_before["peak_import_mw"],
+                "hours_over_limit_planned_before": planned_before["hours_over_limit"]})
+    if storage is not None:
+        after = realised(load, battery_mw(storage), prices, plan.import_limit_mw)
+        planned_after = realised(planning, battery_mw(storage), prices, plan.import_limit_mw)
+        steps_over = storage.get("grid_limit_shortfall_steps")
+        out.update({
+            "peak_import_mw_planned_after": float(storage.get("peak_import_mw", planned_after["peak_import_mw"])),
+            # The storage run's own count where it gives one, so the headline and its warning never disagree.
+            "hours_over_limit_planned_after": (len(steps_over) * RESOLUTION_MIN / 60 if isinstance(steps_over, list)
+                                               else planned_after["hours_over_limit"]),
+        })
+        out.update({
+            "peak_import_mw_after": after["peak_import_mw"], "hours_over_limit_after": after["hours_over_limit"],
+            "energy_over_limit_mwh_after": after["energy_over_limit_mwh"],
+            "cost_after": after["cost"], "cost_saving": before["cost"] - after["cost"],
+            "planned_limit_met": storage.get("grid_limit_met"),
+            "planned_shortfall_steps": storage.get("grid_limit_shortfall_steps") or [],
+            "planned_max_shortfall_mw": storage.get("grid_limit_max_shortfall_mw"),
+        })
+    if grid is not None:
+        hb, ha = grid["hourly"]["before"], grid["hourly"]["after"]
+        out.update({
+            "losses_kwh_present": hb["energy_losses_kwh"], "losses_kwh_recommended": ha["energy_losses_kwh"],
+            "losses_saved_kwh": (hb["energy_losses_kwh"] - ha["energy_losses_kwh"]
+                                 if hb["energy_losses_kwh"] is not None and ha["energy_losses_kwh"] is not None
+                                 else None),
+            "lowest_voltage_pu_present": hb["lowest_voltage_pu"],
+            "lowest_voltage_pu_recommended": ha["lowest_voltage_pu"],
+            "switching_actions": grid.get("switching_actions"), "switching_sequence": grid.get("switching_sequence"),
+            "open_lines_recommended": grid.get("open_lines"), "open_lines_present": grid.get("open_lines_before"),
+            "switch_hour": grid["timestamps"][grid["peak_step"]] if grid.get("timestamps") else None,
+        })
+    return out
