@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from core.monitoring.detection import ANOMALY_TYPES, Anomaly, detect_anomalies, _runs
+from core.contract.anomaly_detection import ANOMALY_TYPES, Anomaly, detect_anomalies, _runs
 from core.demo.profiles import REGIONS, demo_load_history
 
 PLANTABLE = ("spike", "dip", "flatline", "negative_load", "impossible_load", "missing_data", "forecast_error")

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.monitoring.detection import SEVERITIES, TYPE_LABELS
+from core.contract.anomaly_detection import SEVERITIES, TYPE_LABELS
 from core.charts.monitoring import anomaly_run_figure
 from core.db.monitoring import AnomalyFilters, anomaly_counts, list_anomalies, run_anomalies
 from core.db.runs import distinct_regions

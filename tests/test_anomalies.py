@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.monitoring.detection import (SEVERITIES, DetectionConfig, detect_anomalies, detect_in_request, forecast_errors,
+from core.contract.anomaly_detection import (SEVERITIES, DetectionConfig, detect_anomalies, detect_in_request, forecast_errors,
                             history_start)
 from core.demo.profiles import REGIONS, demo_load_history
 

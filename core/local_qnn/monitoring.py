@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from core.monitoring.detection import SEVERITIES, SEVERITY_RANK, detect_in_request
+from core.contract.anomaly_detection import SEVERITIES, SEVERITY_RANK, detect_in_request
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from core.qnn.client import FAILURE_KINDS
 from core.contract.monitoring import SEVERITY_RANK
 from core.db.models import OptimizationRun
 from core.db.monitoring import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS, _number, _text, _time, _whole
-from core.monitoring.detection import detect_in_request
+from core.contract.anomaly_detection import detect_in_request
 
 log = logging.getLogger(__name__)
 
