@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Engine, Float, Integer, MetaD
                         Table, Text, case, cast, func, literal_column, select, update)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from core.contract.lenient import read_number
 from core.contract.monitoring import SEVERITIES
 from core.db.models import OptimizationRun
 
@@ -52,14 +52,8 @@ MAX_ANOMALIES_PER_RUN = 200
 
 # -- parsing what a service answered (a remote QNN may answer in another shape) -------------------------------
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 def _whole(value: Any) -> int | None:
-    number = _number(value)
+    number = read_number(value)
     return int(number) if number is not None and number >= 0 and number == int(number) else None
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from core.contract.forecast import read_origin
+from core.contract.lenient import read_float_array
 from core.contract.monitoring import SEVERITIES, SEVERITY_RANK
 
 ANOMALY_TYPES: tuple[str, ...] = ("missing_data", "negative_load", "impossible_load", "flatline", "spike", "dip",
@@ -107,26 +108,6 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     padded = np.concatenate(([False], mask, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
-def as_float_array(values: Sequence[Any] | np.ndarray) -> np.ndarray:
-    """A list that may hold None, strings or bools, as floats with NaN for anything that is not a number."""
-    if isinstance(values, np.ndarray):
-        out = values.astype(float, copy=True)
-        out[~np.isfinite(out)] = np.nan
-        return out
-    try:  # fast path: numbers and None (None becomes NaN)
-        out = np.array(values, dtype=float)
-        if out.ndim == 1 and not any(v is True or v is False for v in values):
-            out[~np.isfinite(out)] = np.nan
-            return out
-    except (TypeError, ValueError):
-        pass
-    out = np.full(len(values), np.nan)
-    for i, v in enumerate(values):
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-            out[i] = v
-    return out
 
 
 class _Clock:
@@ -436,16 +417,16 @@ def forecast_errors(forecast: Sequence[Any], actuals: Sequence[Any], lower_95: S
                     resolution_min: int = 60, config: DetectionConfig | None = None) -> list[Anomaly]:
     """Actuals far outside the 95% interval (the 80% one widened by 1.53 when only that is given)."""
     cfg = config or DetectionConfig()
-    f = as_float_array(forecast)
-    a = as_float_array(actuals)[: len(f)]
+    f = read_float_array(forecast)
+    a = read_float_array(actuals)[: len(f)]
     f = f[: len(a)]
     if len(a) == 0:
         return []
     if lower_95 is not None and upper_95 is not None:
-        lo, hi = as_float_array(lower_95)[: len(a)], as_float_array(upper_95)[: len(a)]
+        lo, hi = read_float_array(lower_95)[: len(a)], read_float_array(upper_95)[: len(a)]
     elif lower_80 is not None and upper_80 is not None:
-        lo = f - (f - as_float_array(lower_80)[: len(a)]) * _Z95_OVER_Z80
-        hi = f + (as_float_array(upper_80)[: len(a)] - f) * _Z95_OVER_Z80
+        lo = f - (f - read_float_array(lower_80)[: len(a)]) * _Z95_OVER_Z80
+        hi = f + (read_float_array(upper_80)[: len(a)] - f) * _Z95_OVER_Z80
     else:
         return []
     if len(lo) < len(a) or len(hi) < len(a):
@@ -491,7 +472,7 @@ def detect_anomalies(loads: Sequence[Any] | np.ndarray, resolution_min: int, *, 
     cfg = config or DetectionConfig()
     if resolution_min <= 0 or 24 * 60 % resolution_min:
         raise ValueError("resolution_min must divide a day")
-    x = as_float_array(loads)
+    x = read_float_array(loads)
     clock = _Clock(start, resolution_min)
     typical = _typical_level(x)
     found: list[Anomaly] = []
@@ -507,7 +488,7 @@ def detect_anomalies(loads: Sequence[Any] | np.ndarray, resolution_min: int, *, 
         claimed[a.affected_steps] = True
     weather = None
     if temperature_c is not None and len(temperature_c) >= len(x):
-        weather = as_float_array(list(temperature_c[: len(x)]))
+        weather = read_float_array(list(temperature_c[: len(x)]))
     found += _spikes_and_dips(x, clock, cfg, claimed, typical, holidays, weather)
     if forecast and actuals is not None and isinstance(forecast.get("forecast"), list):
         first = forecast.get("timestamps", [None])[0] if forecast.get("timestamps") else None

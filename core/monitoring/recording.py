@@ -16,9 +16,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert
 
 from core.client.qnn_client import FAILURE_KINDS
+from core.contract.lenient import read_number
 from core.contract.monitoring import SEVERITY_RANK
 from core.db.models import OptimizationRun
-from core.db.monitoring import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS, _number, _text, _time, _whole
+from core.db.monitoring import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS, _text, _time, _whole
 from core.monitoring.detection import detect_in_request
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def execution_metrics(response: Mapping[str, Any] | None) -> dict[str, Any]:
         "n_qubits": _whole(pick("n_qubits", "qubits", "num_qubits")),
         "circuit_depth": _whole(pick("circuit_depth", "depth")),
         "cost_usd": (lambda c: c if c is not None and c >= 0 else None)(
-            _number(pick("quantum_cost_usd", "cost_usd", "cost"))),
+            read_number(pick("quantum_cost_usd", "cost_usd", "cost"))),
     }
 
 
@@ -79,7 +80,7 @@ def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: 
         "suggested_actions": actions,
         "affected_steps": steps,
         "series": _text(item.get("series"), 40) or "PastLoads",
-        "score": _number(item.get("score")),
+        "score": read_number(item.get("score")),
         "first_timestamp": _time(item.get("first_timestamp"), aware=False),
         "last_timestamp": _time(item.get("last_timestamp"), aware=False),
         "model_id": _text(item.get("model_id"), 200),
@@ -125,8 +126,8 @@ def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response
         "backend": backend,
         **(execution_metrics(response) if run_row["status"] == "completed" else
            {"device": None, "n_qubits": None, "circuit_depth": None, "cost_usd": None}),
-        "execution_time_ms": _number(run_row.get("qnn_execution_ms")),
-        "round_trip_ms": _number(run_row.get("round_trip_ms")),
+        "execution_time_ms": read_number(run_row.get("qnn_execution_ms")),
+        "round_trip_ms": read_number(run_row.get("round_trip_ms")),
         "mode": _text(run_row.get("qnn_mode"), 40),
         "model_id": _text(run_row.get("qnn_model_id"), 200),
         "status": run_row["status"],
