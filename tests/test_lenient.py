@@ -3,13 +3,15 @@
 Before they had one home, the copies disagreed on the edges pinned here: the storage chart took NaN and
 infinity as numbers, the history outcomes took only lists (not tuples), and the search's and detection's array
 readers read the text "1.5" as 1.5 whenever every item of the list could be converted."""
+import datetime as dt
 import math
 
 import numpy as np
 import pytest
 
 from core.charts.storage import step_bars
-from core.contract.lenient import read_float_array, read_number, read_number_field, read_numbers
+from core.contract.lenient import (read_float_array, read_number, read_number_field, read_numbers, read_text, read_time,
+                                   read_whole)
 
 
 @pytest.mark.parametrize("value", [None, True, False, "1.5", float("nan"), float("inf"), -float("inf"), 10 ** 400,
@@ -47,3 +49,12 @@ def test_storage_chart_reads_a_non_finite_resolution_as_the_default():
     # The chart's own copy once took infinity as a resolution: timedelta(minutes=inf) raised OverflowError.
     bars = step_bars(["2026-01-01T00:00:00", "2026-01-01T01:00:00"], {"Resolution": float("inf")})
     assert bars == {"offset": 0, "width": 3_600_000 * 0.92}
+
+
+def test_whole_text_and_time_readers():
+    assert read_whole(3.0) == 3 and read_whole(-1) is None and read_whole(2.5) is None and read_whole(True) is None
+    assert read_text("  ", 10) is None and read_text(None) is None and read_text("abcdef", 3) == "abc"
+    assert read_time("2026-01-01T10:00:00Z", aware=True) == dt.datetime(2026, 1, 1, 10, tzinfo=dt.UTC)
+    assert read_time("2026-01-01T10:00:00+02:00", aware=False) == dt.datetime(2026, 1, 1, 10)
+    assert read_time("2026-01-01T10:00:00", aware=True).tzinfo is dt.UTC
+    assert read_time("yesterday", aware=True) is None and read_time("", aware=False) is None

@@ -7,6 +7,7 @@ readers in core/contract/fields.py instead, which refuse and name the key.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,6 +23,37 @@ def read_number(value: Any) -> float | None:
         return float(value) if math.isfinite(value) else None
     except OverflowError:  # an int beyond float's range (stored JSON may hold one)
         return None
+
+
+def read_whole(value: Any) -> int | None:
+    """A finite number that is a whole number at least 0 (a count, a step index), as an int; else None."""
+    number = read_number(value)
+    return int(number) if number is not None and number >= 0 and number == int(number) else None
+
+
+def read_text(value: Any, limit_chars: int = 500) -> str | None:
+    """The value as text cut to `limit_chars`, None when it is None or blank."""
+    return str(value)[:limit_chars] if value is not None and str(value).strip() else None
+
+
+def read_time(value: Any, *, aware: bool) -> dt.datetime | None:
+    """A datetime or ISO 8601 text ("Z" for UTC too) as a datetime; None when unreadable. aware=True gives an
+    aware time (a naive one is taken as UTC), aware=False a naive one (an aware one keeps its wall clock)."""
+    moment: dt.datetime | None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+        except ValueError:
+            return None
+    if moment is None:
+        return None
+    if aware and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    if not aware and moment.tzinfo is not None:
+        return moment.replace(tzinfo=None)
+    return moment
 
 
 def _is_list(values: Any) -> bool:

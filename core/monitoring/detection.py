@@ -101,7 +101,7 @@ def _bump(severity: str, at_least: str) -> str:
     return severity if SEVERITY_RANK[severity] >= SEVERITY_RANK[at_least] else at_least
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True."""
     if not mask.any():
         return []
@@ -152,7 +152,7 @@ def _make(kind: str, severity: str, description: str, actions: list[str], start:
 def _missing(x: np.ndarray, clock: _Clock, cfg: DetectionConfig) -> list[Anomaly]:
     out = []
     total_missing = int(np.isnan(x).sum())
-    for start, end in _runs(np.isnan(x)):
+    for start, end in true_runs(np.isnan(x)):
         hours = _hours(end - start, clock.resolution_min)
         severity = _grade(hours, cfg.missing_severity_hours)
         share = f" ({total_missing / len(x):.0%} of the history is missing in total)" if total_missing > end - start else ""
@@ -174,7 +174,7 @@ def _typical_level(x: np.ndarray) -> float:
 def _negative(x: np.ndarray, clock: _Clock, cfg: DetectionConfig, typical: float) -> list[Anomaly]:
     out = []
     negative = np.isfinite(x) & (x < 0)
-    for start, end in _runs(negative):
+    for start, end in true_runs(negative):
         worst = float(np.min(x[start:end]))
         fraction = abs(worst) / typical if typical > 0 else 1.0
         severity = _grade(fraction, cfg.negative_severity_fraction)
@@ -201,7 +201,7 @@ def _impossible(x: np.ndarray, clock: _Clock, cfg: DetectionConfig) -> tuple[lis
         return [], np.zeros(len(x), dtype=bool)
     mask = np.isfinite(x) & (x > limit)
     out = []
-    for start, end in _runs(mask):
+    for start, end in true_runs(mask):
         worst = float(np.max(x[start:end]))
         times = worst / usual_peak if usual_peak > 0 else float("inf")
         out.append(_make(
@@ -223,7 +223,7 @@ def _flatline(x: np.ndarray, clock: _Clock, cfg: DetectionConfig, claimed: np.nd
     same = np.isfinite(x[1:]) & np.isfinite(x[:-1]) & (np.abs(x[1:] - x[:-1]) <= tolerance)
     out = []
     # A run of k equal neighbours spans k + 1 readings.
-    for start, end in _runs(same):
+    for start, end in true_runs(same):
         first, last = start, end + 1
         if last - first < min_steps or claimed[first:last].all():
             continue
@@ -380,7 +380,7 @@ def _spikes_and_dips(x: np.ndarray, clock: _Clock, cfg: DetectionConfig, claimed
     out = []
     for kind, mask in (("spike", z >= cfg.spike_z), ("dip", z <= -cfg.spike_z)):
         mask &= ~claimed
-        for start, end in _runs(mask):
+        for start, end in true_runs(mask):
             i = start + int(np.argmax(np.abs(z[start:end])))
             worst_z = float(abs(z[i]))
             change = (x[i] - expected[i]) / expected[i] if expected[i] else 0.0
@@ -438,7 +438,7 @@ def forecast_errors(forecast: Sequence[Any], actuals: Sequence[Any], lower_95: S
     clock = _Clock(start, resolution_min)
     out = []
     for sign, mask in ((1, ratio >= cfg.forecast_error_ratio), (-1, ratio <= -cfg.forecast_error_ratio)):
-        for s, e in _runs(mask):
+        for s, e in true_runs(mask):
             i = s + int(np.argmax(np.abs(ratio[s:e])))
             worst = float(abs(ratio[i]))
             severity = _grade(worst, cfg.forecast_error_severity_ratio)

@@ -30,7 +30,7 @@ from core.contract.regions import known_region
 
 _NORTH_SEASONS = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
                   6: "summer", 7: "summer", 8: "summer", 9: "autumn", 10: "autumn", 11: "autumn"}
-_FLIP = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
+OTHER_HEMISPHERE_SEASON = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
 # Seasons follow the hemisphere: a June forecast for Queensland is a winter forecast. A configured region
 # says its hemisphere (core/contract/regions.toml); a typed-in one is looked up here.
 SOUTHERN_REGIONS = frozenset({
@@ -52,7 +52,7 @@ def season_of(day: dt.date, region: str) -> str:
     season = _NORTH_SEASONS[day.month]
     known = known_region(region)
     southern = known.southern_hemisphere if known else region.strip().lower() in SOUTHERN_REGIONS
-    return _FLIP[season] if southern else season
+    return OTHER_HEMISPHERE_SEASON[season] if southern else season
 
 
 def day_type(day: dt.date) -> str:
