@@ -20,7 +20,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.api.app import SUBMIT_RESPONSES, IdempotencyKey, _reject_unstorable_text
+from core.api.app import SUBMIT_RESPONSES, IdempotencyKey
 from core.api.models import _PRICES_DEMO, FiniteNumber, Fraction, Region
 from core.api.problems import ApiProblem, invalid_input
 from core.api.security import keyed_router
@@ -31,6 +31,7 @@ from core.contract.fields import MAX_DATE, MIN_DATE
 from core.contract.errors import IdempotencyConflict, InputError
 from core.contract.limits import MAX_SERIES_LENGTH
 from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
+from core.contract.text import reject_unstorable_text
 from core.db.plans import plan_is_abandoned
 from core.inputs.forecast import ForecastHistory
 
@@ -146,7 +147,7 @@ def _body_field(key: str) -> str:
 def check_before_sending(plan: PlanRequest) -> None:
     """What run_plan checks, and the forecast and network requests through the QNN parsers too (with a flat
     placeholder profile), so a bad history or network is a 422 here, not a failed run stored later."""
-    _reject_unstorable_text({"region": plan.region, "network": plan.network, "battery_bus": plan.battery_bus})
+    reject_unstorable_text({"region": plan.region, "network": plan.network, "battery_bus": plan.battery_bus})
     parse_request(forecast_request(plan))
     parse_request({"Task": "grid_switch", "Region": plan.region.strip(), "Date": plan.day.isoformat(),
                    "Resolution": RESOLUTION_MIN, "Network": plan.network, "LoadProfile": [1.0] * HORIZON_STEPS,
