@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.api.app import SUBMIT_RESPONSES, IdempotencyKey
-from core.api.models import _PRICES_DEMO, FiniteNumber, Fraction, Region
+from core.api.models import DEMO_PRICES_PER_MWH, FiniteNumber, Fraction, Region
 from core.api.problems import ApiProblem, invalid_input
 from core.api.security import keyed_router
 from core.client.plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanOutcome, PlanRequest,
@@ -60,7 +60,7 @@ _EXAMPLE_LOADS = [round(9.6 + 1.6 * ((h % 24) in range(8, 21)) + 0.8 * ((h % 24)
 PLAN_EXAMPLES = {
     "ieee33": {"summary": "IEEE 33-bus feeder, 4 MWh battery at bus 18, 14 days of hourly history", "value": {
         "region": "Texas", "day": "2025-07-15", "network": "ieee33", "battery_bus": "18",
-        "past_loads_mw": _EXAMPLE_LOADS, "prices_per_mwh": _PRICES_DEMO, "capacity_mwh": 4.0, "power_mw": 2.0,
+        "past_loads_mw": _EXAMPLE_LOADS, "prices_per_mwh": DEMO_PRICES_PER_MWH, "capacity_mwh": 4.0, "power_mw": 2.0,
         "efficiency": 0.95, "initial_soc": 0.5, "min_soc": 0.1, "max_soc": 0.9, "import_limit_mw": 11.0,
         "currency": "USD"}},
 }

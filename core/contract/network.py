@@ -70,8 +70,9 @@ def _frozen(values: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
-def _build(name: str, vn_kv: float, bus_ids: list[str], slack: int, p_kw: Any, q_kvar: Any, line_ids: list[str],
-           from_bus: Any, to_bus: Any, r_ohm: Any, x_ohm: Any, closed: Any, switchable: Any) -> Network:
+def build_network(name: str, vn_kv: float, bus_ids: list[str], slack: int, p_kw: Any, q_kvar: Any, line_ids: list[str],
+                  from_bus: Any, to_bus: Any, r_ohm: Any, x_ohm: Any, closed: Any, switchable: Any) -> Network:
+    """A Network from checked parts (the parser's and the engine's synthetic feeders'), arrays made read-only."""
     return Network(name, float(vn_kv), tuple(bus_ids), int(slack), _frozen(p_kw, float), _frozen(q_kvar, float),
                    tuple(line_ids), _frozen(from_bus, np.int64), _frozen(to_bus, np.int64), _frozen(r_ohm, float),
                    _frozen(x_ohm, float), _frozen(closed, bool), _frozen(switchable, bool))
@@ -199,13 +200,15 @@ def parse_custom_network(obj: Any) -> Network:
         cols["s"].append(_flag(line, "switchable", what, True))
 
     bus_ids = list(index)
-    net = _build(str(obj.get("name") or "custom"), vn_kv, bus_ids, index[slack_id], p_kw, q_kvar,
+    net = build_network(str(obj.get("name") or "custom"), vn_kv, bus_ids, index[slack_id], p_kw, q_kvar,
                  list(line_index), cols["f"], cols["t"], cols["r"], cols["x"], cols["c"], cols["s"])
     check_topology(net)
     return net
 
 
-class _DisjointSets:
+class DisjointSets:
+    """Union-find over bus indices: the radiality checks here and the grid engine's search."""
+
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
 
@@ -226,7 +229,7 @@ class _DisjointSets:
 def _fixed_loop(net: Network, fixed: list[int]) -> list[int] | None:
     """The lines of one loop made only of `fixed` lines, or None."""
     adj: dict[int, list[tuple[int, int]]] = {}
-    sets = _DisjointSets(net.n_buses)
+    sets = DisjointSets(net.n_buses)
     for k in fixed:
         f, t = int(net.from_bus[k]), int(net.to_bus[k])
         if not sets.union(f, t):
@@ -256,7 +259,7 @@ def check_topology(net: Network) -> None:
         names = ", ".join(repr(net.line_ids[k]) for k in sorted(loop)[:8])
         raise network_error(f"non-switchable lines {names} form a closed loop, so the network can never be radial; "
                    "mark one of them switchable")
-    sets = _DisjointSets(net.n_buses)
+    sets = DisjointSets(net.n_buses)
     for k in np.flatnonzero(net.available):
         sets.union(int(net.from_bus[k]), int(net.to_bus[k]))
     root = sets.find(net.slack)
