@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from core.contract.anomaly_detection import ANOMALY_TYPES, Anomaly, detect_anomalies, _runs
+from core.contract.anomaly_detection import ANOMALY_TYPES, Anomaly, detect_anomalies, true_runs
 from core.demo.profiles import REGIONS, demo_load_history
 
 PLANTABLE = ("spike", "dip", "flatline", "negative_load", "impossible_load", "missing_data", "forecast_error")
@@ -157,7 +157,7 @@ def make_cases(count: int, seed: int) -> list[Case]:
 # -- the baseline -----------------------------------------------------------------------------------------
 
 def _event_list(mask: np.ndarray, kind: str, series: str = "PastLoads") -> list[Event]:
-    return [Event(kind, set(range(a, b)), series) for a, b in _runs(mask)]
+    return [Event(kind, set(range(a, b)), series) for a, b in true_runs(mask)]
 
 
 def baseline_detect(case: Case) -> list[Event]:

@@ -78,10 +78,10 @@ def families(include_grid: bool = True) -> list[Family]:
 
 
 def _season_day(season: str, region: str, rng: np.random.Generator) -> dt.date:
-    from core.search.description import _FLIP, SOUTHERN_REGIONS
+    from core.search.description import OTHER_HEMISPHERE_SEASON, SOUTHERN_REGIONS
 
     if region.lower() in SOUTHERN_REGIONS:
-        season = _FLIP[season]
+        season = OTHER_HEMISPHERE_SEASON[season]
     month = int(rng.choice(SEASON_MONTHS[season]))
     year = 2024 if month == 12 else 2025
     return dt.date(year, month, int(rng.integers(1, 29)))

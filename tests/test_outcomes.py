@@ -63,21 +63,21 @@ def test_region_zones_currencies_and_offsets():
 
 @pytest.mark.parametrize("network", ["ieee33", "ieee69"])
 def test_network_diagram_keeps_labels_clear_and_bows_ties(network):
-    from core.charts.grid import _densify, _scale, network_figure
+    from core.charts.grid import densify, network_figure, pixels_per_unit
 
     result = grid.run(grid.parse_request({"Task": "grid_switch", "Date": "2026-01-15", "Network": network}))
     figure = network_figure({}, result)
     traces = {t.name: t for t in figure.data}
     buses = traces["Buses"]
     pos = {b: (x, y) for b, x, y in zip(buses.text, buses.x, buses.y)}
-    sx, sy = _scale(pos, 560)
+    sx, sy = pixels_per_unit(pos, 560)
     points = []
     for name in ("Closed", "Open", "Closed by the answer", "Opened by the answer"):
         if name in traces:
             xs, ys = list(traces[name].x), list(traces[name].y)
             for i in range(len(xs) - 1):
                 if xs[i] is not None and xs[i + 1] is not None:
-                    points += _densify((xs[i], ys[i]), (xs[i + 1], ys[i + 1]), sx, sy)
+                    points += densify((xs[i], ys[i]), (xs[i + 1], ys[i + 1]), sx, sy)
     offsets = {"top center": (0, 13), "bottom center": (0, -13), "top right": (12, 11), "top left": (-12, 11),
                "bottom right": (12, -11), "bottom left": (-12, -11)}
     places = dict(zip(buses.text, buses.textposition))
@@ -91,7 +91,7 @@ def test_network_diagram_keeps_labels_clear_and_bows_ties(network):
     segments = [((xs[i], ys[i]), (xs[i + 1], ys[i + 1])) for i in range(len(xs) - 1)
                 if xs[i] is not None and xs[i + 1] is not None]
     for bus, (bx, by) in pos.items():
-        passing = [min(((x - bx) * sx) ** 2 + ((y - by) * sy) ** 2 for x, y in _densify(p0, p1, sx, sy)) ** 0.5
+        passing = [min(((x - bx) * sx) ** 2 + ((y - by) * sy) ** 2 for x, y in densify(p0, p1, sx, sy)) ** 0.5
                    for p0, p1 in segments if (bx, by) not in (p0, p1)]
         assert min(passing) >= 20, (bus, min(passing))
     # Every newly closed tie is a curve, so it cannot lie on the feeder it parallels.

@@ -157,7 +157,7 @@ def test_negative_prices_match_enumeration(seed):
 
 # --- feasibility and agreement on random instances ------------------------------------------------------
 
-def _random_fields(rng, steps, self_consumption=False):
+def random_fields(rng, steps, self_consumption=False):
     resolution = int(rng.choice([5, 15, 30, 60]))
     f = fields(Resolution=resolution, Prices=np.round(rng.normal(40, 35, steps), 2).tolist(),
                CapacityMWh=float(rng.uniform(1, 200)), PowerMW=float(rng.uniform(0.5, 100)),
@@ -179,7 +179,7 @@ def _random_fields(rng, steps, self_consumption=False):
 @pytest.mark.parametrize("seed", range(8))
 def test_random_arbitrage_schedules_are_feasible(seed):
     rng = np.random.default_rng(100 + seed)
-    f = _random_fields(rng, int(rng.integers(1, 400)))
+    f = random_fields(rng, int(rng.integers(1, 400)))
     result = storage.run(storage.parse_request(f))
     assert result["optimal"] is True
     check_feasible(f, result)
@@ -188,7 +188,7 @@ def test_random_arbitrage_schedules_are_feasible(seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_random_self_consumption_schedules_are_feasible(seed):
     rng = np.random.default_rng(200 + seed)
-    f = _random_fields(rng, int(rng.integers(2, 300)), self_consumption=True)
+    f = random_fields(rng, int(rng.integers(2, 300)), self_consumption=True)
     result = storage.run(storage.parse_request(f))
     assert result["optimal"] is True
     assert result["mode"] == "self_consumption"
@@ -350,7 +350,7 @@ def test_deterministic_and_json_ready():
 @pytest.mark.parametrize("self_consumption", [False, True])
 def test_baselines_are_feasible_and_not_better_than_optimal(self_consumption):
     rng = np.random.default_rng(11)
-    f = _random_fields(rng, 96, self_consumption=self_consumption)
+    f = random_fields(rng, 96, self_consumption=self_consumption)
     f.pop("ExportPrice", None)
     if self_consumption:
         f["ExportPrice"] = 5.0

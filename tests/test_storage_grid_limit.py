@@ -6,7 +6,7 @@ import pytest
 
 from core.local_qnn.engines.storage import dispatch as storage
 from core.contract.errors import InputError
-from tests.test_storage_engine import _random_fields, check_feasible, fields
+from tests.test_storage_engine import random_fields, check_feasible, fields
 
 
 def solve(f):
@@ -59,7 +59,7 @@ def test_infeasible_limit_reports_the_shortfall_per_step():
 def test_shortfall_bounds_import_above_limit_at_every_step(seed):
     """import − limit ≤ shortfall everywhere; met ⇔ no shortfall; never a violated limit called met."""
     rng = np.random.default_rng(300 + seed)
-    f = _random_fields(rng, int(rng.integers(4, 200)), self_consumption=True)
+    f = random_fields(rng, int(rng.integers(4, 200)), self_consumption=True)
     net = np.array(f["Load"]) - np.array(f["PV"])
     f["GridLimitMW"] = float(np.round(rng.uniform(0.3, 1.0) * max(net.max(), 0.1), 3))
     result = solve(f)

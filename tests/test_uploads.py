@@ -171,3 +171,19 @@ def test_weather_forecast_rows_with_empty_load_are_not_missing_values():
     history = history_from_csv(data, START, 60, horizon_steps=24)
     assert history.report["missing_rows"].startswith("1 missing value (empty or n/a) at row 32")
     assert len(history.weather["TemperatureC"]) == 7 * 24 + 24
+
+
+def test_one_column_reader_for_decimal_commas_and_non_finite_cells():
+    # Uploads and the forecast history read columns with one reader (core/inputs/uploads.lenient_numbers).
+    # The uploads' copy once kept "inf": a measured column then passed it on (or called it "inf× the typical").
+    import pandas as pd
+
+    from core.inputs.uploads import lenient_numbers, strict_numbers
+
+    assert lenient_numbers(pd.Series(["1,5", " 2 ", "", "n/a"])).tolist()[:2] == [1.5, 2.0]
+    assert lenient_numbers(pd.Series(["1,5", "2.5"])).isna().tolist() == [True, False]  # a point: commas are not decimals
+    assert lenient_numbers(pd.Series(["inf", "-inf", "1e400", "3"])).isna().tolist() == [True, True, True, False]
+    frame = pd.DataFrame({"load_mw": ["200", "inf", "201"]})
+    with pytest.raises(InputError) as err:
+        strict_numbers(frame, "load_mw", label="History CSV", unit="MW")
+    assert "row 3" in err.value.reason and "'inf' is not a number" in err.value.reason

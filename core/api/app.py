@@ -37,6 +37,7 @@ from core.usecases.export import csv_chunks, json_chunks
 from core.usecases.outbox import KeyBusy
 from core.contract.limits import MAX_CODE_BYTES
 from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
+from core.contract.text import reject_unstorable_text, unstorable_reason
 from core.usecases.pipeline import RunOutcome
 from core.usecases.services import Services, build_services, health_snapshot
 from core.search.similarity import similar_to_run
@@ -75,31 +76,6 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 # -- input checks shared by every task route -------------------------------------------------------------
 
-def _clean_text(value: str) -> bool:
-    """PostgreSQL refuses NUL in text and JSONB, and lone surrogates cannot be encoded: refuse them here."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _reject_unstorable_text(fields: Mapping[str, Any]) -> None:
-    for key, value in fields.items():
-        stack = [value]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, str) and not _clean_text(item):
-                raise InputError(key, "must not contain NUL characters or unpaired surrogates")
-            if isinstance(item, dict):
-                stack.extend(item.keys())
-                stack.extend(item.values())
-            elif isinstance(item, list):
-                stack.extend(item)
-
-
 def checked_code(body: TypedRequest | CodeRequest, task: str) -> tuple[str, Callable[[str], str]]:
     """The code string to submit, after the service's own parsers accepted it; InputError → 422 naming the
     field as the client wrote it (typed name or QNN key). Nothing is stored for a refused request."""
@@ -111,7 +87,7 @@ def checked_code(body: TypedRequest | CodeRequest, task: str) -> tuple[str, Call
         else:
             fields = body.to_fields()
             code = encode_request(fields)
-        _reject_unstorable_text(fields)
+        reject_unstorable_text(fields)
         if fields.get("Task") != task:
             raise InputError("Task", f"this route takes Task={task}, got {str(fields.get('Task'))[:40]!r}")
         parse_request(fields)
@@ -245,8 +221,9 @@ def run_filters(
     to: Annotated[dt.date | None, Query(description="submitted on or before (UTC date)")] = None,
 ) -> RunFilters:
     for value in region or ():
-        if not _clean_text(value):
-            raise invalid_input("region", "must not contain NUL characters or unpaired surrogates")
+        reason = unstorable_reason(value)
+        if reason:
+            raise invalid_input("region", reason)
     if to is not None and to >= dt.date.max:
         to = None  # "until the end of time" is no bound (and the day after it does not exist)
     return RunFilters(tuple(type or ()), tuple(region or ()), tuple(status or ()), from_, to)

@@ -35,7 +35,7 @@ def _date_or_time_text(value: Any) -> Any:
 Origin = Annotated[dt.datetime, BeforeValidator(_date_or_time_text)]
 
 _HOURLY_DEMO_MW = [round(900 + 250 * math.sin((h % 24 - 9) / 24 * 2 * math.pi), 1) for h in range(7 * 24)]
-_PRICES_DEMO = [round(60 + 35 * math.sin((h - 13) / 24 * 2 * math.pi), 2) for h in range(24)]
+DEMO_PRICES_PER_MWH = [round(60 + 35 * math.sin((h - 13) / 24 * 2 * math.pi), 2) for h in range(24)]
 
 
 class TypedRequest(BaseModel):
@@ -265,10 +265,10 @@ FORECAST_EXAMPLES = {
 }
 STORAGE_EXAMPLES = {
     "typed": {"summary": "A 50 MWh / 25 MW battery on a day of hourly prices", "value": {
-        "region": "Germany", "start_date": "2025-06-08", "prices_per_mwh": _PRICES_DEMO, "capacity_mwh": 50,
+        "region": "Germany", "start_date": "2025-06-08", "prices_per_mwh": DEMO_PRICES_PER_MWH, "capacity_mwh": 50,
         "power_mw": 25, "efficiency": 0.95, "initial_soc": 0.5}},
     "code": {"summary": "The same as a QNN code string", "value": {
-        "code": "Task=storage; Region=Germany; Date=2025-06-08; Prices=[" + ",".join(map(str, _PRICES_DEMO))
+        "code": "Task=storage; Region=Germany; Date=2025-06-08; Prices=[" + ",".join(map(str, DEMO_PRICES_PER_MWH))
                 + "]; CapacityMWh=50; PowerMW=25; Efficiency=0.95; InitialSoC=0.5"}},
 }
 GRID_EXAMPLES = {

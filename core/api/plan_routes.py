@@ -20,8 +20,8 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.api.app import SUBMIT_RESPONSES, IdempotencyKey, _reject_unstorable_text
-from core.api.models import _PRICES_DEMO, FiniteNumber, Fraction, Region
+from core.api.app import SUBMIT_RESPONSES, IdempotencyKey
+from core.api.models import DEMO_PRICES_PER_MWH, FiniteNumber, Fraction, Region
 from core.api.problems import ApiProblem, invalid_input
 from core.api.security import keyed_router
 from core.inputs.day_plan import (HORIZON_STEPS, RESOLUTION_MIN, BatterySpec, PlanRequest, check_plan,
@@ -32,6 +32,7 @@ from core.contract.fields import MAX_DATE, MIN_DATE
 from core.contract.errors import IdempotencyConflict, InputError
 from core.contract.limits import MAX_SERIES_LENGTH
 from core.contract.tasks import parse_request  # the contract's checks, shared with the service (no solving)
+from core.contract.text import reject_unstorable_text
 from core.db.plans import plan_is_abandoned
 from core.inputs.forecast import ForecastHistory
 
@@ -60,7 +61,7 @@ _EXAMPLE_LOADS = [round(9.6 + 1.6 * ((h % 24) in range(8, 21)) + 0.8 * ((h % 24)
 PLAN_EXAMPLES = {
     "ieee33": {"summary": "IEEE 33-bus feeder, 4 MWh battery at bus 18, 14 days of hourly history", "value": {
         "region": "Texas", "day": "2025-07-15", "network": "ieee33", "battery_bus": "18",
-        "past_loads_mw": _EXAMPLE_LOADS, "prices_per_mwh": _PRICES_DEMO, "capacity_mwh": 4.0, "power_mw": 2.0,
+        "past_loads_mw": _EXAMPLE_LOADS, "prices_per_mwh": DEMO_PRICES_PER_MWH, "capacity_mwh": 4.0, "power_mw": 2.0,
         "efficiency": 0.95, "initial_soc": 0.5, "min_soc": 0.1, "max_soc": 0.9, "import_limit_mw": 11.0,
         "currency": "USD"}},
 }
@@ -147,7 +148,7 @@ def _body_field(key: str) -> str:
 def check_before_sending(plan: PlanRequest) -> None:
     """What run_plan checks, and the forecast and network requests through the QNN parsers too (with a flat
     placeholder profile), so a bad history or network is a 422 here, not a failed run stored later."""
-    _reject_unstorable_text({"region": plan.region, "network": plan.network, "battery_bus": plan.battery_bus})
+    reject_unstorable_text({"region": plan.region, "network": plan.network, "battery_bus": plan.battery_bus})
     parse_request(forecast_request(plan))
     parse_request({"Task": "grid_switch", "Region": plan.region.strip(), "Date": plan.day.isoformat(),
                    "Resolution": RESOLUTION_MIN, "Network": plan.network, "LoadProfile": [1.0] * HORIZON_STEPS,

@@ -103,7 +103,7 @@ def _layout_edges(result: Mapping[str, Any], pos: Mapping[str, tuple[float, floa
 
 
 # Pixels per layout unit, for the clearance tests below (the figure is ~1400 × 560 on a desktop).
-def _scale(pos: Mapping[str, tuple[float, float]], height: int) -> tuple[float, float]:
+def pixels_per_unit(pos: Mapping[str, tuple[float, float]], height: int) -> tuple[float, float]:
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
     return 1300.0 / max(1.0, max(xs) - min(xs)), (height - 80.0) / max(1.0, max(ys) - min(ys))
@@ -158,7 +158,8 @@ def _label_positions(pos: Mapping[str, tuple[float, float]], segments: list[tupl
     return chosen
 
 
-def _densify(p0: tuple[float, float], p1: tuple[float, float], sx: float, sy: float) -> list[tuple[float, float]]:
+def densify(p0: tuple[float, float], p1: tuple[float, float], sx: float, sy: float) -> list[tuple[float, float]]:
+    """Points along the straight segment p0-p1 about 6 px apart (sx, sy: pixels per unit), ends included."""
     steps = max(1, int((((p1[0] - p0[0]) * sx) ** 2 + ((p1[1] - p0[1]) * sy) ** 2) ** 0.5 / 6))
     return [(p0[0] + (p1[0] - p0[0]) * i / steps, p0[1] + (p1[1] - p0[1]) * i / steps) for i in range(steps + 1)]
 
@@ -193,7 +194,7 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
     hides the feeder it parallels. Line ids are written on every switchable or switched line.
     """
     pos = tree_layout(result)
-    sx, sy = _scale(pos, height)
+    sx, sy = pixels_per_unit(pos, height)
     straight = _layout_edges(result, pos)
     groups = {
         "closed": ("Closed", CLOSED_COLOUR, "solid", 2),
@@ -212,7 +213,7 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         if a in pos and b in pos and str(ln.get("id")) in straight:
             path = _tree_path(pos[a], pos[b])
             for p0, p1 in zip(path, path[1:]):
-                drawn += _densify(p0, p1, sx, sy)
+                drawn += densify(p0, p1, sx, sy)
     for ln in sorted(lines, key=lambda ln: str(ln.get("id")) not in straight):  # straight first: curves avoid them
         a, b = str(ln.get("from_bus")), str(ln.get("to_bus"))
         if a not in pos or b not in pos:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from core.charts.layout import LEGEND_BELOW
 from core.contract.forecast import read_origin
+from core.contract.lenient import read_numbers
 
 SEVERITY_COLOURS = {"low": "#f2c94c", "medium": "#f2994a", "high": "#eb5757", "critical": "#8b0000"}
 _HISTORY = "#5f6b7a"
@@ -23,12 +24,6 @@ TASK_NAMES = {"forecast": "Load forecast", "storage": "Storage dispatch", "grid_
 _SERVICE = "#eb5757"
 SELECTED_RING = "#d63ad6"  # the selected anomaly's ring
 _REJECTED = "#f2c94c"
-
-
-def _series(values: Any) -> list[float | None]:
-    if not isinstance(values, list):
-        return []
-    return [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in values]
 
 
 def history_timestamps(request_fields: Mapping[str, Any], steps: int) -> list[str] | list[int]:
@@ -46,7 +41,7 @@ def _forecast_timestamps(request_fields: Mapping[str, Any], result: Mapping[str,
         return list(stamps[:steps])
     found = read_origin(request_fields)
     if found is None:
-        n = len(_series(request_fields.get("PastLoads")))
+        n = len(read_numbers(request_fields.get("PastLoads")))
         return list(range(n, n + steps))
     start, resolution = found
     return [(start + dt.timedelta(minutes=resolution * i)).isoformat() for i in range(steps)]
@@ -65,16 +60,16 @@ def anomaly_run_figure(request_fields: Mapping[str, Any], result: Mapping[str, A
     With `highlight_id`, the view opens on that anomaly (± window_days); zoom out to see the whole run.
     """
     result = result or {}
-    history = _series(request_fields.get("PastLoads"))
+    history = read_numbers(request_fields.get("PastLoads"))
     x_hist = history_timestamps(request_fields, len(history))
-    forecast = _series(result.get("forecast"))
-    actuals = _series(request_fields.get("Actuals"))
+    forecast = read_numbers(result.get("forecast"))
+    actuals = read_numbers(request_fields.get("Actuals"))
     x_future = _forecast_timestamps(request_fields, result, max(len(forecast), len(actuals)))
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x_hist, y=history, mode="lines", name="Load history (MW)", connectgaps=False,
                              line={"color": _HISTORY, "width": 1.3}, hovertemplate="%{x}<br>%{y:.4g} MW"))
     if forecast:
-        lower, upper = _series(result.get("lower_95")), _series(result.get("upper_95"))
+        lower, upper = read_numbers(result.get("lower_95")), read_numbers(result.get("upper_95"))
         if len(lower) == len(forecast) == len(upper):
             fig.add_trace(go.Scatter(x=x_future[: len(forecast)], y=upper, mode="lines", line={"width": 0},
                                      hoverinfo="skip", showlegend=False))

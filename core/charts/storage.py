@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.charts.layout import shared_layout
+from core.contract.lenient import read_number_field
 
 CHARGE_COLOUR = "#1f77b4"
 DISCHARGE_COLOUR = "#2ca02c"
@@ -27,7 +28,7 @@ def _timestamps(request_fields: Mapping[str, Any], result: Mapping[str, Any], st
 
 def _step_ends(x: Sequence[Any], request_fields: Mapping[str, Any]) -> tuple[list[Any], float | None]:
     """Each step's end (the instant a state of charge refers to) and the step length in ms (None: no dates)."""
-    resolution = _number(request_fields, "Resolution", 60.0)
+    resolution = read_number_field(request_fields, "Resolution", 60.0)
     try:
         starts = [dt.datetime.fromisoformat(str(s)) for s in x]
     except ValueError:
@@ -43,7 +44,8 @@ def soc_at_step_ends(x: Sequence[Any], soc_mwh: Sequence[float],
     (when the request gives it). Shared by the storage page and the day-ahead plan's chart."""
     ends, _ = _step_ends(x, request_fields)
     soc_x, soc_y = list(ends), [float(v) for v in soc_mwh]
-    initial = _number(request_fields, "InitialSoC", float("nan")) * _number(request_fields, "CapacityMWh", 0.0)
+    initial = (read_number_field(request_fields, "InitialSoC", float("nan"))
+               * read_number_field(request_fields, "CapacityMWh", 0.0))
     if soc_x and initial == initial:  # NaN: no initial state in the request
         soc_x, soc_y = [x[0], *soc_x], [initial, *soc_y]
     return soc_x, soc_y
@@ -53,11 +55,6 @@ def step_bars(x: Sequence[Any], request_fields: Mapping[str, Any]) -> dict[str, 
     """Bar geometry for a value that holds over its step: the bar spans [start, end), not centred on the start."""
     _, width_ms = _step_ends(x, request_fields)
     return {"offset": 0, "width": width_ms * 0.92} if width_ms else {}
-
-
-def _number(fields: Mapping[str, Any], key: str, default: float) -> float:
-    value = fields.get(key, default)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
 def _price_unit(currency: str) -> str:
@@ -111,7 +108,7 @@ def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]
                                  mode="lines", line={"color": PRICE_COLOUR, "shape": "hv", "width": 1.5},
                                  hovertemplate="%{y:,.2f} " + _price_unit(currency) + "<extra></extra>"),
                       row=1, col=1, secondary_y=True)
-    capacity = _number(request_fields, "CapacityMWh", 0.0)
+    capacity = read_number_field(request_fields, "CapacityMWh", 0.0)
     soc_x, soc_y = soc_at_step_ends(x, soc, request_fields)
     fig.add_trace(go.Scatter(x=soc_x, y=soc_y, name="SoC (MWh)", mode="lines+markers" if steps <= 96 else "lines",
                              marker={"size": 4}, line={"color": SOC_COLOUR, "width": 2}, fill="tozeroy",
@@ -119,7 +116,7 @@ def dispatch_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any]
                   row=2, col=1)
     if capacity > 0 and steps:
         for key, default, label in (("MinSoC", 0.0, "Min SoC"), ("MaxSoC", 1.0, "Max SoC")):
-            level = _number(request_fields, key, default) * capacity
+            level = read_number_field(request_fields, key, default) * capacity
             # Named on the line itself, not in the legend: a phone-width legend must stay short.
             fig.add_trace(go.Scatter(x=[soc_x[0], soc_x[-1]], y=[level, level], name=f"{label} ({level:.4g} MWh)",
                                      mode="lines+text", text=[f"{label} {level:.4g} MWh", ""],

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from core.contract.forecast import read_origin
+from core.contract.lenient import read_float_array
 from core.contract.monitoring import SEVERITIES, SEVERITY_RANK
 
 ANOMALY_TYPES: tuple[str, ...] = ("missing_data", "negative_load", "impossible_load", "flatline", "spike", "dip",
@@ -100,33 +101,13 @@ def _bump(severity: str, at_least: str) -> str:
     return severity if SEVERITY_RANK[severity] >= SEVERITY_RANK[at_least] else at_least
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True."""
     if not mask.any():
         return []
     padded = np.concatenate(([False], mask, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
-def as_float_array(values: Sequence[Any] | np.ndarray) -> np.ndarray:
-    """A list that may hold None, strings or bools, as floats with NaN for anything that is not a number."""
-    if isinstance(values, np.ndarray):
-        out = values.astype(float, copy=True)
-        out[~np.isfinite(out)] = np.nan
-        return out
-    try:  # fast path: numbers and None (None becomes NaN)
-        out = np.array(values, dtype=float)
-        if out.ndim == 1 and not any(v is True or v is False for v in values):
-            out[~np.isfinite(out)] = np.nan
-            return out
-    except (TypeError, ValueError):
-        pass
-    out = np.full(len(values), np.nan)
-    for i, v in enumerate(values):
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-            out[i] = v
-    return out
 
 
 class _Clock:
@@ -171,7 +152,7 @@ def _make(kind: str, severity: str, description: str, actions: list[str], start:
 def _missing(x: np.ndarray, clock: _Clock, cfg: DetectionConfig) -> list[Anomaly]:
     out = []
     total_missing = int(np.isnan(x).sum())
-    for start, end in _runs(np.isnan(x)):
+    for start, end in true_runs(np.isnan(x)):
         hours = _hours(end - start, clock.resolution_min)
         severity = _grade(hours, cfg.missing_severity_hours)
         share = f" ({total_missing / len(x):.0%} of the history is missing in total)" if total_missing > end - start else ""
@@ -193,7 +174,7 @@ def _typical_level(x: np.ndarray) -> float:
 def _negative(x: np.ndarray, clock: _Clock, cfg: DetectionConfig, typical: float) -> list[Anomaly]:
     out = []
     negative = np.isfinite(x) & (x < 0)
-    for start, end in _runs(negative):
+    for start, end in true_runs(negative):
         worst = float(np.min(x[start:end]))
         fraction = abs(worst) / typical if typical > 0 else 1.0
         severity = _grade(fraction, cfg.negative_severity_fraction)
@@ -220,7 +201,7 @@ def _impossible(x: np.ndarray, clock: _Clock, cfg: DetectionConfig) -> tuple[lis
         return [], np.zeros(len(x), dtype=bool)
     mask = np.isfinite(x) & (x > limit)
     out = []
-    for start, end in _runs(mask):
+    for start, end in true_runs(mask):
         worst = float(np.max(x[start:end]))
         times = worst / usual_peak if usual_peak > 0 else float("inf")
         out.append(_make(
@@ -242,7 +223,7 @@ def _flatline(x: np.ndarray, clock: _Clock, cfg: DetectionConfig, claimed: np.nd
     same = np.isfinite(x[1:]) & np.isfinite(x[:-1]) & (np.abs(x[1:] - x[:-1]) <= tolerance)
     out = []
     # A run of k equal neighbours spans k + 1 readings.
-    for start, end in _runs(same):
+    for start, end in true_runs(same):
         first, last = start, end + 1
         if last - first < min_steps or claimed[first:last].all():
             continue
@@ -399,7 +380,7 @@ def _spikes_and_dips(x: np.ndarray, clock: _Clock, cfg: DetectionConfig, claimed
     out = []
     for kind, mask in (("spike", z >= cfg.spike_z), ("dip", z <= -cfg.spike_z)):
         mask &= ~claimed
-        for start, end in _runs(mask):
+        for start, end in true_runs(mask):
             i = start + int(np.argmax(np.abs(z[start:end])))
             worst_z = float(abs(z[i]))
             change = (x[i] - expected[i]) / expected[i] if expected[i] else 0.0
@@ -436,16 +417,16 @@ def forecast_errors(forecast: Sequence[Any], actuals: Sequence[Any], lower_95: S
                     resolution_min: int = 60, config: DetectionConfig | None = None) -> list[Anomaly]:
     """Actuals far outside the 95% interval (the 80% one widened by 1.53 when only that is given)."""
     cfg = config or DetectionConfig()
-    f = as_float_array(forecast)
-    a = as_float_array(actuals)[: len(f)]
+    f = read_float_array(forecast)
+    a = read_float_array(actuals)[: len(f)]
     f = f[: len(a)]
     if len(a) == 0:
         return []
     if lower_95 is not None and upper_95 is not None:
-        lo, hi = as_float_array(lower_95)[: len(a)], as_float_array(upper_95)[: len(a)]
+        lo, hi = read_float_array(lower_95)[: len(a)], read_float_array(upper_95)[: len(a)]
     elif lower_80 is not None and upper_80 is not None:
-        lo = f - (f - as_float_array(lower_80)[: len(a)]) * _Z95_OVER_Z80
-        hi = f + (as_float_array(upper_80)[: len(a)] - f) * _Z95_OVER_Z80
+        lo = f - (f - read_float_array(lower_80)[: len(a)]) * _Z95_OVER_Z80
+        hi = f + (read_float_array(upper_80)[: len(a)] - f) * _Z95_OVER_Z80
     else:
         return []
     if len(lo) < len(a) or len(hi) < len(a):
@@ -457,7 +438,7 @@ def forecast_errors(forecast: Sequence[Any], actuals: Sequence[Any], lower_95: S
     clock = _Clock(start, resolution_min)
     out = []
     for sign, mask in ((1, ratio >= cfg.forecast_error_ratio), (-1, ratio <= -cfg.forecast_error_ratio)):
-        for s, e in _runs(mask):
+        for s, e in true_runs(mask):
             i = s + int(np.argmax(np.abs(ratio[s:e])))
             worst = float(abs(ratio[i]))
             severity = _grade(worst, cfg.forecast_error_severity_ratio)
@@ -491,7 +472,7 @@ def detect_anomalies(loads: Sequence[Any] | np.ndarray, resolution_min: int, *, 
     cfg = config or DetectionConfig()
     if resolution_min <= 0 or 24 * 60 % resolution_min:
         raise ValueError("resolution_min must divide a day")
-    x = as_float_array(loads)
+    x = read_float_array(loads)
     clock = _Clock(start, resolution_min)
     typical = _typical_level(x)
     found: list[Anomaly] = []
@@ -507,7 +488,7 @@ def detect_anomalies(loads: Sequence[Any] | np.ndarray, resolution_min: int, *, 
         claimed[a.affected_steps] = True
     weather = None
     if temperature_c is not None and len(temperature_c) >= len(x):
-        weather = as_float_array(list(temperature_c[: len(x)]))
+        weather = read_float_array(list(temperature_c[: len(x)]))
     found += _spikes_and_dips(x, clock, cfg, claimed, typical, holidays, weather)
     if forecast and actuals is not None and isinstance(forecast.get("forecast"), list):
         first = forecast.get("timestamps", [None])[0] if forecast.get("timestamps") else None

@@ -14,13 +14,12 @@ from typing import Any
 from core.contract.errors import InputError
 from core.contract.json_depth import nested_deeper_than
 from core.contract.limits import MAX_CODE_BYTES, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH
+from core.contract.text import unstorable_reason
 
 _KEY = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*")
 # ASCII digits only: re's \d and float() also read Arabic-Indic or fullwidth digits, which a typed body refuses;
 # here such a value stays text, and the key's reader names the key.
 _NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-# NUL breaks Postgres text and C strings; a lone surrogate cannot be encoded as UTF-8 at all.
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _MAX_INTEGER = 10 ** MAX_INTEGER_DIGITS
 
 
@@ -106,10 +105,9 @@ def _check_json_depth(code: str, pos: int, key: str) -> None:
 def check_value(key: str, value: Any) -> None:
     """Every string free of NUL and lone surrogates, every number finite and of sane size; names the key."""
     if isinstance(value, str):
-        bad = _BAD_TEXT.search(value)
-        if bad:
-            what = "a NUL character" if bad.group() == "\x00" else "a lone surrogate (not valid Unicode)"
-            raise InputError(key, f"contains {what} at character {bad.start()}")
+        reason = unstorable_reason(value)
+        if reason:
+            raise InputError(key, reason)
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise InputError(key, "contains a number too large to represent (it overflows to infinity)")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
@@ -11,14 +10,12 @@ import numpy as np
 
 from core.contract.errors import InputError
 from core.contract.limits import MAX_DATE_ISO, MAX_INTEGER_DIGITS, MAX_SERIES_LENGTH, MIN_DATE_ISO
+from core.contract.text import not_plain_character
 
 MIN_DATE = dt.date.fromisoformat(MIN_DATE_ISO)
 MAX_DATE = dt.date.fromisoformat(MAX_DATE_ISO)
 
 _MISSING: Any = object()
-# C0 (tab, newline, carriage return too), DEL, C1, the bidirectional controls (a U+202E turns the rest of a
-# name around wherever it is shown: a spoofed region in a table or a chart) and lone surrogates.
-_NOT_PLAIN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _is_number(value: Any) -> bool:
@@ -118,7 +115,7 @@ def get_text(fields: Mapping[str, Any], key: str, *, default: Any = _MISSING, ma
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InputError(key, "must be a plain word or text")
     raw = str(value)
-    bad = _NOT_PLAIN_TEXT.search(raw)  # before the strip: a region is stored as sent, edges included
+    bad = not_plain_character(raw)  # before the strip: a region is stored as sent, edges included
     if bad:
         raise InputError(key, f"must be plain text: character {bad.start() + 1} is U+{ord(bad.group()):04X}, a "
                               "control character or invalid Unicode")

@@ -70,8 +70,9 @@ def _frozen(values: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
-def _build(name: str, vn_kv: float, bus_ids: list[str], slack: int, p_kw: Any, q_kvar: Any, line_ids: list[str],
-           from_bus: Any, to_bus: Any, r_ohm: Any, x_ohm: Any, closed: Any, switchable: Any) -> Network:
+def build_network(name: str, vn_kv: float, bus_ids: list[str], slack: int, p_kw: Any, q_kvar: Any, line_ids: list[str],
+                  from_bus: Any, to_bus: Any, r_ohm: Any, x_ohm: Any, closed: Any, switchable: Any) -> Network:
+    """A Network from checked parts (the parser's and the engine's synthetic feeders'), arrays made read-only."""
     return Network(name, float(vn_kv), tuple(bus_ids), int(slack), _frozen(p_kw, float), _frozen(q_kvar, float),
                    tuple(line_ids), _frozen(from_bus, np.int64), _frozen(to_bus, np.int64), _frozen(r_ohm, float),
                    _frozen(x_ohm, float), _frozen(closed, bool), _frozen(switchable, bool))
@@ -86,29 +87,30 @@ _LINE_KEYS = {"id", "from_bus", "to_bus", "r_ohm", "x_ohm", "closed", "switchabl
 KEY = "Network"
 
 
-def _bad(reason: str) -> InputError:
+def network_error(reason: str) -> InputError:
+    """A refusal naming the `Network` key, whichever part of the network (or its name) is wrong."""
     return InputError(KEY, reason)
 
 
 def _id(value: Any, what: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _bad(f"{what} must be a text id, got {str(value)[:40]!r}")
+        raise network_error(f"{what} must be a text id, got {str(value)[:40]!r}")
     text = str(value).strip()
     if not text:
-        raise _bad(f"{what} is empty")
+        raise network_error(f"{what} is empty")
     if len(text) > MAX_ID_LENGTH or any(ord(ch) < 32 for ch in text):
-        raise _bad(f"{what} {text[:40]!r} must be at most {MAX_ID_LENGTH} printable characters")
+        raise network_error(f"{what} {text[:40]!r} must be at most {MAX_ID_LENGTH} printable characters")
     return text
 
 
 def _num(obj: Mapping[str, Any], key: str, what: str, default: float | None = None) -> float:
     if key not in obj or obj[key] is None:
         if default is None:
-            raise _bad(f"{what} has no {key}")
+            raise network_error(f"{what} has no {key}")
         return default
     value = obj[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _bad(f"{what}: {key} must be a finite number, got {str(value)[:40]!r}")
+        raise network_error(f"{what}: {key} must be a finite number, got {str(value)[:40]!r}")
     return float(value)
 
 
@@ -117,16 +119,16 @@ def _flag(obj: Mapping[str, Any], key: str, what: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise _bad(f"{what}: {key} must be true or false, got {str(value)[:40]!r}")
+        raise network_error(f"{what}: {key} must be true or false, got {str(value)[:40]!r}")
     return value
 
 
 def _check_keys(obj: Any, allowed: set[str], what: str) -> None:
     if not isinstance(obj, Mapping):
-        raise _bad(f"{what} must be a JSON object")
+        raise network_error(f"{what} must be a JSON object")
     unknown = sorted(set(obj) - allowed)
     if unknown:
-        raise _bad(f"{what} has unknown field {unknown[0]!r}; allowed fields are {', '.join(sorted(allowed))}")
+        raise network_error(f"{what} has unknown field {unknown[0]!r}; allowed fields are {', '.join(sorted(allowed))}")
 
 
 def parse_custom_network(obj: Any) -> Network:
@@ -134,16 +136,16 @@ def parse_custom_network(obj: Any) -> Network:
     _check_keys(obj, _TOP_KEYS, "the network")
     vn_kv = _num(obj, "vn_kv", "the network")
     if not 0.1 <= vn_kv <= 500:
-        raise _bad(f"vn_kv (nominal line-to-line voltage) must be between 0.1 and 500 kV, got {vn_kv:g}")
+        raise network_error(f"vn_kv (nominal line-to-line voltage) must be between 0.1 and 500 kV, got {vn_kv:g}")
     buses, lines = obj.get("buses"), obj.get("lines")
     if not isinstance(buses, list) or len(buses) < 2:
-        raise _bad("buses must be a list of at least two buses")
+        raise network_error("buses must be a list of at least two buses")
     if len(buses) > MAX_NETWORK_BUSES:
-        raise _bad(f"the network has {len(buses)} buses; the limit is {MAX_NETWORK_BUSES}")
+        raise network_error(f"the network has {len(buses)} buses; the limit is {MAX_NETWORK_BUSES}")
     if not isinstance(lines, list) or not lines:
-        raise _bad("lines must be a non-empty list of lines")
+        raise network_error("lines must be a non-empty list of lines")
     if len(lines) > MAX_NETWORK_LINES:
-        raise _bad(f"the network has {len(lines)} lines; the limit is {MAX_NETWORK_LINES}")
+        raise network_error(f"the network has {len(lines)} lines; the limit is {MAX_NETWORK_LINES}")
 
     index: dict[str, int] = {}
     p_kw, q_kvar = [], []
@@ -151,20 +153,20 @@ def parse_custom_network(obj: Any) -> Network:
         _check_keys(bus, _BUS_KEYS, f"bus number {k + 1}")
         bus_id = _id(bus.get("id"), f"bus number {k + 1}: id")
         if bus_id in index:
-            raise _bad(f"bus id {bus_id!r} appears twice")
+            raise network_error(f"bus id {bus_id!r} appears twice")
         index[bus_id] = k
         what = f"bus {bus_id!r}"
         p, q = _num(bus, "p_kw", what, 0.0), _num(bus, "q_kvar", what, 0.0)
         if abs(p) > MAX_ABS_LOAD_KW or abs(q) > MAX_ABS_LOAD_KW:
-            raise _bad(f"{what}: load of {p:g} kW / {q:g} kvar is beyond {MAX_ABS_LOAD_KW:g}; loads are in kW")
+            raise network_error(f"{what}: load of {p:g} kW / {q:g} kvar is beyond {MAX_ABS_LOAD_KW:g}; loads are in kW")
         p_kw.append(p)
         q_kvar.append(q)
 
     if obj.get("slack_bus") is None:
-        raise _bad("slack_bus is missing: name the bus fed by the substation")
+        raise network_error("slack_bus is missing: name the bus fed by the substation")
     slack_id = _id(obj["slack_bus"], "slack_bus")
     if slack_id not in index:
-        raise _bad(f"slack_bus {slack_id!r} is not one of the buses")
+        raise network_error(f"slack_bus {slack_id!r} is not one of the buses")
 
     line_index: dict[str, int] = {}
     cols: dict[str, list[Any]] = {k: [] for k in ("f", "t", "r", "x", "c", "s")}
@@ -172,24 +174,24 @@ def parse_custom_network(obj: Any) -> Network:
         _check_keys(line, _LINE_KEYS, f"line number {k + 1}")
         line_id = _id(line.get("id"), f"line number {k + 1}: id")
         if line_id in line_index:
-            raise _bad(f"line id {line_id!r} appears twice")
+            raise network_error(f"line id {line_id!r} appears twice")
         line_index[line_id] = k
         what = f"line {line_id!r}"
         ends = []
         for end in ("from_bus", "to_bus"):
             if line.get(end) is None:
-                raise _bad(f"{what} has no {end}")
+                raise network_error(f"{what} has no {end}")
             bus_id = _id(line[end], f"{what}: {end}")
             if bus_id not in index:
-                raise _bad(f"{what} refers to unknown bus {bus_id!r} ({end})")
+                raise network_error(f"{what} refers to unknown bus {bus_id!r} ({end})")
             ends.append(index[bus_id])
         if ends[0] == ends[1]:
-            raise _bad(f"{what} starts and ends at the same bus {buses[ends[0]]['id']!r}")
+            raise network_error(f"{what} starts and ends at the same bus {buses[ends[0]]['id']!r}")
         r, x = _num(line, "r_ohm", what), _num(line, "x_ohm", what)
         if r < 0 or x < 0:
-            raise _bad(f"{what} has a negative impedance (r_ohm={r:g}, x_ohm={x:g}); both must be >= 0")
+            raise network_error(f"{what} has a negative impedance (r_ohm={r:g}, x_ohm={x:g}); both must be >= 0")
         if r > 1e4 or x > 1e4:
-            raise _bad(f"{what}: impedance above 10000 ohm is not a distribution line")
+            raise network_error(f"{what}: impedance above 10000 ohm is not a distribution line")
         cols["f"].append(ends[0])
         cols["t"].append(ends[1])
         cols["r"].append(r)
@@ -198,13 +200,15 @@ def parse_custom_network(obj: Any) -> Network:
         cols["s"].append(_flag(line, "switchable", what, True))
 
     bus_ids = list(index)
-    net = _build(str(obj.get("name") or "custom"), vn_kv, bus_ids, index[slack_id], p_kw, q_kvar,
+    net = build_network(str(obj.get("name") or "custom"), vn_kv, bus_ids, index[slack_id], p_kw, q_kvar,
                  list(line_index), cols["f"], cols["t"], cols["r"], cols["x"], cols["c"], cols["s"])
     check_topology(net)
     return net
 
 
-class _DisjointSets:
+class DisjointSets:
+    """Union-find over bus indices: the radiality checks here and the grid engine's search."""
+
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
 
@@ -225,7 +229,7 @@ class _DisjointSets:
 def _fixed_loop(net: Network, fixed: list[int]) -> list[int] | None:
     """The lines of one loop made only of `fixed` lines, or None."""
     adj: dict[int, list[tuple[int, int]]] = {}
-    sets = _DisjointSets(net.n_buses)
+    sets = DisjointSets(net.n_buses)
     for k in fixed:
         f, t = int(net.from_bus[k]), int(net.to_bus[k])
         if not sets.union(f, t):
@@ -253,14 +257,14 @@ def check_topology(net: Network) -> None:
     loop = _fixed_loop(net, fixed)
     if loop is not None:
         names = ", ".join(repr(net.line_ids[k]) for k in sorted(loop)[:8])
-        raise _bad(f"non-switchable lines {names} form a closed loop, so the network can never be radial; "
+        raise network_error(f"non-switchable lines {names} form a closed loop, so the network can never be radial; "
                    "mark one of them switchable")
-    sets = _DisjointSets(net.n_buses)
+    sets = DisjointSets(net.n_buses)
     for k in np.flatnonzero(net.available):
         sets.union(int(net.from_bus[k]), int(net.to_bus[k]))
     root = sets.find(net.slack)
     cut_off = [i for i in range(net.n_buses) if sets.find(i) != root]
     if cut_off:
         more = f" and {len(cut_off) - 1} other bus(es)" if len(cut_off) > 1 else ""
-        raise _bad(f"bus {net.bus_ids[cut_off[0]]!r}{more} cannot be reached from the slack bus even with every "
+        raise network_error(f"bus {net.bus_ids[cut_off[0]]!r}{more} cannot be reached from the slack bus even with every "
                    "switchable line closed (open non-switchable lines are out of service)")

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from core.contract.network import Network, _bad, parse_custom_network
+from core.contract.network import Network, network_error, parse_custom_network
 
 
 # The cases are files in the custom-network JSON format an operator uploads (cases/*.json, sources in their
@@ -44,7 +44,7 @@ def network_from_field(value: Any) -> Network:
         name = value.strip().lower()
         if name in BUILT_IN:
             return BUILT_IN[name]()
-        raise _bad(f"must be one of {', '.join(BUILT_IN)} or a JSON network object; got {value[:40]!r}")
+        raise network_error(f"must be one of {', '.join(BUILT_IN)} or a JSON network object; got {value[:40]!r}")
     if isinstance(value, Mapping):
         return parse_custom_network(value)
-    raise _bad(f"must be one of {', '.join(BUILT_IN)} or a JSON network object")
+    raise network_error(f"must be one of {', '.join(BUILT_IN)} or a JSON network object")

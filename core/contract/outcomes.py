@@ -6,22 +6,12 @@ them with units, currency and time zone.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.contract.lenient import read_numbers
 from core.contract.regions import currency
-
-
-def _floats(values: Any) -> list[float | None]:
-    if not isinstance(values, Sequence) or isinstance(values, (str, bytes)):
-        return []
-    out: list[float | None] = []
-    for v in values:
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        out.append(float(v) if ok else None)
-    return out
 
 
 def _step_hours(fields: Mapping[str, Any], stamps: Sequence[str]) -> float:
@@ -57,7 +47,7 @@ def forecast_outcome(fields: Mapping[str, Any], result: Mapping[str, Any],
                      history_mw: Sequence[float | None] | None = None) -> ForecastOutcome | None:
     """Peak and minimum (MW, local time), energy (MWh), and the first day against the last day of history."""
     stamps = [str(s) for s in result.get("timestamps") or []]
-    values = _floats(result.get("forecast"))
+    values = read_numbers(result.get("forecast"))
     pairs = [(s, v) for s, v in zip(stamps, values) if v is not None]
     if not pairs:
         return None
@@ -66,7 +56,7 @@ def forecast_outcome(fields: Mapping[str, Any], result: Mapping[str, Any],
     peak = max(pairs, key=lambda p: p[1])
     low = min(pairs, key=lambda p: p[1])
     first_day = [v for v in values[:per_day] if v is not None]
-    history = _floats(history_mw if history_mw is not None else fields.get("PastLoads"))
+    history = read_numbers(history_mw if history_mw is not None else fields.get("PastLoads"))
     yesterday = history[-per_day:] if len(history) >= per_day else []
     present = [v for v in yesterday if v is not None]
     # A day with more than a tenth missing is not a fair comparison: say nothing rather than guess.
@@ -95,10 +85,10 @@ def storage_outcome(fields: Mapping[str, Any], result: Mapping[str, Any]) -> Sto
     self_consumption = "grid_cost" in result
     stamps = [str(s) for s in result.get("timestamps") or []]
     if self_consumption:
-        draw = [v or 0.0 for v in _floats(result.get("grid_import_mw"))]
+        draw = [v or 0.0 for v in read_numbers(result.get("grid_import_mw"))]
         value, label = float(result.get("savings", 0.0)), "Saved vs no battery"
     else:
-        draw = [v or 0.0 for v in _floats(result.get("charge_mw"))]
+        draw = [v or 0.0 for v in read_numbers(result.get("charge_mw"))]
         value, label = float(result.get("revenue", 0.0)), "Revenue"
     peak_i = max(range(len(draw)), key=draw.__getitem__) if draw else None
     return StorageOutcome(

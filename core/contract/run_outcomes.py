@@ -5,9 +5,10 @@ shape) and returns None for a figure it cannot read, never raises.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
+
+from core.contract.lenient import read_number, read_numbers
 
 # The outcome columns of History and the CSV export, in order, with their operator labels and units.
 OUTCOME_COLUMNS: dict[str, str] = {
@@ -22,37 +23,27 @@ OUTCOME_COLUMNS: dict[str, str] = {
 }
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def _numbers(values: Any) -> list[float | None]:
-    return [_number(v) for v in values] if isinstance(values, list) else []
-
-
 def forecast_outcomes(result: Mapping[str, Any]) -> dict[str, Any]:
-    values = _numbers(result.get("forecast"))
+    values = read_numbers(result.get("forecast"))
     present = [(i, v) for i, v in enumerate(values) if v is not None]
     if not present:
         return {}
     peak_step, peak = max(present, key=lambda item: item[1])
     stamps = result.get("timestamps")
     peak_time = str(stamps[peak_step]) if isinstance(stamps, list) and len(stamps) > peak_step else None
-    resolution_h = (_number(result.get("resolution_min")) or 60.0) / 60.0
+    resolution_h = (read_number(result.get("resolution_min")) or 60.0) / 60.0
     return {"forecast_peak_mw": peak, "forecast_peak_time": peak_time,
             "forecast_min_mw": min(v for _, v in present),
             "forecast_energy_mwh": sum(v for _, v in present) * resolution_h}
 
 
 def storage_outcomes(result: Mapping[str, Any]) -> dict[str, Any]:
-    return {"storage_revenue": _number(result.get("revenue")), "storage_cycles": _number(result.get("cycles"))}
+    return {"storage_revenue": read_number(result.get("revenue")), "storage_cycles": read_number(result.get("cycles"))}
 
 
 def grid_outcomes(result: Mapping[str, Any]) -> dict[str, Any]:
-    return {"grid_loss_saved_kw": _number(result.get("loss_reduction_kw")),
-            "grid_min_voltage_pu": _number(result.get("min_voltage_pu_after"))}
+    return {"grid_loss_saved_kw": read_number(result.get("loss_reduction_kw")),
+            "grid_min_voltage_pu": read_number(result.get("min_voltage_pu_after"))}
 
 
 _BY_TYPE = {"forecast": forecast_outcomes, "storage": storage_outcomes, "grid_switch": grid_outcomes}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Engine, Float, Integer, MetaD
                         Table, Text, case, cast, func, literal_column, select, update)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from core.contract.lenient import read_text
 from core.contract.monitoring import SEVERITIES
 from core.db.models import OptimizationRun
 
@@ -48,41 +48,6 @@ ANOMALIES = Table(
 _INSERTABLE_ANOMALY_COLUMNS = [c.name for c in ANOMALIES.columns if c.name != "severity_rank"]
 
 MAX_ANOMALIES_PER_RUN = 200
-
-
-# -- parsing what a service answered (a remote QNN may answer in another shape) -------------------------------
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def _whole(value: Any) -> int | None:
-    number = _number(value)
-    return int(number) if number is not None and number >= 0 and number == int(number) else None
-
-
-def _text(value: Any, limit: int = 500) -> str | None:
-    return str(value)[:limit] if value is not None and str(value).strip() else None
-
-
-def _time(value: Any, *, aware: bool) -> dt.datetime | None:
-    moment: dt.datetime | None
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-        except ValueError:
-            return None
-    if moment is None:
-        return None
-    if aware and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    if not aware and moment.tzinfo is not None:
-        return moment.replace(tzinfo=None)
-    return moment
 
 
 # -- anomalies: read and resolve ---------------------------------------------------------------------------
@@ -171,7 +136,7 @@ def resolve_anomaly(engine: Engine, anomaly_id: str | uuid.UUID, note: str | Non
         return None
     with engine.begin() as conn:
         conn.execute(update(ANOMALIES).where(ANOMALIES.c.id == key, ANOMALIES.c.resolved.is_(False))
-                     .values(resolved=True, resolved_at=func.now(), resolution_note=_text(note, 500)))
+                     .values(resolved=True, resolved_at=func.now(), resolution_note=read_text(note, 500)))
         row = conn.execute(select(ANOMALIES).where(ANOMALIES.c.id == key)).first()
     return dict(row._mapping) if row else None
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.contract.errors import InputError
 from core.contract.limits import MAX_FORECAST_HISTORY_DAYS, MAX_FORECAST_HORIZON_HOURS
+from core.inputs.uploads import lenient_numbers
 
 _ALLOWED_RESOLUTIONS = (15, 30, 60)
 # A trailing UTC offset or zone marker after a clock time: "…T02:00:00+02:00", "… 02:00 Z".
@@ -62,17 +63,6 @@ def _wall_clock(column: pd.Series, key: str) -> tuple[pd.Series, str]:
     return parsed, note
 
 
-def _numbers(column: pd.Series) -> pd.Series:
-    if column.dtype == object:
-        text = column.astype(str).str.strip()
-        # A decimal comma ("1,5") with no decimal point anywhere in the column is a European export.
-        if text.str.contains(",", regex=False).any() and not text.str.contains(".", regex=False).any():
-            text = text.str.replace(",", ".", regex=False)
-        column = text
-    values = pd.to_numeric(column, errors="coerce").astype(float)
-    return values.where(np.isfinite(values))
-
-
 def _is_dst_change_day(day: dt.date) -> bool:
     """Last Sunday of March or October (EU), second Sunday of March / first Sunday of November (US),
     first Sunday of April or October (south-east Australia), last Sunday of September (New Zealand)."""
@@ -109,7 +99,7 @@ def history_from_frame(df: pd.DataFrame, timestamp_col: str, load_col: str, reso
     if unreadable > MAX_UNREADABLE_SHARE * len(df):
         raise InputError(timestamp_col, f"{unreadable} of {len(df)} timestamps could not be read")
     raw_values = df[load_col]
-    values = _numbers(raw_values)
+    values = lenient_numbers(raw_values)
     non_numeric = int((values.isna() & raw_values.notna() & (raw_values.astype(str).str.strip() != "")).sum())
     if values.notna().sum() == 0:
         raise InputError(load_col, "contains no numbers")
@@ -237,7 +227,7 @@ def weather_from_frame(df: pd.DataFrame, timestamp_col: str, column: str, resolu
     if column not in df.columns:
         raise InputError(column, f"no such column; the file has {', '.join(map(str, df.columns))[:200]}")
     stamps, _ = _wall_clock(df[timestamp_col], timestamp_col)
-    values = _numbers(df[column])
+    values = lenient_numbers(df[column])
     frame = pd.DataFrame({"t": stamps.values, "v": values.values}).dropna()
     if frame.empty:
         raise InputError(column, "contains no numbers")

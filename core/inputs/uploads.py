@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from core.contract.errors import InputError
@@ -77,15 +78,16 @@ def timestamp_column(frame: pd.DataFrame, column: str, *, label: str) -> pd.Seri
 _SMALLER = {"MW": "kW", "kW": "W", "MWh": "kWh"}
 
 
-def _as_numbers(column: pd.Series) -> pd.Series:
-    """Floats, NaN where a cell is empty or not a number; a decimal comma ("1,5") is read when the column
-    has no decimal point anywhere (a European export)."""
+def lenient_numbers(column: pd.Series) -> pd.Series:
+    """Floats, NaN where a cell is empty or not a finite number ("inf" too); a decimal comma ("1,5") is read
+    when the column has no decimal point anywhere (a European export)."""
     if column.dtype == object:
         text = column.astype(str).str.strip()
         if text.str.contains(",", regex=False).any() and not text.str.contains(".", regex=False).any():
             text = text.str.replace(",", ".", regex=False)
         column = text
-    return pd.to_numeric(column, errors="coerce").astype(float)
+    values = pd.to_numeric(column, errors="coerce").astype(float)
+    return values.where(np.isfinite(values))
 
 
 def file_rows(index: Sequence[int], limit: int = 5) -> str:
@@ -108,7 +110,7 @@ def strict_numbers(frame: pd.DataFrame, column: str, *, label: str, unit: str) -
     if column not in frame.columns:
         raise InputError(label, f"the file has no column {column!r}; it has {', '.join(frame.columns[:10])}")
     raw = frame[column]
-    values = _as_numbers(raw)
+    values = lenient_numbers(raw)
     typed = raw.notna() & (raw.astype(str).str.strip() != "")
     bad = values.isna() & typed
     if bad.any():

@@ -16,9 +16,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert
 
 from core.qnn.client import FAILURE_KINDS
+from core.contract.lenient import read_number, read_text, read_time, read_whole
 from core.contract.monitoring import SEVERITY_RANK
 from core.db.models import OptimizationRun
-from core.db.monitoring import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS, _number, _text, _time, _whole
+from core.db.monitoring import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS
 from core.contract.anomaly_detection import detect_in_request
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,11 @@ def execution_metrics(response: Mapping[str, Any] | None) -> dict[str, Any]:
         return None
 
     return {
-        "device": _text(pick("device_used", "device", "backend_device"), 200),
-        "n_qubits": _whole(pick("n_qubits", "qubits", "num_qubits")),
-        "circuit_depth": _whole(pick("circuit_depth", "depth")),
+        "device": read_text(pick("device_used", "device", "backend_device"), 200),
+        "n_qubits": read_whole(pick("n_qubits", "qubits", "num_qubits")),
+        "circuit_depth": read_whole(pick("circuit_depth", "depth")),
         "cost_usd": (lambda c: c if c is not None and c >= 0 else None)(
-            _number(pick("quantum_cost_usd", "cost_usd", "cost"))),
+            read_number(pick("quantum_cost_usd", "cost_usd", "cost"))),
     }
 
 
@@ -55,7 +56,7 @@ def failure_kind(run_row: Mapping[str, Any]) -> str | None:
 
 
 def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: str) -> dict[str, Any] | None:
-    kind = _text(item.get("anomaly_type") or item.get("type"), 60)
+    kind = read_text(item.get("anomaly_type") or item.get("type"), 60)
     if kind is None:
         return None
     severity = str(item.get("severity", "medium")).strip().lower()
@@ -64,29 +65,29 @@ def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: 
     actions = item.get("suggested_actions") or []
     actions = [str(a)[:500] for a in actions] if isinstance(actions, list) else [str(actions)[:500]]
     steps = item.get("affected_steps") or []
-    steps = [int(s) for s in steps if _whole(s) is not None][:100_000] if isinstance(steps, list) else []
+    steps = [int(s) for s in steps if read_whole(s) is not None][:100_000] if isinstance(steps, list) else []
     resolved = bool(item.get("resolved", False))
     now = dt.datetime.now(dt.UTC)
     return {
         "id": uuid.uuid4(),
         "optimization_run_id": run_id,
-        "external_id": _text(item.get("id"), 200) if source == "qnn" else None,
+        "external_id": read_text(item.get("id"), 200) if source == "qnn" else None,
         "backend": backend,
         "source": source,
         "anomaly_type": kind,
         "severity": severity,
-        "description": _text(item.get("description") or item.get("message"), 2000) or kind.replace("_", " "),
+        "description": read_text(item.get("description") or item.get("message"), 2000) or kind.replace("_", " "),
         "suggested_actions": actions,
         "affected_steps": steps,
-        "series": _text(item.get("series"), 40) or "PastLoads",
-        "score": _number(item.get("score")),
-        "first_timestamp": _time(item.get("first_timestamp"), aware=False),
-        "last_timestamp": _time(item.get("last_timestamp"), aware=False),
-        "model_id": _text(item.get("model_id"), 200),
-        "prediction_id": _text(item.get("prediction_id"), 200),
-        "detected_at": _time(item.get("detected_at"), aware=True) or now,
+        "series": read_text(item.get("series"), 40) or "PastLoads",
+        "score": read_number(item.get("score")),
+        "first_timestamp": read_time(item.get("first_timestamp"), aware=False),
+        "last_timestamp": read_time(item.get("last_timestamp"), aware=False),
+        "model_id": read_text(item.get("model_id"), 200),
+        "prediction_id": read_text(item.get("prediction_id"), 200),
+        "detected_at": read_time(item.get("detected_at"), aware=True) or now,
         "resolved": resolved,
-        "resolved_at": (_time(item.get("resolved_at"), aware=True) or now) if resolved else None,
+        "resolved_at": (read_time(item.get("resolved_at"), aware=True) or now) if resolved else None,
         "resolution_note": None,
     }
 
@@ -118,17 +119,17 @@ def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response
     run_id = run_row["id"] if isinstance(run_row["id"], uuid.UUID) else uuid.UUID(str(run_row["id"]))
     backend = str(run_row.get("qnn_backend") or "unknown")
     response = response if isinstance(response, Mapping) else None
-    when = _time(run_row.get("completed_at") or run_row.get("created_at"), aware=True) or dt.datetime.now(dt.UTC)
+    when = read_time(run_row.get("completed_at") or run_row.get("created_at"), aware=True) or dt.datetime.now(dt.UTC)
     metrics_row = {
         "optimization_run_id": run_id,
         "request_type": run_row.get("request_type"),
         "backend": backend,
         **(execution_metrics(response) if run_row["status"] == "completed" else
            {"device": None, "n_qubits": None, "circuit_depth": None, "cost_usd": None}),
-        "execution_time_ms": _number(run_row.get("qnn_execution_ms")),
-        "round_trip_ms": _number(run_row.get("round_trip_ms")),
-        "mode": _text(run_row.get("qnn_mode"), 40),
-        "model_id": _text(run_row.get("qnn_model_id"), 200),
+        "execution_time_ms": read_number(run_row.get("qnn_execution_ms")),
+        "round_trip_ms": read_number(run_row.get("round_trip_ms")),
+        "mode": read_text(run_row.get("qnn_mode"), 40),
+        "model_id": read_text(run_row.get("qnn_model_id"), 200),
         "status": run_row["status"],
         "failure_kind": failure_kind(run_row),
         "created_at": when,

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from core.contract.lenient import read_float_array, read_number_field
 from core.contract.regions import known_region
 
 _NORTH_SEASONS = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
                   6: "summer", 7: "summer", 8: "summer", 9: "autumn", 10: "autumn", 11: "autumn"}
-_FLIP = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
+OTHER_HEMISPHERE_SEASON = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
 # Seasons follow the hemisphere: a June forecast for Queensland is a winter forecast. A configured region
 # says its hemisphere (core/contract/regions.toml); a typed-in one is looked up here.
 SOUTHERN_REGIONS = frozenset({
@@ -51,7 +52,7 @@ def season_of(day: dt.date, region: str) -> str:
     season = _NORTH_SEASONS[day.month]
     known = known_region(region)
     southern = known.southern_hemisphere if known else region.strip().lower() in SOUTHERN_REGIONS
-    return _FLIP[season] if southern else season
+    return OTHER_HEMISPHERE_SEASON[season] if southern else season
 
 
 def day_type(day: dt.date) -> str:
@@ -67,22 +68,6 @@ def _calendar_phrases(fields: Mapping[str, Any]) -> list[str]:
 
 def _region(fields: Mapping[str, Any]) -> str:
     return str(fields.get("Region") or "unknown region").strip()
-
-
-def _series(fields: Mapping[str, Any], key: str) -> np.ndarray:
-    values = fields.get(key)
-    if not isinstance(values, list):
-        return np.array([])
-    arr = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values],
-                   dtype=float)
-    return arr
-
-
-def _number(fields: Mapping[str, Any], key: str, default: float) -> float:
-    value = fields.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return default
-    return float(value)
 
 
 def round2(value: float) -> str:
@@ -179,8 +164,8 @@ LOAD_CLASSES = ((20.0, 100.0, 400.0, 1500.0), ("very small load", "small load", 
 
 
 def describe_forecast(fields: Mapping[str, Any]) -> str:
-    loads = _series(fields, "PastLoads")
-    resolution = int(_number(fields, "Resolution", 60)) or 60
+    loads = read_float_array(fields.get("PastLoads"))
+    resolution = int(read_number_field(fields, "Resolution", 60)) or 60
     steps_per_day = max(1, 24 * 60 // resolution)
     finite = loads[np.isfinite(loads)]
     mean = float(finite.mean()) if len(finite) else 0.0
@@ -219,21 +204,21 @@ BATTERY_CLASSES = ((1.0, 4.0, 12.0, 35.0, 150.0), ("community-size battery", "sm
 
 
 def describe_storage(fields: Mapping[str, Any]) -> str:
-    prices = _series(fields, "Prices")
-    resolution = int(_number(fields, "Resolution", 60)) or 60
-    capacity = _number(fields, "CapacityMWh", 0.0)
-    power = _number(fields, "PowerMW", 0.0)
+    prices = read_float_array(fields.get("Prices"))
+    resolution = int(read_number_field(fields, "Resolution", 60)) or 60
+    capacity = read_number_field(fields, "CapacityMWh", 0.0)
+    power = read_number_field(fields, "PowerMW", 0.0)
     duration = capacity / power if power > 0 else 0.0
     has_site = isinstance(fields.get("Load"), list) or isinstance(fields.get("PV"), list)
     mode = ["self-consumption with site load and solar" if has_site else "energy arbitrage"]
     if isinstance(fields.get("PV"), list):
-        pv = _series(fields, "PV")
-        load = _series(fields, "Load")
+        pv = read_float_array(fields.get("PV"))
+        load = read_float_array(fields.get("Load"))
         if len(load) and np.nanmean(load) > 0:
             mode.append(_size(float(np.nanmean(pv) / np.nanmean(load)), (0.15, 0.5),
                               ("little solar", "some solar", "much solar")))
     battery = [_size(power, *BATTERY_CLASSES), f"{round(duration * 2) / 2:g}-hour duration"]
-    efficiency = _number(fields, "Efficiency", 0.0)
+    efficiency = read_number_field(fields, "Efficiency", 0.0)
     if 0 < efficiency < 0.9:
         battery.append("low efficiency")
     sentences = [
@@ -266,10 +251,11 @@ def _network_phrases(network: Any) -> list[str]:
 
 
 def describe_grid(fields: Mapping[str, Any]) -> str:
-    scale = _number(fields, "LoadScale", 1.0)
+    scale = read_number_field(fields, "LoadScale", 1.0)
     loading = _size(scale, (0.8, 1.2, 1.5), ("light loading", "normal loading", "heavy loading",
                                              "very heavy loading"))
-    vmin, vmax = _number(fields, "VoltageMin", 0.90), _number(fields, "VoltageMax", 1.10)  # the engine defaults
+    # the engine defaults
+    vmin, vmax = read_number_field(fields, "VoltageMin", 0.90), read_number_field(fields, "VoltageMax", 1.10)
     band = "tight voltage band" if vmin >= 0.95 else "wide voltage band"
     sentences = [
         [TASK_PHRASES["grid_switch"], _region(fields)],

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
+from core.contract.lenient import read_float_array, read_number_field
 from core.search.description import hourly_profile, weekend_ratio
 
 
@@ -170,16 +171,6 @@ DAY_TYPE_WEIGHT = 0.15      # weekday against weekend
 _FLAT_DAY = np.ones(24)
 
 
-def _floats(values: Any) -> np.ndarray:
-    if not isinstance(values, list):
-        return np.array([])
-    try:
-        return np.array(values, dtype=float)  # numbers, None as NaN
-    except (TypeError, ValueError):
-        return np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values],
-                        dtype=float)
-
-
 def _hourly_shape(values: np.ndarray, resolution_min: int) -> np.ndarray | None:
     """Mean value per hour of day over the whole days of the series, divided by its mean magnitude."""
     hourly = hourly_profile(values, max(1, 1440 // resolution_min))
@@ -197,13 +188,6 @@ def _weekend_ratio(values: np.ndarray, resolution_min: int, start: Any) -> float
         return 1.0
     ratio = weekend_ratio(values, max(1, 1440 // resolution_min), first_forecast_day)
     return 1.0 if ratio is None else ratio
-
-
-def _num(fields: Mapping[str, Any], key: str, default: float) -> float:
-    value = fields.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return default
-    return float(value)
 
 
 def _calendar(fields: Mapping[str, Any], weight: float) -> list[float]:
@@ -227,18 +211,18 @@ def run_profile(fields: Mapping[str, Any]) -> list[float]:
 
 
 def _task_profile(task: str, fields: Mapping[str, Any]) -> list[float]:
-    resolution = int(_num(fields, "Resolution", 60)) or 60
+    resolution = int(read_number_field(fields, "Resolution", 60)) or 60
     if task == "forecast":
-        loads = _floats(fields.get("PastLoads"))
+        loads = read_float_array(fields.get("PastLoads"))
         level = float(np.nanmean(loads)) if np.isfinite(loads).any() else 0.0
         shape = _hourly_shape(loads, resolution)
         shape = _FLAT_DAY if shape is None else shape
         return ([math.log10(max(level, 0.01)), _weekend_ratio(loads, resolution, fields.get("Date"))]
                 + (shape / math.sqrt(24)).tolist())
     if task == "storage":
-        prices = _floats(fields.get("Prices"))
-        power = _num(fields, "PowerMW", 0.0)
-        duration = _num(fields, "CapacityMWh", 0.0) / power if power > 0 else 0.0
+        prices = read_float_array(fields.get("Prices"))
+        power = read_number_field(fields, "PowerMW", 0.0)
+        duration = read_number_field(fields, "CapacityMWh", 0.0) / power if power > 0 else 0.0
         level = float(np.nanmean(np.abs(prices))) if np.isfinite(prices).any() else 0.0
         shape = _hourly_shape(prices, resolution)
         shape = _FLAT_DAY if shape is None else shape
@@ -250,7 +234,8 @@ def _task_profile(task: str, fields: Mapping[str, Any]) -> list[float]:
         buses = len(network.get("buses") or [])
     else:
         buses = {"ieee33": 33, "ieee69": 69}.get(str(network).strip().lower(), 1)
-    return [math.log10(max(buses, 1)), 2 * _num(fields, "LoadScale", 1.0), 5 * _num(fields, "VoltageMin", 0.90)]
+    return [math.log10(max(buses, 1)), 2 * read_number_field(fields, "LoadScale", 1.0),
+            5 * read_number_field(fields, "VoltageMin", 0.90)]
 
 
 def profile_distance(a: list[float] | None, b: list[float] | None) -> float:

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError
 
+from core.contract.text import storable_text
+
 # psycopg2 raises a bare ValueError for a NUL inside a text parameter ("A string literal cannot contain
 # NUL (0x00) characters"), and UnicodeEncodeError (a ValueError) for a lone surrogate; the server raises
 # DataError (22P05 untranslatable character, 22P02 invalid JSON) and IntegrityError (a CHECK).
@@ -25,20 +27,10 @@ def describe_data_error(exc: BaseException) -> str:
     return first[:200]
 
 
-def _clean_text(text: str) -> str:
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: not valid in UTF-8, refused by PostgreSQL
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
-
-
 def storable(value: Any) -> Any:
     """The value with NULs removed, lone surrogates replaced and non-finite floats as null (JSON has none)."""
     if isinstance(value, str):
-        return _clean_text(value)
+        return storable_text(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from core.contract.network import Network, _build
+from core.contract.network import Network, build_network
 
 
 def to_pandapower(net: Network, closed: np.ndarray | None = None, load_scale: float = 1.0) -> Any:
@@ -85,7 +85,7 @@ def synthetic_feeder(n_buses: int, n_ties: int, seed: int, *, vn_kv: float = 12.
     label = name or f"synthetic{n_buses}"
 
     def scaled(scale: float) -> Network:
-        return _build(label, vn_kv, bus_ids, 0, p * scale, q * scale, *lines)
+        return build_network(label, vn_kv, bus_ids, 0, p * scale, q * scale, *lines)
 
     # Bisection on the load scale for the target sag (voltage drop grows monotonically with load).
     lo_s, hi_s = 0.0, 1.0

@@ -251,8 +251,8 @@ def _loop_lines(problem: Problem, closed: np.ndarray) -> np.ndarray:
 
 def count_configurations(net: Network) -> float:
     """Spanning trees that keep every fixed-closed line, via the matrix-tree theorem on the contracted graph."""
-    from core.contract.network import _DisjointSets
-    sets = _DisjointSets(net.n_buses)
+    from core.contract.network import DisjointSets
+    sets = DisjointSets(net.n_buses)
     for k in range(net.n_lines):
         if net.closed[k] and not net.switchable[k]:
             sets.union(int(net.from_bus[k]), int(net.to_bus[k]))
