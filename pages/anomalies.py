@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from core.contract.anomaly_detection import SEVERITIES, TYPE_LABELS
-from core.charts.monitoring import anomaly_run_figure
-from core.db.monitoring import AnomalyFilters, anomaly_counts, list_anomalies, run_anomalies
+from core.charts.anomalies_and_metrics import anomaly_run_figure
+from core.db.anomalies_and_metrics import AnomalyFilters, anomaly_counts, list_anomalies, run_anomalies
 from core.db.runs import distinct_regions
 from core.monitoring.resolve import resolve_everywhere
 from ui.run_views import TASK_LABELS, load_run

@@ -10,7 +10,7 @@ import streamlit as st
 from core.db.runs import RunFilters, distinct_regions, iter_runs, latest_run_time, list_runs
 from core.usecases.export import export_bytes
 from core.search.description import describe_request
-from core.contract.run_outcomes import outcome_text, run_outcomes
+from core.contract.outcome_columns import outcome_text, run_outcomes
 from ui.compare_view import render_comparison
 from ui.plan_history import render_plan_history
 from ui.result_views import render_result

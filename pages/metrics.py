@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.charts.monitoring import (
+from core.charts.anomalies_and_metrics import (
     backend_name,
     cost_figure,
     failure_rate_figure,
@@ -16,7 +16,7 @@ from core.charts.monitoring import (
     task_name,
 )
 from core.redaction import safe_text
-from core.db.monitoring import (
+from core.db.anomalies_and_metrics import (
     MetricsFilters,
     latency_histogram,
     metric_choices,

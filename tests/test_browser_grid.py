@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.contract.outcomes import grid_outcome
+from core.contract.headlines import grid_outcome
 from tests.browser import (download, metric_tiles, plot_data, run_ids_on_page, screenshot, screenshots_at_two_widths,
                            switch_to_dark, wait_for_new_run, wait_for_similar_runs, wait_settled)
 

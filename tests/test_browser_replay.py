@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from bench.forecast_real import vic_elec_path
-from core.db.monitoring import AnomalyFilters, list_anomalies
+from core.db.anomalies_and_metrics import AnomalyFilters, list_anomalies
 from core.db.runs import RunFilters, list_runs
 from tests.browser import (date_field_value, download, screenshot, screenshots_at_two_widths, upload,
                            open_by_region, switch_to_dark, wait_settled)

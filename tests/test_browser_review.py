@@ -185,7 +185,7 @@ def test_anomalies_select_resolve_and_open_the_run(app_url, page, seeded):
 
 
 def test_metrics_counts_the_runs_history_holds(app_url, page, seeded, engine):
-    from core.db.monitoring import MetricsFilters, metrics_totals
+    from core.db.anomalies_and_metrics import MetricsFilters, metrics_totals
 
     today = db_now(engine).astimezone(dt.UTC).date()  # the page's default period: the last 30 UTC days
     finished = metrics_totals(engine, MetricsFilters(today - dt.timedelta(days=29), today))["requests"]

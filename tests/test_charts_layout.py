@@ -10,7 +10,8 @@ from typing import Any
 import plotly.graph_objects as go
 import pytest
 
-from core.charts import compare, forecast, grid, monitoring, plan, storage
+from core.charts import anomalies_and_metrics as monitoring
+from core.charts import compare, forecast, grid, plan, storage
 from core.charts.layout import CHART_CONFIG, LEGEND_BELOW
 from core.contract.forecast import parse_request as parse_forecast
 from core.inputs.storage import prices_from_demo, storage_fields

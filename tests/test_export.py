@@ -7,7 +7,7 @@ import io
 import json
 
 from core.usecases.export import CSV_COLUMNS, SPREADSHEET_CELL_LIMIT, export_bytes, fit_cell
-from core.contract.run_outcomes import run_outcomes
+from core.contract.outcome_columns import run_outcomes
 
 FORECAST = {"forecast": [100.0, 130.5, 90.0, None], "timestamps": ["2026-12-01T00:00", "2026-12-01T01:00",
                                                                    "2026-12-01T02:00", "2026-12-01T03:00"],

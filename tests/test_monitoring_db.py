@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from core.contract.codec import encode_request
 from core.monitoring.recording import execution_metrics, record_run_monitoring
-from core.db.monitoring import (ANOMALIES, AnomalyFilters, MetricsFilters, anomaly_counts,
+from core.db.anomalies_and_metrics import (ANOMALIES, AnomalyFilters, MetricsFilters, anomaly_counts,
                                 latency_histogram, list_anomalies, metrics_daily,
                                 metrics_totals, resolve_anomaly, run_anomalies, run_metrics)
 from tests.helpers import db_now, forecast_fields

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.db.monitoring import AnomalyFilters, list_anomalies
+from core.db.anomalies_and_metrics import AnomalyFilters, list_anomalies
 from tests.helpers import forecast_fields, plotly_figures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def test_metrics_page_draws_the_period(faulty_run):
 
 
 def test_metrics_figures_on_a_short_period_have_one_tick_per_day_and_room_around_the_bars():
-    from core.charts.monitoring import (
+    from core.charts.anomalies_and_metrics import (
         cost_figure,
         failure_rate_figure,
         requests_per_day_figure,

@@ -94,7 +94,7 @@ def test_model_logs_and_metrics_include_the_request(qnn_client, faulty_answer):
 
 
 def test_store_is_bounded_and_keeps_open_ones():
-    from core.local_qnn.monitoring import AnomalyStore
+    from core.local_qnn.anomalies import AnomalyStore
 
     store = AnomalyStore(capacity=3)
     item = {"resolved": False, "severity": "low", "detected_at": "2025-01-01T00:00:00"}

@@ -5,7 +5,7 @@ import pytest
 
 from core.local_qnn.engines.grid import reconfiguration as grid
 from core.local_qnn.engines.storage import dispatch as storage
-from core.contract.outcomes import forecast_outcome, grid_outcome, storage_outcome
+from core.contract.headlines import forecast_outcome, grid_outcome, storage_outcome
 from core.contract.regions import clock_label, currency, time_zone, with_offsets
 from core.inputs.storage import prices_from_demo, storage_fields
 

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.charts.compare import comparison_figure
-from core.contract.run_outcomes import OUTCOME_COLUMNS, result_of, run_outcomes
+from core.contract.outcome_columns import OUTCOME_COLUMNS, result_of, run_outcomes
 from ui.run_views import TASK_LABELS
 from ui.chart import show_chart
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.contract.outcomes import forecast_outcome
+from core.contract.headlines import forecast_outcome
 from core.contract.regions import clock_label, with_offsets
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 from core.charts.grid import losses_figure, network_figure, voltage_profile_figure
 from ui.plain import md_text
 from ui.chart import show_chart
-from core.contract.outcomes import grid_outcome
+from core.contract.headlines import grid_outcome
 
 
 def _num(value: Any, digits: int) -> str:

@@ -7,7 +7,7 @@ from typing import Any, cast
 import streamlit as st
 
 from core.charts.forecast import forecast_figure
-from core.charts.monitoring import history_timestamps
+from core.charts.anomalies_and_metrics import history_timestamps
 from ui.forecast_view import render_forecast_outcome
 from ui.grid_view import render_grid_result
 from ui.plain import md_text

@@ -10,7 +10,7 @@ import streamlit as st
 from ui.chart import show_chart
 
 from core.charts.storage import comparison_figure, dispatch_figure, policy_rows
-from core.contract.outcomes import storage_outcome
+from core.contract.headlines import storage_outcome
 from core.contract.regions import clock_label, money, time_axis_title, with_offsets
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from core.contract.forecast import read_origin
 from core.contract.lenient import read_float_array
-from core.contract.monitoring import SEVERITIES, SEVERITY_RANK
+from core.contract.severities import SEVERITIES, SEVERITY_RANK
 
 ANOMALY_TYPES: tuple[str, ...] = ("missing_data", "negative_load", "impossible_load", "flatline", "spike", "dip",
                                   "forecast_error")

@@ -20,7 +20,7 @@ RUN_LIST_COLUMNS = (
     OptimizationRun.error_message,
 )
 _RESULT = OptimizationRun.result_payload["result"]
-# Only the parts of the result that outcome columns read (core/contract/run_outcomes.py), not the whole payload:
+# Only the parts of the result that outcome columns read (core/contract/outcome_columns.py), not the whole payload:
 # a storage or grid result is tens of kilobytes, a forecast's values and timestamps a few hundred bytes.
 RUN_OUTCOME_SOURCE = func.jsonb_build_object(
     "forecast", case((OptimizationRun.request_type == "forecast", _RESULT["forecast"])),
@@ -190,7 +190,7 @@ def get_run(engine: Engine, run_id: str | uuid.UUID) -> dict[str, Any] | None:
 def list_runs(engine: Engine, filters: RunFilters, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
     """One page of runs, newest first, and the total count under the filters.
 
-    Each row carries `outcome_source`: the few result keys core.contract.run_outcomes reads.
+    Each row carries `outcome_source`: the few result keys core.contract.outcome_columns reads.
     """
     query = filters.apply(select(*RUN_LIST_COLUMNS, RUN_OUTCOME_SOURCE))
     query = query.order_by(OptimizationRun.created_at.desc(), OptimizationRun.id.desc())

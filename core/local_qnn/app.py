@@ -24,7 +24,7 @@ from core.contract.tasks import LOCAL_MODEL_ID
 from core.contract.errors import InputError
 from core.contract.limits import MAX_CODE_BYTES, SERVICE_PARALLEL_RUNS, SERVICE_QUEUE_S
 from core.local_qnn.guards import RequestGuard, RunSlots, non_finite_path, safe_text
-from core.local_qnn.monitoring import AnomalyStore, create_monitoring_router, detect_for_request
+from core.local_qnn.anomalies import AnomalyStore, create_monitoring_router, detect_for_request
 from core.local_qnn.request_log import RequestLog, RequestRecord
 from core.local_qnn.tasks import parse_task
 

@@ -17,9 +17,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from core.qnn.client import FAILURE_KINDS
 from core.contract.lenient import read_number, read_text, read_time, read_whole
-from core.contract.monitoring import SEVERITY_RANK
+from core.contract.severities import SEVERITY_RANK
 from core.db.models import OptimizationRun
-from core.db.monitoring import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS
+from core.db.anomalies_and_metrics import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS
 from core.contract.anomaly_detection import detect_in_request
 
 log = logging.getLogger(__name__)

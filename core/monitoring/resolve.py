@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine
 
-from core.db.monitoring import get_anomaly, resolve_anomaly
+from core.db.anomalies_and_metrics import get_anomaly, resolve_anomaly
 from core.qnn.client import QNNClient, QNNError
 from core.redaction import safe_text
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from core.redaction import redact, redact_deep
-from core.contract.run_outcomes import OUTCOME_COLUMNS, result_of, run_outcomes
+from core.contract.outcome_columns import OUTCOME_COLUMNS, result_of, run_outcomes
 
 SPREADSHEET_CELL_LIMIT = 32_767
 TRUNCATION_NOTE = " …[cut at {kept:,} of {total:,} characters; the JSON export has it in full]"

@@ -14,7 +14,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Engine, Float, Integer, MetaD
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from core.contract.lenient import read_text
-from core.contract.monitoring import SEVERITIES
+from core.contract.severities import SEVERITIES
 from core.db.models import OptimizationRun
 
 log = logging.getLogger(__name__)
