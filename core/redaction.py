@@ -2,10 +2,10 @@
 
 `redact` removes the user info of every URL (`user:pass@`), bearer tokens, and every secret registered for
 this process (the configured token, passwords, the user info of configured URLs, their Basic-auth form).
-`safe_text` redacts *before* it truncates, so a secret straddling the cut cannot survive as a prefix.
+`redacted_text` redacts *before* it truncates, so a secret straddling the cut cannot survive as a prefix.
 `install_log_redaction` makes every log record of the process pass through `redact`.
 
-Guarantees of `redact` (and so of `safe_text`, `redact_deep` and the log filter):
+Guarantees of `redact` (and so of `redacted_text`, `redact_deep` and the log filter):
 - of a secret of SECRET_WINDOW_CHARS (8) characters or more, no piece of 8 or more characters survives, in any
   letter case: a service that quotes back the token's prefix, its middle, its two halves side by side or the
   token upper-cased gives nothing away (issue 21). Each run of text made of such pieces becomes one `***`;
@@ -163,7 +163,7 @@ def _redact(text: str, pattern: _SecretPattern) -> str:
     return text
 
 
-def safe_text(value: Any, limit: int | None = None, secrets: Iterable[str] = ()) -> str:
+def redacted_text(value: Any, limit: int | None = None, secrets: Iterable[str] = ()) -> str:
     """Redact first, then cut: a token across the cut is never kept as a prefix."""
     cleaned = redact(str(value), secrets)
     return cleaned if limit is None or len(cleaned) <= limit else cleaned[: max(limit - 1, 0)] + "…"

@@ -15,7 +15,7 @@ from core.charts.anomalies_and_metrics import (
     requests_per_day_figure,
     task_name,
 )
-from core.redaction import safe_text
+from core.redaction import redacted_text
 from core.db.anomalies_and_metrics import (
     MetricsFilters,
     latency_histogram,
@@ -117,7 +117,7 @@ with st.expander("Live figures from the QNN service"):
         model_id = services.settings.qnn_model_id
         logs = client.get_json(f"/api/v1/monitoring/models/{model_id}/logs", params={"limit": 50})
     except Exception as exc:  # a remote API may not offer these endpoints
-        st.warning(f"The QNN service did not return its metrics ({md_text(safe_text(exc, 400))}).")
+        st.warning(f"The QNN service did not return its metrics ({md_text(redacted_text(exc, 400))}).")
     else:
         st.json(live, expanded=False)
         entries = logs.get("logs") if isinstance(logs, dict) else None

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 from sqlalchemy import Engine, text
 
-from core.redaction import safe_text
+from core.redaction import redacted_text
 from ui.plain import md_text
 from core.usecases.services import Services, build_services, health_snapshot
 
@@ -30,7 +30,7 @@ def database_or_stop(services: Services) -> Engine:
             conn.execute(text("select 1"))
         return engine
     except Exception as exc:
-        reason = safe_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, 200)
+        reason = redacted_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, 200)
         st.error(f"The database is not answering, so there is nothing to show here yet. "
                  f"({type(exc).__name__}: {md_text(reason)})  \nDatabase: {md_text(services.database_label)}. "
                  "Computed runs wait in the local outbox meanwhile; the Health page shows when it is back.")

@@ -23,7 +23,7 @@ from core.contract.codec import decode_request, request_sha256
 from core.contract.tasks import LOCAL_MODEL_ID
 from core.contract.errors import InputError
 from core.contract.limits import MAX_CODE_BYTES, SERVICE_PARALLEL_RUNS, SERVICE_QUEUE_S
-from core.local_qnn.guards import RequestGuard, RunSlots, non_finite_path, safe_text
+from core.local_qnn.guards import RequestGuard, RunSlots, non_finite_path, escape_surrogates
 from core.local_qnn.anomalies import AnomalyStore, create_monitoring_router, detect_for_request
 from core.local_qnn.request_log import RequestLog, RequestRecord
 from core.local_qnn.tasks import parse_task
@@ -75,9 +75,9 @@ class IdempotencyCache:
 def _error(status: int, error: str, reason: str, key: str | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:
     # Reasons may quote the input: escape what UTF-8 cannot carry (lone surrogates) rather than fail.
-    body: dict[str, Any] = {"error": error, "reason": safe_text(reason)}
+    body: dict[str, Any] = {"error": error, "reason": escape_surrogates(reason)}
     if key is not None:
-        body["key"] = safe_text(key)
+        body["key"] = escape_surrogates(key)
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 

@@ -27,7 +27,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def safe_text(text: str) -> str:
+def escape_surrogates(text: str) -> str:
     """Text that can always be encoded as UTF-8 JSON: lone surrogates become \\udXXX escapes."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from core.db.anomalies_and_metrics import get_anomaly, resolve_anomaly
 from core.qnn.client import QNNClient, QNNError
-from core.redaction import safe_text
+from core.redaction import redacted_text
 
 RESOLVE_PATH = "/api/v1/monitoring/anomalies/{anomaly_id}/resolve"
 
@@ -58,5 +58,5 @@ def _tell_the_service(row: dict[str, Any], client: QNNClient | None, current_bac
         if exc.status_code in (405, 501):
             return "not_supported", ("Resolved in the dashboard. This QNN service does not support resolving "
                                      "anomalies through its API.")
-        return "failed", f"Resolved in the dashboard, but the QNN service could not be updated: {safe_text(exc, 400)}"
+        return "failed", f"Resolved in the dashboard, but the QNN service could not be updated: {redacted_text(exc, 400)}"
     return "resolved", "Resolved on the QNN service and in the dashboard."

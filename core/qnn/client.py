@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from core.redaction import redact_deep, safe_text, without_userinfo
+from core.redaction import redact_deep, redacted_text, without_userinfo
 from core.contract.json_depth import nested_deeper_than
 from core.contract.limits import MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH
 
@@ -225,12 +225,12 @@ def _error_from_response(response: Answer, secrets: list[str]) -> QNNError:
     try:
         body: Any = redact_deep(_parse_json(response.content), secrets)
     except _Unreadable:
-        body = safe_text(response.text, 500, secrets)
+        body = redacted_text(response.text, 500, secrets)
     detail = f"HTTP {status}"
     if isinstance(body, dict):
         message = body.get("reason") or body.get("detail") or body.get("message") or body.get("error")
         if message:
-            detail = f"HTTP {status}: {safe_text(message, MAX_DETAIL_CHARS)}"
+            detail = f"HTTP {status}: {redacted_text(message, MAX_DETAIL_CHARS)}"
     if status in (401, 403):
         return QNNUnauthorized(detail, status_code=status, body=body)
     # A 503 with Retry-After is the service asking to be called again later (the local service's engine slots
@@ -243,8 +243,8 @@ def _error_from_response(response: Answer, secrets: list[str]) -> QNNError:
     if status in (404, 405, 410) and not names_a_key:
         return QNNMisconfigured(detail, status_code=status, body=body)
     if 400 <= status < 500:
-        key = safe_text(body["key"], 200) if isinstance(body, dict) and body.get("key") is not None else None
-        reason = (safe_text(body["reason"], MAX_DETAIL_CHARS)
+        key = redacted_text(body["key"], 200) if isinstance(body, dict) and body.get("key") is not None else None
+        reason = (redacted_text(body["reason"], MAX_DETAIL_CHARS)
                   if isinstance(body, dict) and body.get("reason") is not None else None)
         return QNNRejected(detail, key=key, reason=reason, status_code=status, body=body)
     return QNNServerError(detail, status_code=status, body=body)
@@ -372,14 +372,14 @@ class QNNClient:
         except httpx.TimeoutException as exc:
             raise QNNTimeout(f"no complete answer within {self.timeout_s:g} s ({type(exc).__name__})") from None
         except httpx.ConnectError as exc:
-            raise QNNConnectFailed(safe_text(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
+            raise QNNConnectFailed(redacted_text(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
         except httpx.TransportError as exc:
-            raise QNNUnreachable(safe_text(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
+            raise QNNUnreachable(redacted_text(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
         except httpx.DecodingError as exc:
-            raise QNNBadResponse(safe_text(f"the body could not be decoded ({exc})", MAX_DETAIL_CHARS,
+            raise QNNBadResponse(redacted_text(f"the body could not be decoded ({exc})", MAX_DETAIL_CHARS,
                                            self.secrets)) from None
         except httpx.InvalidURL as exc:
-            raise QNNMisconfigured(safe_text(f"invalid URL: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
+            raise QNNMisconfigured(redacted_text(f"invalid URL: {exc}", MAX_DETAIL_CHARS, self.secrets)) from None
         finally:
             _deadline.at = None
 
@@ -388,7 +388,7 @@ class QNNClient:
         response then drops the connection, and the rest is never read)."""
         declared = response.headers.get("Content-Length", "")
         if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > MAX_ANSWER_BYTES):
-            raise QNNBadResponse(f"HTTP {response.status_code}: the answer announces {safe_text(declared, 30)} "
+            raise QNNBadResponse(f"HTTP {response.status_code}: the answer announces {redacted_text(declared, 30)} "
                                  f"bytes, over the limit of {MAX_ANSWER_BYTES} bytes",
                                  status_code=response.status_code)
         chunks, size = [], 0
@@ -412,7 +412,7 @@ class QNNClient:
             return redact_deep(_parse_json(response.content), self.secrets)
         except _Unreadable as exc:
             raise QNNBadResponse(f"HTTP {response.status_code}: {exc}; the body begins "
-                                 f"{safe_text(response.text[:200], 120, self.secrets)!r}",
+                                 f"{redacted_text(response.text[:200], 120, self.secrets)!r}",
                                  status_code=response.status_code) from None
 
     def predict(
@@ -444,8 +444,8 @@ class QNNClient:
         status = str(body.get("status", "completed")).lower()
         if status in ("failed", "error"):
             reason = body.get("error") or body.get("message") or "no reason given"
-            raise QNNServerError(f"the service reported status {safe_text(status, 40)!r}: "
-                                 f"{safe_text(reason, MAX_DETAIL_CHARS)}", body=body)
+            raise QNNServerError(f"the service reported status {redacted_text(status, 40)!r}: "
+                                 f"{redacted_text(reason, MAX_DETAIL_CHARS)}", body=body)
         return PredictResponse(raw=body, round_trip_ms=round_trip_ms)
 
     def get_json(self, path: str, *, params: dict[str, Any] | None = None) -> Any:

@@ -31,7 +31,7 @@ from core.search.embeddings import MODEL_NAME, TextEncoder
 from core.contract.errors import IdempotencyConflict
 from core.usecases.outbox import Outbox, key_digest
 from core.qnn.client import QNNClient, QNNError
-from core.redaction import redact, safe_text
+from core.redaction import redact, redacted_text
 from core.usecases.storable import DATA_ERRORS, describe_data_error, storable
 from core.search.description import describe_request
 from core.search.similarity import run_profile
@@ -254,7 +254,7 @@ class RunSubmitter:
             outcome.retry_after_s = getattr(exc, "retry_after_s", None)
             if exc.body is not None and exc.kind != "rejected":
                 try:
-                    outcome.response = {"error_body": safe_text(json.dumps(exc.body, default=str), 5000,
+                    outcome.response = {"error_body": redacted_text(json.dumps(exc.body, default=str), 5000,
                                                                 self.secrets)}
                 except (RecursionError, ValueError, TypeError, OverflowError):
                     outcome.response = None  # an error body the client could parse but not re-encode
@@ -411,7 +411,7 @@ def flush_outbox(engine: Engine, outbox: Outbox) -> dict[str, Any]:
             record = outbox.read(path)
             row = _row_from_record(record)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            reason = f"unreadable record: {type(exc).__name__}: {safe_text(exc, 200)}"
+            reason = f"unreadable record: {type(exc).__name__}: {redacted_text(exc, 200)}"
             outbox.reject(path, reason)
             summary["rejected"].append({"file": path.name, "reason": reason})
             continue

@@ -25,7 +25,7 @@ from core.usecases.outbox import Outbox
 from core.usecases.leases import Leases
 from core.usecases.pipeline import RunSubmitter, flush_outbox
 from core.qnn.client import QNNClient
-from core.redaction import register_secrets, safe_text, secret_values
+from core.redaction import register_secrets, redacted_text, secret_values
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ def health_snapshot(services: Services) -> dict[str, Any]:
                            "status": health.body.get("status"), "version": health.body.get("version"),
                            "label": services.qnn_label}
     except Exception as exc:
-        snapshot["qnn"] = {"ok": False, "error": safe_text(exc, 600, secrets), "label": services.qnn_label}
+        snapshot["qnn"] = {"ok": False, "error": redacted_text(exc, 600, secrets), "label": services.qnn_label}
     snapshot["qnn"]["local_service"] = services.local_qnn_state()
     try:
         engine = services.engine()
@@ -298,7 +298,7 @@ def health_snapshot(services: Services) -> dict[str, Any]:
                                 **versions, "counts": table_counts(engine),
                                 "migrations": applied_migrations(engine), "label": services.database_label}
     except Exception as exc:
-        message = safe_text(str(exc).splitlines()[0] if str(exc) else "", 300, secrets)
+        message = redacted_text(str(exc).splitlines()[0] if str(exc) else "", 300, secrets)
         snapshot["database"] = {"ok": False, "error": f"{type(exc).__name__}: {message}",
                                 "label": services.database_label}
     info = services.encoder.info()
