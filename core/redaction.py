@@ -37,17 +37,21 @@ _registered: frozenset[str] = frozenset()
 _registered_lock = threading.Lock()
 
 
+# A character trie: each character maps to the trie of what may follow it.
+_Trie = dict[str, "_Trie"]
+
+
 def _trie(words: Iterable[str]) -> str:
     """A regex matching exactly `words`, branching one character at a time: the engine compares a text
     position with the few first characters there are instead of trying every word in turn (4 times faster
     than a plain alternation of the same windows on a 5000-character error body)."""
-    root: dict[str, dict] = {}
+    root: _Trie = {}
     for word in words:
         node = root
         for char in word:
             node = node.setdefault(char, {})
 
-    def pattern(node: dict[str, dict]) -> str:
+    def pattern(node: _Trie) -> str:
         branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items())]
         if len(branches) <= 1:
             return "".join(branches)
