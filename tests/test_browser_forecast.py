@@ -1,6 +1,6 @@
 """The forecast page in a real browser: every button and download, what the operator reads first, the upload
-checks, screenshots at two widths (the session's shared server); then an app with a data folder of its own stops
-with SIGTERM, its embedded Postgres with it, and its runs survive the restart.
+checks, screenshots at two widths (the session's shared server); then, on a server of its own, a reload mid-run,
+and the app stopped with SIGTERM, its embedded Postgres with it, the run surviving the restart.
 """
 import csv
 import datetime as dt
@@ -140,32 +140,6 @@ def test_forecast_upload_messages_name_rows(app_url, page):
     _wait_for_run_id(page)
 
 
-@pytest.mark.timeout(600)  # a cold start of its own: initdb, migrations, the QNN child
-def test_app_stops_its_database_and_runs_survive(chromium, tmp_path):
-    """The one test here with a data folder of its own: it stops the app, and with it the app's Postgres."""
-    data = tmp_path / "data"
-    with streamlit_server({"EGLO_DATA_DIR": str(data)}) as url:
-        page = new_page(chromium)
-        _open_forecast(page, url)
-        page.get_by_role("button", name="Run forecast").click()
-        _wait_for_run_id(page)
-        run_ids = run_ids_on_page(page)
-        page.close()
-        assert run_ids and server_is_running(data / "pgdata")
-    # Leaving the block sends SIGTERM, as a service manager would.
-    assert not server_is_running(data / "pgdata")  # stopped with the app, not orphaned
-    settings = Settings(data_dir=data)
-    engine = create_database_engine(settings)  # restart on the same folder: the runs are still there
-    try:
-        with engine.connect() as conn:
-            statuses = {conn.execute(text("select status from optimization_runs where id = :id"),
-                                     {"id": run_id}).scalar() for run_id in run_ids}
-        assert statuses == {"completed"}
-    finally:
-        engine.dispose()
-        stop_embedded_postgres(settings.pgdata_dir)
-
-
 def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page):
     """Upload 4 weeks of hourly load with temperature (the last day: weather forecast, load empty)."""
     start = _open_forecast(page, app_url)
@@ -193,11 +167,13 @@ def test_forecast_csv_with_weather_shows_the_temperature_trace(app_url, page):
     assert "vs" in body and "weekly seasonal naive" in body
 
 
-def test_a_reload_mid_run_says_the_run_goes_on_and_opens_it(chromium, tmp_path):
+@pytest.mark.timeout(600)  # a cold start of its own: initdb, migrations
+def test_a_reload_mid_run_says_the_run_goes_on_and_the_stopped_app_keeps_it(chromium, tmp_path):
     """The operator reloads while a run computes: the new page says the run goes on, then opens it in History.
     A Streamlit server of its own, on a QNN service that takes 4 s to answer (the fault server's chosen delay:
-    the setting under test is a run that is still computing when the page reloads), and on a utility's own
-    regions file (EGLO_REGIONS_FILE, issue 22 item 13): the form offers those regions and no others."""
+    the setting under test is a run that is still computing when the page reloads), on a utility's own
+    regions file (EGLO_REGIONS_FILE, issue 22 item 13): the form offers those regions and no others; and on a
+    data folder of its own: stopping the app stops its Postgres, and the run is there after a restart."""
     from tests.fault_server import FaultServer
     from tests.test_regions import RIVERINA
 
@@ -205,7 +181,9 @@ def test_a_reload_mid_run_says_the_run_goes_on_and_opens_it(chromium, tmp_path):
     regions.write_text(RIVERINA)
     with FaultServer() as qnn:
         qnn.set(500, {"detail": "the engine failed after a long computation"}, delay_s=4)
-        env = {"QNN_BASE_URL": qnn.base_url, "QNN_TIMEOUT_S": "30", "EGLO_REGIONS_FILE": str(regions)}
+        data = tmp_path / "data"
+        env = {"QNN_BASE_URL": qnn.base_url, "QNN_TIMEOUT_S": "30", "EGLO_REGIONS_FILE": str(regions),
+               "EGLO_DATA_DIR": str(data)}
         with streamlit_server(env) as url:
             page = new_page(chromium)
             try:
@@ -237,5 +215,19 @@ def test_a_reload_mid_run_says_the_run_goes_on_and_opens_it(chromium, tmp_path):
                 wait_settled(page)
                 assert "pending_run" not in page.url and "run=" in page.url
                 assert page.get_by_text("the engine failed after a long computation").count() >= 1
+                run_id = re.search(r"run=([0-9a-f-]{36})", page.url).group(1)
             finally:
                 page.close()
+            assert server_is_running(data / "pgdata")
+    # Leaving the block sends SIGTERM, as a service manager would.
+    assert not server_is_running(data / "pgdata")  # stopped with the app, not orphaned
+    settings = Settings(data_dir=data)
+    engine = create_database_engine(settings)  # restart on the same folder: the run is still there
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("select status, error_message from optimization_runs where id = :id"),
+                               {"id": run_id}).one()
+        assert row.status == "failed" and "the engine failed after a long computation" in row.error_message
+    finally:
+        engine.dispose()
+        stop_embedded_postgres(settings.pgdata_dir)
