@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from core.api.app import create_app
-from core.api.models import StorageRequest
+from core.api.models import StorageInput
 from core.api.plan_routes import PLAN_EXAMPLES
 from core.api.streaming import StallDeadlineStreamingResponse
 from core.settings import PROJECT_ROOT, Settings
@@ -277,7 +277,7 @@ def test_a_retry_takes_over_the_run_of_a_killed_process_under_the_same_id(servic
     url = engine.url.render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "QNN_BASE_URL": fault.base_url, "EGLO_RUN_LEASE_S": "1",
            "EGLO_DATA_DIR": str(tmp_path / "cli")}
-    code = encode_request(StorageRequest(**_storage("Killed-mid-run")).to_fields())
+    code = encode_request(StorageInput(**_storage("Killed-mid-run")).to_fields())
     cli = subprocess.Popen([sys.executable, "-m", "core", "submit", code, "--idempotency-key", key],
                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

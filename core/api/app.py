@@ -25,8 +25,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.api.models import (FORECAST_EXAMPLES, GRID_EXAMPLES, STORAGE_EXAMPLES, CodeRequest, ForecastBody,
-                             ForecastRequest, GridSwitchBody, GridSwitchRequest, HealthAnswer, RunAnswer,
-                             RunDetail, RunPage, SimilarRunOut, StorageBody, StorageRequest, TypedRequest)
+                             ForecastInput, GridSwitchBody, GridSwitchInput, HealthAnswer, RunAnswer,
+                             RunDetail, RunPage, SimilarRunOut, StorageBody, StorageInput, TypedInput)
 from core.api.problems import ApiProblem, Problem, install_problem_handlers, invalid_input, problem_response
 from core.api.security import BearerKeyMiddleware, BodyLimitMiddleware, keyed_router
 from core.api.streaming import StallDeadlineStreamingResponse
@@ -76,7 +76,7 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 # -- input checks shared by every task route -------------------------------------------------------------
 
-def checked_code(body: TypedRequest | CodeRequest, task: str) -> tuple[str, Callable[[str], str]]:
+def checked_code(body: TypedInput | CodeRequest, task: str) -> tuple[str, Callable[[str], str]]:
     """The code string to submit, after the service's own parsers accepted it; InputError → 422 naming the
     field as the client wrote it (typed name or QNN key). Nothing is stored for a refused request."""
     name_of: Callable[[str], str] = (lambda key: key) if isinstance(body, CodeRequest) else type(body).field_for
@@ -138,7 +138,7 @@ def _wait_while_running(services: Services, outcome: RunOutcome, code: str, idem
     return outcome
 
 
-def _submit(services: Services, body: TypedRequest | CodeRequest, task: str,
+def _submit(services: Services, body: TypedInput | CodeRequest, task: str,
             idempotency_key: str | None) -> JSONResponse:
     code, name_of = checked_code(body, task)
     try:
@@ -278,21 +278,21 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
     def forecast(body: Annotated[ForecastBody, Body(openapi_examples=FORECAST_EXAMPLES)],
                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
         """Forecast the load from its history (typed fields or a `Task=forecast` code string)."""
-        return _submit(services, body, ForecastRequest.TASK, idempotency_key)
+        return _submit(services, body, ForecastInput.TASK, idempotency_key)
 
     @router.post("/storage-optimize", status_code=201, response_model=RunAnswer, responses=SUBMIT_RESPONSES,
                  summary="Battery storage dispatch", tags=["runs"])
     def storage_optimize(body: Annotated[StorageBody, Body(openapi_examples=STORAGE_EXAMPLES)],
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
         """The cost-optimal charge/discharge schedule of a battery (an exact LP, HiGHS)."""
-        return _submit(services, body, StorageRequest.TASK, idempotency_key)
+        return _submit(services, body, StorageInput.TASK, idempotency_key)
 
     @router.post("/grid-switch-optimize", status_code=201, response_model=RunAnswer, responses=SUBMIT_RESPONSES,
                  summary="Grid switching (network reconfiguration)", tags=["runs"])
     def grid_switch_optimize(body: Annotated[GridSwitchBody, Body(openapi_examples=GRID_EXAMPLES)],
                              idempotency_key: IdempotencyKey = None) -> JSONResponse:
         """The radial switching state with the lowest losses within the voltage limits, and the steps to it."""
-        return _submit(services, body, GridSwitchRequest.TASK, idempotency_key)
+        return _submit(services, body, GridSwitchInput.TASK, idempotency_key)
 
     @router.get("/health", response_model=HealthAnswer, tags=["service"],
                 responses={503: {"model": HealthAnswer, "description": "Something does not answer: see `failing`"}})

@@ -38,7 +38,7 @@ _HOURLY_DEMO_MW = [round(900 + 250 * math.sin((h % 24 - 9) / 24 * 2 * math.pi), 
 DEMO_PRICES_PER_MWH = [round(60 + 35 * math.sin((h - 13) / 24 * 2 * math.pi), 2) for h in range(24)]
 
 
-class TypedRequest(BaseModel):
+class TypedInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     TASK: ClassVar[str]
     QNN_KEYS: ClassVar[dict[str, str]]       # API field → QNN key
@@ -65,7 +65,7 @@ class TypedRequest(BaseModel):
         return next((name for name, key in cls.QNN_KEYS.items() if key == qnn_key), qnn_key)
 
 
-class ForecastRequest(TypedRequest):
+class ForecastInput(TypedInput):
     TASK = "forecast"
     QNN_KEYS = {"region": "Region", "start_date": "Date", "resolution_min": "Resolution",
                 "horizon_steps": "Horizon", "past_loads_mw": "PastLoads", "holidays": "Holidays",
@@ -85,7 +85,7 @@ class ForecastRequest(TypedRequest):
     actuals_mw: Series | None = Field(None, description="measured load from start_date on, for anomaly checks")
 
 
-class StorageRequest(TypedRequest):
+class StorageInput(TypedInput):
     TASK = "storage"
     QNN_KEYS = {"region": "Region", "start_date": "Date", "resolution_min": "Resolution",
                 "prices_per_mwh": "Prices", "capacity_mwh": "CapacityMWh", "power_mw": "PowerMW",
@@ -111,7 +111,7 @@ class StorageRequest(TypedRequest):
         None, description="export price, currency/MWh: one number or one per step (with load_mw/pv_mw)")
 
 
-class GridSwitchRequest(TypedRequest):
+class GridSwitchInput(TypedInput):
     TASK = "grid_switch"
     QNN_KEYS = {"region": "Region", "date": "Date", "network": "Network", "load_scale": "LoadScale",
                 "voltage_min_pu": "VoltageMin", "voltage_max_pu": "VoltageMax", "search_seconds": "SearchSeconds"}
@@ -136,14 +136,14 @@ def _body_kind(value: Any) -> str:
     return "code-string" if isinstance(value, dict) and "code" in value else "typed"
 
 
-def body_of(model: type[TypedRequest]) -> Any:
+def body_of(model: type[TypedInput]) -> Any:
     return Annotated[Annotated[model, Tag("typed")] | Annotated[CodeRequest, Tag("code-string")],
                      Discriminator(_body_kind)]
 
 
-ForecastBody = body_of(ForecastRequest)
-StorageBody = body_of(StorageRequest)
-GridSwitchBody = body_of(GridSwitchRequest)
+ForecastBody = body_of(ForecastInput)
+StorageBody = body_of(StorageInput)
+GridSwitchBody = body_of(GridSwitchInput)
 
 
 class SimilarRunOut(BaseModel):
