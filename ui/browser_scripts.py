@@ -50,9 +50,10 @@ def _chart_chunk() -> str | None:
     return found[0].name if found else None
 
 
-def close_sidebar_after_navigation() -> None:
-    """Call once per run, in the sidebar: at phone width the sidebar closes when a page is chosen; the chart
-    library loads while the first page is idle. One element for both: no extra gap in the sidebar."""
+def install_page_scripts() -> None:
+    """Call once per run, in the sidebar. Installs, once per tab, the two scripts above: at phone width the
+    sidebar closes when a page is chosen; the chart library loads while the first page is idle. One element
+    for both: no extra gap in the sidebar."""
     chunk = _chart_chunk()
     preload = _PRELOAD_CHART_LIBRARY % json.dumps(chunk) if chunk else ""
     st.html(_CLOSE_SIDEBAR_ON_NAVIGATION + preload, unsafe_allow_javascript=True)

@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ui.browser_scripts import close_sidebar_after_navigation
+from ui.browser_scripts import install_page_scripts
 
 # streamlit/testing/v1/local_script_runner.py; the "global.appTest" option is not visible to the script thread.
 _APP_TEST_SESSION_ID = "test session id"
@@ -30,4 +30,4 @@ def ensure_app_shell() -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
     with st.sidebar:
-        close_sidebar_after_navigation()
+        install_page_scripts()

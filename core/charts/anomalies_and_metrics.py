@@ -9,7 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core.charts.layout import LEGEND_BELOW
+from core.charts.layout import shared_layout
 from core.contract.forecast import read_origin
 from core.contract.lenient import read_numbers
 
@@ -24,6 +24,7 @@ TASK_NAMES = {"forecast": "Load forecast", "storage": "Storage dispatch", "grid_
 _SERVICE = "#eb5757"
 SELECTED_RING = "#d63ad6"  # the selected anomaly's ring
 _REJECTED = "#f2c94c"
+_MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}  # the review pages' charts sit in narrow columns
 
 
 def history_timestamps(request_fields: Mapping[str, Any], steps: int) -> list[str] | list[int]:
@@ -120,8 +121,7 @@ def anomaly_run_figure(request_fields: Mapping[str, Any], result: Mapping[str, A
                                  # opaque, and a magenta that stands out on the light and the dark theme.
                                  marker={"color": SELECTED_RING, "size": 18, "symbol": "circle-open",
                                          "line": {"color": SELECTED_RING, "width": 3}}))
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest", yaxis_title="MW",
-                      legend=LEGEND_BELOW)
+    shared_layout(fig, margin=_MARGIN, hovermode="closest", yaxis_title="MW")
     if focus is not None and window_days and isinstance(focus[0], str):
         first, last = dt.datetime.fromisoformat(focus[0]), dt.datetime.fromisoformat(focus[1])
         pad = dt.timedelta(days=window_days)
@@ -195,8 +195,7 @@ def requests_per_day_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
                              marker={"color": _TYPE_COLOURS.get(kind, "#7f7f7f"),
                                      "pattern": {"shape": patterns[backends.index(backend) % len(patterns)]}},
                              hovertemplate="%{x|%Y-%m-%d}<br>%{y} runs<extra>" + f"{name}</extra>"))
-    fig.update_layout(barmode="stack", yaxis_title="runs", margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend=LEGEND_BELOW)
+    shared_layout(fig, barmode="stack", yaxis_title="runs", margin=_MARGIN)
     _count_axis(fig, max((v["requests"] for v in _by_day(daily, "requests").values()), default=1))
     return _day_axis(fig, [r["day"] for r in daily])
 
@@ -213,8 +212,7 @@ def failure_rate_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
                              line={"color": _REJECTED, "dash": "dash"}))
     highest = max([v for key in ("service_failures", "rejected") for v in rate(key) if v is not None], default=0.0)
     # At least 0-5 %: a flat 0 % line is then visibly at the bottom, not in the middle of a 0-1 axis.
-    fig.update_layout(yaxis_title="share of requests", margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend=LEGEND_BELOW)
+    shared_layout(fig, yaxis_title="share of requests", margin=_MARGIN)
     fig.update_yaxes(range=[0, max(5.0, highest * 1.15)], ticksuffix=" %")
     return _day_axis(fig, x)
 
@@ -233,9 +231,8 @@ def latency_histogram_figure(histogram: Sequence[Mapping[str, Any]]) -> go.Figur
         fig.add_trace(go.Bar(x=[labels[(float(r["low_ms"]), float(r["high_ms"]))] for r in rows],
                              y=[int(r["runs"]) for r in rows], name=task_name(kind),
                              marker={"color": _TYPE_COLOURS.get(kind, "#7f7f7f")}))
-    fig.update_layout(barmode="group", xaxis_title="round trip (dashboard → QNN service → dashboard)",
-                      yaxis_title="runs", margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend=LEGEND_BELOW)
+    shared_layout(fig, barmode="group", xaxis_title="round trip (dashboard → QNN service → dashboard)",
+                  yaxis_title="runs", margin=_MARGIN)
     fig.update_xaxes(categoryorder="array", categoryarray=[labels[e] for e in edges])
     _count_axis(fig, max((int(r["runs"]) for r in histogram), default=1))
     return fig
@@ -258,8 +255,7 @@ def latency_trend_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
         fig.add_trace(go.Scatter(x=days, y=[r["round_trip_p95_ms"] for r in rows], mode="lines",
                                  name=f"{series_name(kind, backend, one_backend=one_backend)} p95",
                                  line={"color": colour, "dash": "dot"}))
-    fig.update_layout(yaxis_title="round trip (ms)", yaxis_type="log", margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend=LEGEND_BELOW)
+    shared_layout(fig, yaxis_title="round trip (ms)", yaxis_type="log", margin=_MARGIN)
     return _day_axis(fig, [r["day"] for r in daily])
 
 
@@ -274,6 +270,5 @@ def cost_figure(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
         name = backend_name(backend)
         fig.add_trace(go.Bar(x=[d for d, _ in ordered], y=[c for _, c in ordered], name=name, width=0.7 * _DAY_MS,
                              hovertemplate="%{x|%Y-%m-%d}<br>$%{y:.2f}<extra>" + name + "</extra>"))
-    fig.update_layout(barmode="stack", yaxis_title="USD", yaxis_rangemode="tozero",
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend=LEGEND_BELOW)
+    shared_layout(fig, barmode="stack", yaxis_title="USD", yaxis_rangemode="tozero", margin=_MARGIN)
     return _day_axis(fig, [r["day"] for r in daily])
