@@ -101,3 +101,20 @@ def test_the_sentence_model_waits_until_no_run_is_computing(services):
     started = time.monotonic()
     services.wait_until_quiet(quiet_s=0.4, limit_s=20)  # already quiet: no wait
     assert time.monotonic() - started < 0.3
+
+
+def test_a_child_that_cannot_start_says_why_and_its_output_never_waits_on_a_pipe():
+    """The child's stderr is a file (a pipe nobody reads fills after 64 KiB and then blocks the service's next
+    write); when the child exits at start-up, the error carries what it wrote. Here its port is taken."""
+    import socket
+
+    from core.qnn.local_service import LocalQNNServer
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = LocalQNNServer(port=taken.getsockname()[1]).spawn()
+        assert server.process is not None and server.process.stderr is None  # not a pipe
+        with pytest.raises(RuntimeError, match=r"exited at start-up: .*address already in use"):
+            server.wait_ready()
+        server.stop()

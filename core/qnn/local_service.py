@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from typing import IO
 
 import httpx
 
@@ -46,6 +48,9 @@ class LocalQNNServer:
         self.port = port or free_port(host)
         self.startup_timeout_s = startup_timeout_s
         self.process: subprocess.Popen[bytes] | None = None
+        # The child's stderr goes to a file, not a pipe: a pipe nobody reads after start-up fills after 64 KiB
+        # of warnings and then blocks the service's next write, and with it every request, for ever.
+        self._stderr: IO[bytes] | None = None
         self.restarts = 0                      # times `ensure_running` had to start it again
         self.last_exit_code: int | None = None  # of the process that died (negative: killed by that signal)
         self._lock = threading.Lock()
@@ -62,10 +67,11 @@ class LocalQNNServer:
         database's start-up (`wait_ready` then waits for what is left)."""
         if self.process is None:
             env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+            self._stderr = tempfile.TemporaryFile()
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module, fixed arguments
                 [sys.executable, "-m", "core.local_qnn", "--host", self.host, "--port", str(self.port),
                  "--exit-with-parent"],
-                cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr,
             )
         return self
 
@@ -75,7 +81,7 @@ class LocalQNNServer:
             raise RuntimeError("local QNN service was not started")
 
         def exit_output() -> str:
-            return (process.stderr.read() if process.stderr else b"").decode(errors="replace")
+            return self.output_tail()
 
         try:
             wait_until_answers(process, f"{self.base_url}/api/v1/health/simple", self.startup_timeout_s,
@@ -97,9 +103,7 @@ class LocalQNNServer:
             if self.process is None or self.process.poll() is None:
                 return False
             self.last_exit_code = self.process.returncode
-            if self.process.stderr:
-                self.process.stderr.close()
-            self.process = None
+            self._release()
             try:
                 self.start()
             except RuntimeError:
@@ -123,9 +127,21 @@ class LocalQNNServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        if self.process.stderr:
-            self.process.stderr.close()
+        self._release()
+
+    def output_tail(self, max_bytes: int = 4000) -> str:
+        """The last of what the child wrote to stderr (why it exited at start-up)."""
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0, os.SEEK_END)
+        self._stderr.seek(max(0, self._stderr.tell() - max_bytes))
+        return self._stderr.read().decode(errors="replace")
+
+    def _release(self) -> None:
         self.process = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     def __enter__(self) -> LocalQNNServer:
         return self.start()

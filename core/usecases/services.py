@@ -192,7 +192,8 @@ class Services:
     def spawn_local_qnn(self) -> None:
         """Start the local service's process without waiting for it to answer (no-op for a remote QNN API)."""
         with self._qnn_lock:
-            if self.settings.uses_local_qnn and self.local_server is None:
+            # A client given at construction is the QNN side already: no child to start for it.
+            if self.settings.uses_local_qnn and self.local_server is None and self._client is None:
                 self._spawned_at = time.perf_counter()
                 self.local_server = LocalQNNServer().spawn()
 
@@ -244,13 +245,18 @@ class Services:
                             in_flight=self.in_flight, lease=self.leases.lease, plans_in_flight=self.leases.plans,
                             backfill=self.backfill if self.defer_embeddings else None)
 
-    def close(self) -> None:
+    def stop_background(self) -> None:
+        """Stop what these services started (the supervisor, the lease renewal, a local QNN child), leaving
+        the engine and the client to whoever passed them in (services sharing another's stop only their own)."""
         self._stopping.set()
         self.leases.stop()
-        if self._client is not None:
-            self._client.close()
         if self.local_server is not None:
             self.local_server.stop()
+
+    def close(self) -> None:
+        self.stop_background()
+        if self._client is not None:
+            self._client.close()
         if self._engine is not None:
             self._engine.dispose()
 
