@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,17 +45,21 @@ def streamlit_server(env_overrides: dict[str, str] | None = None, ready_timeout_
     """A Streamlit server of its own: for a test that needs other settings (a fault) or a fresh data folder."""
     port = free_port()
     env = {**os.environ, **(env_overrides or {})}
+    # The server's output goes to a file, never a pipe: a pipe nobody reads fills up after 64 KiB of log
+    # lines and then blocks whichever thread of the app writes the next one (a page mid-run, for ever).
+    log_file = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + ready_timeout_s
         with httpx.Client(timeout=1) as http:
             while True:
                 if process.poll() is not None:
-                    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                    log_file.seek(0)
+                    output = log_file.read().decode(errors="replace")
                     raise RuntimeError(f"streamlit exited with {process.returncode}: {output[-3000:]}")
                 try:
                     if http.get(f"{url}/_stcore/health").status_code == 200:
@@ -71,6 +76,7 @@ def streamlit_server(env_overrides: dict[str, str] | None = None, ready_timeout_
             process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
+        log_file.close()
 
 
 def _pause_on(process: subprocess.Popen, seconds: float) -> None:

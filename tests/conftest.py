@@ -9,6 +9,7 @@ A test that needs a fresh data folder or a fault starts its own server with `tes
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -92,13 +93,34 @@ def chromium() -> Iterator[Any]:
         yield browser
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+FAILURE_DIR = ROOT / "screenshots" / "failures"
+
+
 @pytest.fixture()
-def page(chromium) -> Iterator[Any]:
+def page(chromium, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page in a browser context of its own at 1600 × 1400 px; closed after the test."""
     from tests.browser import new_page
 
     opened = new_page(chromium)
     yield opened
+    if request.node.stash.get(_CALL_FAILED, False):
+        # What the operator would have seen when the test gave up: the page, and its text in the report.
+        FAILURE_DIR.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-120:]
+        try:
+            opened.screenshot(path=str(FAILURE_DIR / f"{name}.png"), full_page=True)
+            print(f"page at failure ({FAILURE_DIR / name}.png):\n{opened.inner_text('body')[:4000]}")
+        except Exception as exc:  # a page that crashed has nothing to show; the failure itself is reported
+            print(f"no screenshot at failure: {exc}")
     opened.close()
 
 

@@ -186,10 +186,13 @@ def test_qnn_failure_is_a_stored_failed_run_with_its_reason(services, engine):
         fault.set(status=503, body={"detail": "maintenance window"})
         broken = Services(settings=services.settings, encoder=services.encoder, outbox=services.outbox,
                           _engine=services.engine(), _client=QNNClient(fault.base_url, timeout_s=5))
-        with ThreadedApi(create_app(broken)) as server:
-            region = _region("API-QNN-Down")
-            response = httpx.post(f"{server.base_url}/forecast", json=_typed_forecast(region), timeout=60)
-            health = httpx.get(f"{server.base_url}/health", timeout=60)
+        try:
+            with ThreadedApi(create_app(broken)) as server:
+                region = _region("API-QNN-Down")
+                response = httpx.post(f"{server.base_url}/forecast", json=_typed_forecast(region), timeout=60)
+                health = httpx.get(f"{server.base_url}/health", timeout=60)
+        finally:
+            broken.stop_background()  # its supervisor would sweep on, for the rest of the session
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "failed" and "failed while processing" in body["error"] and body["result"] is None
@@ -215,8 +218,11 @@ def test_health_names_every_dependency(api):
 def test_health_503_names_an_unreachable_qnn_service(services):
     dead = Services(settings=services.settings, encoder=services.encoder, outbox=services.outbox,
                     _engine=services.engine(), _client=QNNClient(f"http://127.0.0.1:{free_port()}", timeout_s=2))
-    with ThreadedApi(create_app(dead)) as server:
-        response = httpx.get(f"{server.base_url}/health", timeout=60)
+    try:
+        with ThreadedApi(create_app(dead)) as server:
+            response = httpx.get(f"{server.base_url}/health", timeout=60)
+    finally:
+        dead.stop_background()  # its supervisor would sweep on, for the rest of the session
     assert response.status_code == 503
     body = response.json()
     assert body["failing"] == ["qnn"] and body["checks"]["qnn"]["error"]

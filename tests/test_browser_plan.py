@@ -99,12 +99,16 @@ def test_plan_refuses_a_state_demand_history_with_its_numbers(app_url, page, eng
     rows = ["timestamp,load_mw"] + [f"{start + dt.timedelta(hours=i):%Y-%m-%d %H:%M},"
                                     f"{5200 + 900 * ((i % 24) in range(8, 21)):.1f}" for i in range(14 * 24)]
     page.get_by_text("CSV upload", exact=True).first.click()
+    expect(page.get_by_role("radio", name="CSV upload").first).to_be_checked()  # the choice took
     upload(page, 1, "victoria_demand.csv", "\n".join(rows).encode())
     _, plans_before = list_plans(engine, page=0, page_size=1)
     page.get_by_role("button", name="Plan the day").click()
-    alert = page.locator("[data-testid='stAlert']").filter(has_text="Load history").first
-    alert.wait_for()
+    # Whatever the page answers lands in the result area: an answer other than the refusal fails at once, with it.
+    answer = page.locator(".st-key-plan_result [data-testid='stAlert'], .st-key-plan_result h3").first
+    answer.wait_for()
     wait_settled(page)
+    alert = page.locator(".st-key-plan_result [data-testid='stAlert']").first
+    assert alert.count() and "Load history" in alert.inner_text(), answer.inner_text()
     _in_view(page, alert)
     text = alert.inner_text()
     assert "peaks at 6,100 MW" in text and "678 × the import limit of 9 MW" in text, text

@@ -390,8 +390,11 @@ def test_health_says_why_the_database_fails_without_its_folder(services, engine,
     unreachable = create_engine(f"postgresql+psycopg2://postgres@/postgres?host={data_dir / 'pgdata'}")
     down = Services(settings=settings, encoder=services.encoder, outbox=services.outbox, _engine=unreachable,
                     _client=services.client())
-    with ThreadedApi(create_app(down)) as server:
-        response = httpx.get(f"{server.base_url}/health", timeout=60)
+    try:
+        with ThreadedApi(create_app(down)) as server:
+            response = httpx.get(f"{server.base_url}/health", timeout=60)
+    finally:
+        down.stop_background()  # its supervisor would sweep on, for the rest of the session
     assert response.status_code == 503
     body = _no_path_or_version(response, tmp_path, server_versions(engine))
     assert "data folder" not in response.text and "<path>" in body["checks"]["database"]["error"]
