@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             from core.demo.seed import seed_demo
 
             with _native_stdout_to_stderr():
-                summary = seed_demo(services, runs=args.runs, seed=args.seed)
-            _print(summary)
+                seeded = seed_demo(services, runs=args.runs, seed=args.seed)
+            _print(seeded)
             return 0
     finally:
         services.close()

@@ -6,6 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.db.rows import RunRow
 from core.db.runs import get_run
 from core.search.backfill import EmbeddingBackfill
 from core.search.similarity import match_reason, similar_to_run
@@ -68,7 +69,7 @@ def _wait_for_embedding(run_id: str) -> None:
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=200)
-def load_run(run_id: str) -> dict[str, Any] | None:
+def load_run(run_id: str) -> RunRow | None:
     return get_run(get_services().engine(), run_id)
 
 

@@ -31,6 +31,7 @@ from core.api.problems import ApiProblem, Problem, install_problem_handlers, inv
 from core.api.security import BearerKeyMiddleware, BodyLimitMiddleware, keyed_router
 from core.api.streaming import StallDeadlineStreamingResponse
 from core.contract.codec import decode_request, encode_request
+from core.db.rows import RunRow
 from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before, run_is_abandoned
 from core.contract.errors import IdempotencyConflict, InputError
 from core.usecases.export import csv_chunks, json_chunks
@@ -122,7 +123,7 @@ def _wait_while_running(services: Services, outcome: RunOutcome, code: str, idem
     deadline = time.monotonic() + services.settings.qnn_timeout_s + services.settings.run_lease_s + 15
     lease = services.leases.lease
     next_lease_check = time.monotonic() + LEASE_CHECK_S
-    row: dict[str, Any] | None = None
+    row: RunRow | None = None
     while time.monotonic() < deadline:
         row = get_run(services.engine(), outcome.run_id)
         if row is None or row["status"] != "running":
@@ -329,7 +330,7 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
             chunks, stall_s=services.settings.export_stall_s, media_type=media,
             headers={"Content-Disposition": f'attachment; filename="runs.{format}"'})
 
-    def _run_or_404(run_id: str) -> dict[str, Any]:
+    def _run_or_404(run_id: str) -> RunRow:
         row = get_run(services.engine(), run_id)
         if row is None:
             raise ApiProblem(404, "not-found", f"no run with id {run_id[:80]!r}")
