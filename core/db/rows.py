@@ -45,3 +45,98 @@ class EmbeddingRow(TypedDict):
     model_name: str
     embedded_text: str
     profile: list[float]
+
+
+class AnomalyRow(TypedDict):
+    """An anomaly as written (core/monitoring/recording.py); the database adds `severity_rank`."""
+    id: uuid.UUID
+    optimization_run_id: uuid.UUID
+    external_id: str | None               # the QNN service's id, when it reported the anomaly
+    backend: str
+    source: str                           # qnn | dashboard
+    anomaly_type: str
+    severity: str
+    description: str
+    suggested_actions: list[str]
+    affected_steps: list[int]             # indices into `series`
+    series: str                           # PastLoads | Actuals
+    score: float | None                   # in the rule's unit (z, hours, ratio, fraction)
+    first_timestamp: dt.datetime | None   # naive: the region's wall clock
+    last_timestamp: dt.datetime | None
+    model_id: str | None
+    prediction_id: str | None
+    detected_at: dt.datetime
+    resolved: bool
+    resolved_at: dt.datetime | None
+    resolution_note: str | None
+
+
+class StoredAnomaly(AnomalyRow):
+    severity_rank: int
+
+
+class ListedAnomaly(StoredAnomaly):
+    """With its run's columns (None when the run is gone: the join is an outer one)."""
+    region: str | None
+    request_type: str | None
+    forecast_date: dt.date | None
+    run_created_at: dt.datetime | None
+    run_status: str | None
+
+
+class ExecutionMetrics(TypedDict):
+    """What a QNN answer reports about its execution (None for what it does not)."""
+    device: str | None
+    n_qubits: int | None
+    circuit_depth: int | None
+    cost_usd: float | None
+
+
+class MetricsRow(ExecutionMetrics):
+    """A run's row in qnn_execution_metrics (the database adds `id`)."""
+    optimization_run_id: uuid.UUID
+    request_type: str | None
+    backend: str
+    execution_time_ms: float | None
+    round_trip_ms: float | None
+    mode: str | None
+    model_id: str | None
+    status: str
+    failure_kind: str | None
+    created_at: dt.datetime
+
+
+class StoredMetrics(MetricsRow):
+    id: int
+
+
+class MetricsAggregates(TypedDict):
+    """Counts, latency percentiles (ms, completed runs only; None without any) and cost over a set of runs."""
+    requests: int
+    completed: int
+    service_failures: int                 # every failure but rejected input
+    rejected: int
+    round_trip_p50_ms: float | None
+    round_trip_p95_ms: float | None
+    execution_p50_ms: float | None
+    execution_p95_ms: float | None
+    cost_usd: float
+    quantum_runs: int
+
+
+class DailyMetrics(MetricsAggregates):
+    day: dt.date                          # UTC
+    request_type: str
+    backend: str
+
+
+class MetricsTotals(MetricsAggregates):
+    failure_rate: float | None            # service failures / requests
+    rejection_rate: float | None
+
+
+class LatencyBucket(TypedDict):
+    request_type: str
+    runs: int
+    low_ms: float                         # [low_ms, high_ms), log-spaced
+    high_ms: float
