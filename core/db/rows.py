@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 
@@ -140,3 +141,21 @@ class LatencyBucket(TypedDict):
     runs: int
     low_ms: float                         # [low_ms, high_ms), log-spaced
     high_ms: float
+
+
+class PlanRow(TypedDict, total=False):
+    """A day-ahead plan (sql/009) as reserved and read back; `runs` only from a plan list."""
+    id: uuid.UUID
+    region: str
+    plan_date: dt.date
+    status: str                             # running | completed | failed
+    error_message: str | None
+    # JSON columns, read only: what the operator recognises the plan by and the headline figures written when
+    # it finished (PlanInputs and PlanSummary of core.inputs.day_plan)
+    inputs: Mapping[str, Any]
+    summary: Mapping[str, Any] | None
+    idempotency_key: str | None
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+    runs: int
