@@ -141,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             if get_run(services.engine(), args.run_id) is None:
                 return _no_run(args.run_id)  # else an unknown id and a run without neighbours both print []
             runs = similar_to_run(services.engine(), args.run_id, k=args.k, same_type=not args.any_type)
-            _print([{key: r.as_dict()[key] for key in ("run_id", "request_type", "region", "distance")}
-                    for r in runs])
+            _print([r.brief() for r in runs])
             return 0
         if args.command == "flush-outbox":
             from core.usecases.pipeline import flush_outbox

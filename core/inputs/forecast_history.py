@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -202,7 +202,13 @@ def _as_list(series: pd.Series) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in series.to_numpy(dtype=float)]
 
 
-def _gaps(grid: pd.DatetimeIndex, missing: np.ndarray) -> list[dict[str, Any]]:
+class HistoryGap(TypedDict):
+    start: str    # ISO 8601 wall clock, first and last missing step
+    end: str
+    steps: int
+
+
+def _gaps(grid: pd.DatetimeIndex, missing: np.ndarray) -> list[HistoryGap]:
     if not missing.any():
         return []
     edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
