@@ -20,7 +20,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from core.contract.errors import IdempotencyConflict, InputError
 
@@ -47,7 +47,15 @@ def _print(value: Any) -> None:
     print(json.dumps(value, default=str))
 
 
-def _check_code(code: str) -> dict[str, Any] | None:
+class _Rejected(TypedDict):
+    """The CLI's answer to a code refused before anything was sent."""
+    run_id: None
+    status: str
+    key: str
+    reason: str
+
+
+def _check_code(code: str) -> _Rejected | None:
     """The checks the pipeline makes before anything is sent, made before the database and the service start,
     so bad input is answered at once."""
     from core.contract.codec import decode_request
