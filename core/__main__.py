@@ -20,7 +20,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from core.contract.errors import IdempotencyConflict, InputError
 
@@ -47,7 +47,15 @@ def _print(value: Any) -> None:
     print(json.dumps(value, default=str))
 
 
-def _check_code(code: str) -> dict[str, Any] | None:
+class _Rejected(TypedDict):
+    """The CLI's answer to a code refused before anything was sent."""
+    run_id: None
+    status: str
+    key: str
+    reason: str
+
+
+def _check_code(code: str) -> _Rejected | None:
     """The checks the pipeline makes before anything is sent, made before the database and the service start,
     so bad input is answered at once."""
     from core.contract.codec import decode_request
@@ -141,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             if get_run(services.engine(), args.run_id) is None:
                 return _no_run(args.run_id)  # else an unknown id and a run without neighbours both print []
             runs = similar_to_run(services.engine(), args.run_id, k=args.k, same_type=not args.any_type)
-            _print([{key: r.as_dict()[key] for key in ("run_id", "request_type", "region", "distance")}
-                    for r in runs])
+            _print([r.brief() for r in runs])
             return 0
         if args.command == "flush-outbox":
             from core.usecases.pipeline import flush_outbox
@@ -159,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             from core.demo.seed import seed_demo
 
             with _native_stdout_to_stderr():
-                summary = seed_demo(services, runs=args.runs, seed=args.seed)
-            _print(summary)
+                seeded = seed_demo(services, runs=args.runs, seed=args.seed)
+            _print(seeded)
             return 0
     finally:
         services.close()

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from core.contract.headlines import grid_outcome
+from core.contract.results import parse_grid_result
 from tests.browser import (download, metric_tiles, plot_data, run_ids_on_page, screenshot, screenshots_at_two_widths,
                            switch_to_dark, wait_for_new_run, wait_for_similar_runs, wait_settled)
 
@@ -24,7 +25,7 @@ def _segments(trace: dict) -> list[list[tuple[float, float]]]:
 
 def _check_outcome(page, result: dict) -> None:
     tiles = metric_tiles(page)
-    outcome = grid_outcome(result)
+    outcome = grid_outcome(parse_grid_result(result))
     assert tiles["Losses saved"] == f"{outcome.losses_saved_kw:,.1f} kW"
     assert tiles["Losses before → after"] == f"{outcome.losses_before_kw:,.1f} → {outcome.losses_after_kw:,.1f} kW"
     low = min(result["bus_voltage_pu"]["after"].items(), key=lambda kv: kv[1])

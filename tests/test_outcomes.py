@@ -7,6 +7,7 @@ from core.local_qnn.engines.grid import reconfiguration as grid
 from core.local_qnn.engines.storage import dispatch as storage
 from core.contract.headlines import forecast_outcome, grid_outcome, storage_outcome
 from core.contract.regions import clock_label, currency, time_zone, with_offsets
+from core.contract.results import parse_forecast_result, parse_grid_result, parse_storage_result
 from core.inputs.storage import prices_from_demo, storage_fields
 
 
@@ -14,15 +15,16 @@ def test_forecast_outcome_peak_min_energy_and_change_from_yesterday():
     fields = {"Region": "Texas", "Resolution": 60}
     stamps = [f"2026-07-01T{h:02d}:00:00" for h in range(24)]
     values = [100.0 + h for h in range(24)]
-    outcome = forecast_outcome(fields, {"timestamps": stamps, "forecast": values}, [100.0] * 48)
+    outcome = forecast_outcome(fields, parse_forecast_result({"timestamps": stamps, "forecast": values}), [100.0] * 48)
     assert (outcome.peak_mw, outcome.peak_time) == (123.0, "2026-07-01T23:00:00")
     assert (outcome.min_mw, outcome.min_time) == (100.0, "2026-07-01T00:00:00")
     assert outcome.energy_mwh == pytest.approx(sum(values)) and outcome.hours == 24
     assert outcome.energy_change_pct == pytest.approx(100 * (sum(values) / 2400 - 1))
     # Yesterday mostly missing: no change figure rather than a guess.
-    gappy = forecast_outcome(fields, {"timestamps": stamps, "forecast": values}, [100.0] * 28 + [None] * 20)
+    gappy = forecast_outcome(fields, parse_forecast_result({"timestamps": stamps, "forecast": values}),
+                             [100.0] * 28 + [None] * 20)
     assert gappy.energy_change_pct is None
-    assert forecast_outcome(fields, {"forecast": []}) is None
+    assert forecast_outcome(fields, parse_forecast_result({"forecast": []})) is None
 
 
 def test_storage_outcome_in_the_regions_currency():
@@ -31,7 +33,7 @@ def test_storage_outcome_in_the_regions_currency():
     fields = storage_fields("Ontario", day, 60, prices.values, capacity_mwh=40, power_mw=10, efficiency=0.95,
                             initial_soc=0.5, min_soc=0.1, max_soc=0.9, final_soc=0.5)
     result = storage.run(storage.parse_request(fields))
-    outcome = storage_outcome(fields, result)
+    outcome = storage_outcome(fields, parse_storage_result(result))
     assert outcome.currency == "CAD" and outcome.value == pytest.approx(result["revenue"])
     assert outcome.peak_import_mw == pytest.approx(max(result["charge_mw"]))
     assert outcome.peak_import_time == result["timestamps"][result["charge_mw"].index(max(result["charge_mw"]))]
@@ -42,7 +44,7 @@ def test_storage_outcome_in_the_regions_currency():
 def test_grid_outcome_losses_saved_and_lowest_bus(network, bus):
     result = grid.run(grid.parse_request({"Task": "grid_switch", "Region": "Texas", "Date": "2026-01-15",
                                           "Network": network}))
-    outcome = grid_outcome(result)
+    outcome = grid_outcome(parse_grid_result(result))
     assert outcome.losses_saved_kw == pytest.approx(result["losses_kw_before"] - result["losses_kw_after"])
     assert outcome.losses_saved_pct == pytest.approx(result["loss_reduction_pct"], abs=0.05)
     assert outcome.min_voltage_pu == pytest.approx(result["min_voltage_pu_after"])
@@ -100,3 +102,13 @@ def test_network_diagram_keeps_labels_clear_and_bows_ties(network):
     assert segments and all(n > 3 for n in segments)
     ids = [t for t in traces["Line ids"].text if t]
     assert len(ids) >= len(result["switching_actions"]["close"]) + len(result["switching_actions"]["open"])
+
+
+def test_results_are_parsed_leniently_and_a_grid_without_losses_names_the_key():
+    odd = parse_grid_result({"bus_voltage_pu": {"after": {"1": 1.0, "2": "n/a", "3": float("nan")}}, "losses_kw_after": None})
+    assert odd.voltages_after_pu == {"1": 1.0, "2": None, "3": None} and odd.losses_after_kw is None
+    with pytest.raises(KeyError, match="losses_kw_after"):
+        grid_outcome(odd)
+    storage_result = parse_storage_result({"grid_cost": 10.0, "savings": "a lot", "timestamps": "2026-01-01"})
+    assert storage_result.self_consumption and storage_result.savings is None and storage_result.timestamps == []
+    assert parse_forecast_result({"forecast": [1, True, None, 2.5]}).forecast_mw == [1.0, None, None, 2.5]

@@ -8,11 +8,12 @@ import streamlit as st
 
 from core.contract.headlines import forecast_outcome
 from core.contract.regions import clock_label, with_offsets
+from core.contract.results import parse_forecast_result
 
 
 def render_forecast_outcome(fields: dict[str, Any], result: dict[str, Any],
                             history_mw: Sequence[float | None] | None = None) -> None:
-    outcome = forecast_outcome(fields, result, history_mw)
+    outcome = forecast_outcome(fields, parse_forecast_result(result), history_mw)
     if outcome is None:
         st.info("The service returned no forecast values to summarise.")
         return

@@ -10,6 +10,7 @@ from core.charts.grid import losses_figure, network_figure, voltage_profile_figu
 from ui.plain import md_text
 from ui.chart import show_chart
 from core.contract.headlines import grid_outcome
+from core.contract.results import parse_grid_result
 
 
 def _num(value: Any, digits: int) -> str:
@@ -17,7 +18,7 @@ def _num(value: Any, digits: int) -> str:
 
 
 def render_grid_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
-    outcome = grid_outcome(result)
+    outcome = grid_outcome(parse_grid_result(result))
     saved, saved_pct = outcome.losses_saved_kw, outcome.losses_saved_pct
     with st.container(horizontal=True, gap="large"):
         st.metric("Losses saved", f"{saved:,.1f} kW" if saved is not None else "–", width="content",

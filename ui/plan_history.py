@@ -8,13 +8,14 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from core.db.plans import list_plans
+from core.db.rows import PlanRow
 from core.usecases.plan import stored_plan
 from ui.plan_view import render_plan
 
 PAGE_SIZE = 10
 
 
-def _row(plan: dict[str, Any]) -> dict[str, Any]:
+def _row(plan: PlanRow) -> dict[str, Any]:
     s, inputs = plan.get("summary") or {}, plan.get("inputs") or {}
     before, after = s.get("peak_import_mw_before"), s.get("peak_import_mw_after")
     return {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,7 @@ def _change_colour(delta: float | None, breaks_limit: bool) -> Any:
     return "inverse"
 
 
-def render_headline(summary: dict[str, Any], voltage_min_pu: float | None = None) -> None:
+def render_headline(summary: Mapping[str, Any], voltage_min_pu: float | None = None) -> None:
     """The five figures an operator acts on, each with its unit, the load it is computed on and what it is
     compared with. Peak and hours over the limit are on the load the limit warning below uses."""
     currency, limit = summary.get("currency", ""), summary.get("import_limit_mw")
@@ -91,7 +92,7 @@ def render_headline(summary: dict[str, Any], voltage_min_pu: float | None = None
                        f"{_num(vmin, 'g', ' pu')})")
 
 
-def render_limit_notice(summary: dict[str, Any], timestamps: list[str]) -> None:
+def render_limit_notice(summary: Mapping[str, Any], timestamps: list[str]) -> None:
     limit = summary.get("import_limit_mw")
     banded = summary.get("limit_basis", "upper_80" if summary.get("robust") else "forecast") == "upper_80"
     basis = "the forecast's upper 80% band" if banded else "the point forecast"
@@ -107,7 +108,7 @@ def render_limit_notice(summary: dict[str, Any], timestamps: list[str]) -> None:
         st.success(f"Import stays under {limit:g} MW all day on {basis}.")
 
 
-def render_switching(summary: dict[str, Any]) -> None:
+def render_switching(summary: Mapping[str, Any]) -> None:
     actions = summary.get("switching_actions") or {}
     sequence = summary.get("switching_sequence") or []
     when = _hour(summary.get("switch_hour"))
@@ -122,7 +123,7 @@ def render_switching(summary: dict[str, Any]) -> None:
 
 
 def render_plan(outcome: PlanOutcome, *, actuals_mw: list[float] | None = None) -> None:
-    summary = outcome.summary or {}
+    summary: Mapping[str, Any] = outcome.summary or {}
     forecast, storage, grid = (outcome.results.get(s) for s in ("forecast", "storage", "grid"))
     if summary:
         render_headline(summary, (grid or {}).get("voltage_min_pu"))

@@ -6,9 +6,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.db.rows import RunRow
 from core.db.runs import get_run
 from core.search.backfill import EmbeddingBackfill
-from core.search.similarity import match_reason, similar_to_run
+from core.search.similarity import SimilarRunDict, match_reason, similar_to_run
 from ui.plain import md_text
 from ui.state import get_services
 
@@ -43,7 +44,7 @@ def render_failure(error: str | None) -> None:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _similar(run_id: str, same_type: bool, k: int) -> list[dict[str, Any]]:
+def _similar(run_id: str, same_type: bool, k: int) -> list[SimilarRunDict]:
     """The k most similar completed runs: a failed run has no result to learn from or compare with."""
     services = get_services()
     found = similar_to_run(services.engine(), run_id, k=k + 10, same_type=same_type)
@@ -68,11 +69,11 @@ def _wait_for_embedding(run_id: str) -> None:
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=200)
-def load_run(run_id: str) -> dict[str, Any] | None:
+def load_run(run_id: str) -> RunRow | None:
     return get_run(get_services().engine(), run_id)
 
 
-def render_similar_runs(run_id: str, query_text: str | None, *, key: str, k: int = 5) -> list[dict[str, Any]]:
+def render_similar_runs(run_id: str, query_text: str | None, *, key: str, k: int = 5) -> list[SimilarRunDict]:
     """The k most similar completed past runs, what matched, and links to open or compare them; returns them."""
     st.subheader("Similar past runs")
     same_type = st.toggle("Same request type only", value=True, key=f"{key}_same_type")
@@ -121,7 +122,7 @@ def render_similar_runs(run_id: str, query_text: str | None, *, key: str, k: int
     return similar
 
 
-def similar_forecast_overlays(similar: list[dict[str, Any]], result: dict[str, Any]
+def similar_forecast_overlays(similar: list[SimilarRunDict], result: dict[str, Any]
                               ) -> list[tuple[str, list[str], list[float]]]:
     """Similar runs' forecasts over this one: aligned step by step on this forecast's hours and scaled to its
     mean level, so a 200 MW feeder's shape compares with a 100 MW one; each label names region, day, id and

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
 
 import streamlit as st
 from sqlalchemy import Engine, text
 
 from core.redaction import redacted_text
 from ui.plain import md_text
-from core.usecases.services import Services, build_services, health_snapshot
+from core.usecases.services import HealthSnapshot, Services, build_services, health_snapshot
 
 
 @st.cache_resource(show_spinner=False)
@@ -54,7 +53,7 @@ def bump_runs_version() -> None:
 
 
 @st.cache_data(ttl=15, show_spinner=False)
-def cached_health(_services: Services, refresh_token: int = 0) -> dict[str, Any]:
+def cached_health(_services: Services, refresh_token: int = 0) -> HealthSnapshot:
     return health_snapshot(_services)
 
 

@@ -11,6 +11,7 @@ from ui.chart import show_chart
 
 from core.charts.storage import comparison_figure, dispatch_figure, policy_rows
 from core.contract.headlines import storage_outcome
+from core.contract.results import parse_storage_result
 from core.contract.regions import clock_label, money, time_axis_title, with_offsets
 
 
@@ -69,7 +70,7 @@ def _say_import_limit(limit: ImportLimit, result: dict[str, Any], region: str | 
 
 
 def render_storage_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
-    outcome = storage_outcome(fields, result)
+    outcome = storage_outcome(fields, parse_storage_result(result))
     code = outcome.currency
     region = fields.get("Region")
     unit = code or "in the prices' currency"

@@ -31,6 +31,7 @@ from core.api.problems import ApiProblem, Problem, install_problem_handlers, inv
 from core.api.security import BearerKeyMiddleware, BodyLimitMiddleware, keyed_router
 from core.api.streaming import StallDeadlineStreamingResponse
 from core.contract.codec import decode_request, encode_request
+from core.db.rows import RunRow
 from core.db.runs import RunFilters, get_run, iter_runs, list_runs_before, run_is_abandoned
 from core.contract.errors import IdempotencyConflict, InputError
 from core.usecases.export import csv_chunks, json_chunks
@@ -40,7 +41,7 @@ from core.contract.tasks import parse_request  # the contract's checks, shared w
 from core.contract.text import reject_unstorable_text, unstorable_reason
 from core.usecases.pipeline import RunOutcome
 from core.usecases.services import Services, build_services, health_snapshot
-from core.search.similarity import similar_to_run
+from core.search.similarity import SimilarRunBrief, similar_to_run
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +102,13 @@ def checked_code(body: TypedInput | CodeRequest, task: str) -> tuple[str, Callab
 
 # -- answers -------------------------------------------------------------------------------------------
 
-def _similar(services: Services, run_id: str, k: int = SIMILAR_ON_SUBMIT) -> list[dict[str, Any]]:
+def _similar(services: Services, run_id: str, k: int = SIMILAR_ON_SUBMIT) -> list[SimilarRunBrief]:
     try:
         runs = similar_to_run(services.engine(), run_id, k=k)
     except SQLAlchemyError as exc:
         log.warning("similar runs skipped: %s", type(exc).__name__)
         return []
-    return [{key: r.as_dict()[key] for key in ("run_id", "request_type", "region", "distance")} for r in runs]
+    return [r.brief() for r in runs]
 
 
 def _result_of(response: Any) -> dict[str, Any] | None:
@@ -122,7 +123,7 @@ def _wait_while_running(services: Services, outcome: RunOutcome, code: str, idem
     deadline = time.monotonic() + services.settings.qnn_timeout_s + services.settings.run_lease_s + 15
     lease = services.leases.lease
     next_lease_check = time.monotonic() + LEASE_CHECK_S
-    row: dict[str, Any] | None = None
+    row: RunRow | None = None
     while time.monotonic() < deadline:
         row = get_run(services.engine(), outcome.run_id)
         if row is None or row["status"] != "running":
@@ -329,7 +330,7 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
             chunks, stall_s=services.settings.export_stall_s, media_type=media,
             headers={"Content-Disposition": f'attachment; filename="runs.{format}"'})
 
-    def _run_or_404(run_id: str) -> dict[str, Any]:
+    def _run_or_404(run_id: str) -> RunRow:
         row = get_run(services.engine(), run_id)
         if row is None:
             raise ApiProblem(404, "not-found", f"no run with id {run_id[:80]!r}")
@@ -347,7 +348,7 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
 
     @router.get("/runs/{run_id}/similar", response_model=list[SimilarRunOut], tags=["runs"],
                 responses={**READ_RESPONSES, 404: {**_PROBLEM, "description": "No such run"}})
-    def similar(run_id: str, k: Annotated[int, Query(ge=1, le=50)] = 5) -> list[dict[str, Any]]:
+    def similar(run_id: str, k: Annotated[int, Query(ge=1, le=50)] = 5) -> list[SimilarRunBrief]:
         """The k stored runs of the same type most similar to this one, nearest first."""
         _run_or_404(run_id)
         return _similar(services, run_id, k)

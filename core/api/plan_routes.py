@@ -202,7 +202,8 @@ def plan_router(services: Services) -> APIRouter:
         # PlanOutcome.status is one of these three (core/usecases/plan.py) but typed as a plain str.
         status = cast(Literal["completed", "failed", "running"], outcome.status)
         answer = PlanAnswer(plan_id=outcome.plan_id, status=status, error=outcome.error,
-                            run_ids=PlanRunIds(**outcome.run_ids), summary=outcome.summary)
+                            run_ids=PlanRunIds(**outcome.run_ids),
+                            summary=dict(outcome.summary) if outcome.summary is not None else None)
         headers = {"Idempotent-Replayed": "true"} if outcome.duplicate else {}
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if outcome.duplicate else 201,
                             headers=headers)

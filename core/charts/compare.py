@@ -1,35 +1,35 @@
 """Several stored runs of one type on one chart, optionally normalised so different sizes compare by shape."""
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 
 from core.charts.layout import shared_layout
+from core.contract.results import parse_forecast_result, parse_grid_result, parse_storage_result
 
 _PALETTE = ("#1f5fbf", "#d9480f", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 
-# request_type -> (result key of the series, axis title, unit)
+# request_type -> (axis title, unit) of the series _series reads
 SERIES = {
-    "forecast": ("forecast", "Forecast load", "MW"),
-    "storage": ("soc_mwh", "State of charge", "MWh"),
-    "grid_switch": ("bus_voltage_pu", "Bus voltage after switching", "p.u."),
+    "forecast": ("Forecast load", "MW"),
+    "storage": ("State of charge", "MWh"),
+    "grid_switch": ("Bus voltage after switching", "p.u."),
 }
 
 
-def _values(result: Mapping[str, Any], request_type: str) -> list[float | None]:
-    key = SERIES.get(request_type, ("", "", ""))[0]
-    raw = result.get(key)
-    if request_type == "grid_switch":
-        raw = raw.get("after") if isinstance(raw, Mapping) else None
-        if isinstance(raw, Mapping):  # {bus id: p.u.}: in bus order
-            raw = list(raw.values())
-    if not isinstance(raw, list):
-        return []
-    return [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
-            for v in raw]
+def _series(result: Mapping[str, Any], request_type: str) -> tuple[list[float | None], list[str]]:
+    """The run's plotted values and their step starts (none for a grid: its x is the bus)."""
+    if request_type == "forecast":
+        forecast = parse_forecast_result(result)
+        return forecast.forecast_mw, forecast.timestamps
+    if request_type == "storage":
+        storage = parse_storage_result(result)
+        return storage.soc_mwh, storage.timestamps
+    if request_type == "grid_switch":  # {bus id: p.u.}: in bus order
+        return list(parse_grid_result(result).voltages_after_pu.values()), []
+    return [], []
 
 
 def normalise(values: Sequence[float | None]) -> list[float | None]:
@@ -41,15 +41,14 @@ def normalise(values: Sequence[float | None]) -> list[float | None]:
 def comparison_figure(request_type: str, runs: Sequence[tuple[str, Mapping[str, Any]]], *,
                       normalised: bool = False) -> go.Figure:
     """One trace per (label, result); x is the step (hour of the horizon, or bus number for grids)."""
-    _, title, unit = SERIES.get(request_type, ("", "Result", ""))
+    title, unit = SERIES.get(request_type, ("Result", ""))
     fig = go.Figure()
     for i, (label, result) in enumerate(runs):
-        values = _values(result, request_type)
+        values, stamps = _series(result, request_type)
         if normalised:
             values = normalise(values)
-        stamps = result.get("timestamps") if request_type != "grid_switch" else None
         x = list(range(len(values)))
-        hover = [str(s) for s in stamps[:len(values)]] if isinstance(stamps, list) else [str(v) for v in x]
+        hover = stamps[:len(values)] if stamps else [str(v) for v in x]
         fig.add_trace(go.Scatter(
             x=x, y=values, name=label, mode="lines+markers" if request_type == "grid_switch" else "lines",
             line={"color": _PALETTE[i % len(_PALETTE)], "width": 2}, customdata=hover,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import plotly.graph_objects as go
 
@@ -116,13 +116,26 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.0f}%"
 
 
+class MetricTile(TypedDict):
+    label: str
+    value: str
+    help: str
+
+
+class ForecastSummary(TypedDict):
+    metrics: list[MetricTile]    # errors against actuals, when there are some
+    method_caption: str
+    backtest_text: str
+    history_notes: list[str]
+
+
 def forecast_summary(result: Mapping[str, Any], actuals_mw: Sequence[float | None] | None = None,
-                     history_mw: Sequence[float | None] | None = None) -> dict[str, Any]:
+                     history_mw: Sequence[float | None] | None = None) -> ForecastSummary:
     """What the page prints next to the chart, ready to render: metric tiles, method, backtest, notes.
 
     Works on any result shape: a remote QNN that reports no backtest or method just yields fewer items.
     """
-    metrics: list[dict[str, str]] = []
+    metrics: list[MetricTile] = []
     if actuals_mw and result.get("forecast"):
         m = actuals_metrics(result, actuals_mw, history_mw)
         if m.get("steps"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -51,7 +51,12 @@ def soc_at_step_ends(x: Sequence[Any], soc_mwh: Sequence[float],
     return soc_x, soc_y
 
 
-def step_bars(x: Sequence[Any], request_fields: Mapping[str, Any]) -> dict[str, Any]:
+class BarGeometry(TypedDict, total=False):
+    offset: int        # the bar starts at its x (plotly's default centres it there)
+    width: float       # ms, a little under the step so neighbouring bars stay apart
+
+
+def step_bars(x: Sequence[Any], request_fields: Mapping[str, Any]) -> BarGeometry:
     """Bar geometry for a value that holds over its step: the bar spans [start, end), not centred on the start."""
     _, width_ms = _step_ends(x, request_fields)
     return {"offset": 0, "width": width_ms * 0.92} if width_ms else {}

@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 import numpy as np
 from core.contract.forecast import read_origin
@@ -72,6 +72,20 @@ class DetectionConfig:
     max_per_type: int = 50                  # the worst ones are kept when a series has more
 
 
+class AnomalyDict(TypedDict):
+    """An Anomaly as JSON-ready fields (the local service's answer adds its id and context)."""
+    anomaly_type: str
+    severity: str
+    description: str
+    suggested_actions: list[str]
+    affected_steps: list[int]
+    score: float
+    series: str
+    first_timestamp: str | None
+    last_timestamp: str | None
+    detected_at: str
+
+
 @dataclass
 class Anomaly:
     anomaly_type: str
@@ -85,8 +99,12 @@ class Anomaly:
     last_timestamp: str | None = None
     detected_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_dict(self) -> AnomalyDict:
+        return AnomalyDict(
+            anomaly_type=self.anomaly_type, severity=self.severity, description=self.description,
+            suggested_actions=list(self.suggested_actions), affected_steps=list(self.affected_steps),
+            score=self.score, series=self.series, first_timestamp=self.first_timestamp,
+            last_timestamp=self.last_timestamp, detected_at=self.detected_at)
 
 
 def _grade(value: float, bounds: tuple[float, float, float]) -> str:

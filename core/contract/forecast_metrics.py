@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -22,7 +22,19 @@ def seasonal_naive_mae(history: np.ndarray, lag: int) -> float | None:
     return float(diff.mean())
 
 
-def point_metrics(actual: np.ndarray, forecast: np.ndarray, scale: float | None) -> dict[str, float | None]:
+class PointMetrics(TypedDict):
+    mae: float | None     # MW
+    mase: float | None    # MAE over the seasonal naive forecast's; None without a scale
+    mape: float | None    # %
+    steps: int            # with both an actual and a forecast value
+
+
+class ActualsMetrics(PointMetrics):
+    coverage_80: float | None   # share of actuals inside the band; None when the result has no band
+    coverage_95: float | None
+
+
+def point_metrics(actual: np.ndarray, forecast: np.ndarray, scale: float | None) -> PointMetrics:
     """MAE, MASE (MAE / scale), MAPE (%) over the steps where the actual is known.
 
     MAPE skips actuals that are (nearly) zero: a percentage of nothing is not an error measure.
@@ -46,7 +58,7 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float 
 
 
 def actuals_metrics(result: Mapping[str, Any], actuals_mw: Sequence[float | None],
-                    history_mw: Sequence[float | None] | None = None) -> dict[str, Any]:
+                    history_mw: Sequence[float | None] | None = None) -> ActualsMetrics:
     """Errors of a forecast result against actuals that arrived later (aligned from the first step)."""
     n = min(len(actuals_mw), len(result.get("forecast", [])))
     actual = _arr(actuals_mw[:n])
@@ -57,11 +69,12 @@ def actuals_metrics(result: Mapping[str, Any], actuals_mw: Sequence[float | None
         if steps_per_day:
             scale = seasonal_naive_mae(_arr(history_mw), 7 * steps_per_day) or \
                 seasonal_naive_mae(_arr(history_mw), steps_per_day)
-    out: dict[str, Any] = point_metrics(actual, forecast, scale)
-    for level in (80, 95):
+    def band_coverage(level: int) -> float | None:
         lo, hi = result.get(f"lower_{level}"), result.get(f"upper_{level}")
-        out[f"coverage_{level}"] = coverage(actual, _arr(lo[:n]), _arr(hi[:n])) if lo and hi else None
-    return out
+        return coverage(actual, _arr(lo[:n]), _arr(hi[:n])) if lo and hi else None
+
+    return {**point_metrics(actual, forecast, scale), "coverage_80": band_coverage(80),
+            "coverage_95": band_coverage(95)}
 
 
 def _steps_per_day(result: Mapping[str, Any]) -> int | None:

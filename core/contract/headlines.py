@@ -1,4 +1,5 @@
-"""The figures an operator acts on first, computed from a run's request and result (any backend's shape).
+"""The figures an operator acts on first, computed from a run's request and its parsed result
+(core/contract/results.py, which reads any backend's shape).
 
 Each function returns plain numbers (None when the result does not carry what is needed); the views format
 them with units, currency and time zone.
@@ -12,6 +13,7 @@ from typing import Any
 
 from core.contract.lenient import read_numbers
 from core.contract.regions import currency
+from core.contract.results import ForecastResult, GridResult, StorageResult
 
 
 def _step_hours(fields: Mapping[str, Any], stamps: Sequence[str]) -> float:
@@ -43,11 +45,11 @@ class ForecastOutcome:
         return 100.0 * (self.first_day_energy_mwh / self.yesterday_energy_mwh - 1.0)
 
 
-def forecast_outcome(fields: Mapping[str, Any], result: Mapping[str, Any],
+def forecast_outcome(fields: Mapping[str, Any], result: ForecastResult,
                      history_mw: Sequence[float | None] | None = None) -> ForecastOutcome | None:
     """Peak and minimum (MW, local time), energy (MWh), and the first day against the last day of history."""
-    stamps = [str(s) for s in result.get("timestamps") or []]
-    values = read_numbers(result.get("forecast"))
+    stamps = result.timestamps
+    values = result.forecast_mw
     pairs = [(s, v) for s, v in zip(stamps, values) if v is not None]
     if not pairs:
         return None
@@ -80,22 +82,22 @@ class StorageOutcome:
     self_consumption: bool
 
 
-def storage_outcome(fields: Mapping[str, Any], result: Mapping[str, Any]) -> StorageOutcome:
+def storage_outcome(fields: Mapping[str, Any], result: StorageResult) -> StorageOutcome:
     """Money first (in the region's currency), then the largest draw from the grid, then battery wear."""
-    self_consumption = "grid_cost" in result
-    stamps = [str(s) for s in result.get("timestamps") or []]
+    self_consumption = result.self_consumption
+    stamps = result.timestamps
     if self_consumption:
-        draw = [v or 0.0 for v in read_numbers(result.get("grid_import_mw"))]
-        value, label = float(result.get("savings", 0.0)), "Saved vs no battery"
+        draw = [v or 0.0 for v in result.grid_import_mw]
+        value, label = result.savings or 0.0, "Saved vs no battery"
     else:
-        draw = [v or 0.0 for v in read_numbers(result.get("charge_mw"))]
-        value, label = float(result.get("revenue", 0.0)), "Revenue"
+        draw = [v or 0.0 for v in result.charge_mw]
+        value, label = result.revenue or 0.0, "Revenue"
     peak_i = max(range(len(draw)), key=draw.__getitem__) if draw else None
     return StorageOutcome(
         value=value, value_label=label, currency=currency(fields.get("Region")),
         peak_import_mw=draw[peak_i] if peak_i is not None else 0.0,
         peak_import_time=stamps[peak_i] if peak_i is not None and peak_i < len(stamps) else None,
-        cycles=float(result.get("cycles", 0.0) or 0.0), self_consumption=self_consumption)
+        cycles=result.cycles or 0.0, self_consumption=self_consumption)
 
 
 @dataclass(frozen=True)
@@ -118,29 +120,28 @@ class GridOutcome:
         return 100.0 * (self.losses_before_kw - self.losses_after_kw) / self.losses_before_kw
 
 
-def _lowest(voltages: Any) -> tuple[float | None, str | None]:
-    if not isinstance(voltages, Mapping):
-        return None, None
-    known = {str(b): float(v) for b, v in voltages.items()
-             if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}
+def _lowest(voltages_pu: Mapping[str, float | None]) -> tuple[float | None, str | None]:
+    known = {bus: v for bus, v in voltages_pu.items() if v is not None and v > 0}
     if not known:
         return None, None
     bus = min(known, key=known.__getitem__)
     return known[bus], bus
 
 
-def grid_outcome(result: Mapping[str, Any]) -> GridOutcome:
-    """Losses saved (kW, %) and the lowest voltage after switching, with its bus."""
-    volts = result.get("bus_voltage_pu") or {}
-    v_after, bus_after = _lowest(volts.get("after"))
-    v_before, bus_before = _lowest(volts.get("before"))
-    before = result.get("losses_kw_before")
+def grid_outcome(result: GridResult) -> GridOutcome:
+    """Losses saved (kW, %) and the lowest voltage after switching, with its bus.
+
+    KeyError naming the key when the result has no losses after switching or no voltage after it (nothing to
+    headline: the view shows the raw answer instead)."""
+    v_after, bus_after = _lowest(result.voltages_after_pu)
+    v_before, bus_before = _lowest(result.voltages_before_pu)
+    if result.losses_after_kw is None:
+        raise KeyError("losses_kw_after")
+    min_after = v_after if v_after is not None else result.min_voltage_after_pu
+    if min_after is None:
+        raise KeyError("min_voltage_pu_after")
     return GridOutcome(
-        losses_before_kw=float(before) if isinstance(before, (int, float)) else None,
-        losses_after_kw=float(result["losses_kw_after"]),
-        min_voltage_pu=v_after if v_after is not None else float(result["min_voltage_pu_after"]),
+        losses_before_kw=result.losses_before_kw, losses_after_kw=result.losses_after_kw, min_voltage_pu=min_after,
         min_voltage_bus=bus_after,
-        min_voltage_before_pu=v_before if v_before is not None else (
-            float(result["min_voltage_pu_before"]) if isinstance(result.get("min_voltage_pu_before"), (int, float))
-            else None),
+        min_voltage_before_pu=v_before if v_before is not None else result.min_voltage_before_pu,
         min_voltage_before_bus=bus_before)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -19,6 +19,31 @@ from core.contract.limits import MAX_NETWORK_BUSES, MAX_NETWORK_LINES
 
 MAX_ID_LENGTH = 64
 MAX_ABS_LOAD_KW = 1e6  # 1 GW at one distribution bus is surely a unit mistake (MW typed as kW x 1000).
+
+
+class BusJson(TypedDict):
+    id: str
+    p_kw: float       # consumption (negative = generation)
+    q_kvar: float
+
+
+class LineJson(TypedDict):
+    id: str
+    from_bus: str
+    to_bus: str
+    r_ohm: float
+    x_ohm: float
+    closed: bool      # present state
+    switchable: bool
+
+
+class NetworkJson(TypedDict):
+    """The custom-network JSON format of a grid request, as `Network.to_json` writes it."""
+    name: NotRequired[str]
+    vn_kv: float
+    slack_bus: str
+    buses: list[BusJson]
+    lines: list[LineJson]
 
 
 @dataclass(frozen=True)
@@ -50,7 +75,7 @@ class Network:
         """Lines that can carry power in some configuration (an open, non-switchable line never can)."""
         return self.closed | self.switchable
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> NetworkJson:
         """The custom-network JSON format of the request (the inverse of `parse_custom_network`)."""
         return {
             "vn_kv": self.vn_kv,

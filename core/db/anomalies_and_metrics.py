@@ -1,5 +1,7 @@
 """Monitoring tables: execution metrics per run and anomalies linked to runs; their queries and aggregates.
 What is written with each run is decided in core/monitoring/recording.py.
+
+Rows are read by column name into the TypedDicts of core/db/rows.py: each query selects exactly those columns.
 """
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+import typing
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, DateTime, Engine, Float, Integer, MetaData, SmallInteger,
@@ -16,6 +19,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from core.contract.lenient import read_text
 from core.contract.severities import SEVERITIES
 from core.db.models import OptimizationRun
+from core.db.rows import (DailyMetrics, LatencyBucket, ListedAnomaly, MetricsTotals, StoredAnomaly,
+                          StoredMetrics)
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +94,7 @@ _RUN_COLUMNS = (OptimizationRun.region, OptimizationRun.request_type, Optimizati
 
 
 def list_anomalies(engine: Engine, filters: AnomalyFilters = AnomalyFilters(), *, limit: int = 500
-                   ) -> list[dict[str, Any]]:
+                   ) -> list[ListedAnomaly]:
     """Open first, worst severity first, newest first; with the run's region and type."""
     query = (select(ANOMALIES, *_RUN_COLUMNS)
              .select_from(ANOMALIES.outerjoin(OptimizationRun,
@@ -99,7 +104,7 @@ def list_anomalies(engine: Engine, filters: AnomalyFilters = AnomalyFilters(), *
                        ANOMALIES.c.id)
              .limit(limit))
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+        return [typing.cast(ListedAnomaly, dict(r._mapping)) for r in conn.execute(query)]
 
 
 def anomaly_counts(engine: Engine) -> dict[str, int]:
@@ -111,24 +116,24 @@ def anomaly_counts(engine: Engine) -> dict[str, int]:
     return {s: int(counts.get(s, 0)) for s in SEVERITIES}
 
 
-def get_anomaly(engine: Engine, anomaly_id: str | uuid.UUID) -> dict[str, Any] | None:
+def get_anomaly(engine: Engine, anomaly_id: str | uuid.UUID) -> StoredAnomaly | None:
     try:
         key = uuid.UUID(str(anomaly_id))
     except ValueError:
         return None
     with engine.connect() as conn:
         row = conn.execute(select(ANOMALIES).where(ANOMALIES.c.id == key)).first()
-    return dict(row._mapping) if row else None
+    return typing.cast(StoredAnomaly, dict(row._mapping)) if row else None
 
 
-def run_anomalies(engine: Engine, run_id: str | uuid.UUID) -> list[dict[str, Any]]:
+def run_anomalies(engine: Engine, run_id: str | uuid.UUID) -> list[StoredAnomaly]:
     with engine.connect() as conn:
         rows = conn.execute(select(ANOMALIES).where(ANOMALIES.c.optimization_run_id == uuid.UUID(str(run_id)))
                             .order_by(ANOMALIES.c.severity_rank.desc(), ANOMALIES.c.detected_at))
-        return [dict(r._mapping) for r in rows]
+        return [typing.cast(StoredAnomaly, dict(r._mapping)) for r in rows]
 
 
-def resolve_anomaly(engine: Engine, anomaly_id: str | uuid.UUID, note: str | None = None) -> dict[str, Any] | None:
+def resolve_anomaly(engine: Engine, anomaly_id: str | uuid.UUID, note: str | None = None) -> StoredAnomaly | None:
     """Idempotent: the first resolution's time and note are kept. None for an unknown id."""
     try:
         key = uuid.UUID(str(anomaly_id))
@@ -138,7 +143,7 @@ def resolve_anomaly(engine: Engine, anomaly_id: str | uuid.UUID, note: str | Non
         conn.execute(update(ANOMALIES).where(ANOMALIES.c.id == key, ANOMALIES.c.resolved.is_(False))
                      .values(resolved=True, resolved_at=func.now(), resolution_note=read_text(note, 500)))
         row = conn.execute(select(ANOMALIES).where(ANOMALIES.c.id == key)).first()
-    return dict(row._mapping) if row else None
+    return typing.cast(StoredAnomaly, dict(row._mapping)) if row else None
 
 
 # -- execution metrics: aggregates over a period, computed in SQL ---------------------------------------------
@@ -207,7 +212,7 @@ def _day() -> Any:
     return cast(func.date_trunc("day", func.timezone("UTC", RUN_METRICS.c.created_at)), DateTime).label("day")
 
 
-def metrics_daily(engine: Engine, filters: MetricsFilters) -> list[dict[str, Any]]:
+def metrics_daily(engine: Engine, filters: MetricsFilters) -> list[DailyMetrics]:
     """Per UTC day, request type and backend: counts, failures, latency percentiles, cost."""
     day = _day()
     query = (select(day, RUN_METRICS.c.request_type, RUN_METRICS.c.backend, *_aggregates())
@@ -218,21 +223,21 @@ def metrics_daily(engine: Engine, filters: MetricsFilters) -> list[dict[str, Any
         rows = [dict(r._mapping) for r in conn.execute(query)]
     for row in rows:
         row["day"] = row["day"].date()
-    return rows
+    return typing.cast(list[DailyMetrics], rows)
 
 
-def metrics_totals(engine: Engine, filters: MetricsFilters) -> dict[str, Any]:
+def metrics_totals(engine: Engine, filters: MetricsFilters) -> MetricsTotals:
     """The whole period in one row (failure_rate counts service failures only; rejected inputs apart)."""
     with engine.connect() as conn:
         row = dict(conn.execute(select(*_aggregates()).where(*filters.conditions())).one()._mapping)
     requests = row["requests"] or 0
     row["failure_rate"] = row["service_failures"] / requests if requests else None
     row["rejection_rate"] = row["rejected"] / requests if requests else None
-    return row
+    return typing.cast(MetricsTotals, row)
 
 
 def latency_histogram(engine: Engine, filters: MetricsFilters, *, buckets_per_decade: int = 4
-                      ) -> list[dict[str, Any]]:
+                      ) -> list[LatencyBucket]:
     """Round-trip times of completed runs in log-spaced buckets, per request type: [low_ms, high_ms)."""
     bucket = func.floor(func.log(func.greatest(RUN_METRICS.c.round_trip_ms, 0.1)) * buckets_per_decade).label("bucket")
     query = (select(RUN_METRICS.c.request_type, bucket, func.count().label("runs"))
@@ -246,7 +251,7 @@ def latency_histogram(engine: Engine, filters: MetricsFilters, *, buckets_per_de
         b = int(row.pop("bucket"))
         row["low_ms"] = 10 ** (b / buckets_per_decade)
         row["high_ms"] = 10 ** ((b + 1) / buckets_per_decade)
-    return rows
+    return typing.cast(list[LatencyBucket], rows)
 
 
 def metric_choices(engine: Engine) -> dict[str, list[str]]:
@@ -259,10 +264,10 @@ def metric_choices(engine: Engine) -> dict[str, list[str]]:
     return {"backends": backends, "request_types": types}
 
 
-def run_metrics(engine: Engine, run_id: str | uuid.UUID) -> dict[str, Any] | None:
+def run_metrics(engine: Engine, run_id: str | uuid.UUID) -> StoredMetrics | None:
     with engine.connect() as conn:
         row = conn.execute(select(METRICS).where(METRICS.c.optimization_run_id == uuid.UUID(str(run_id)))).first()
-    return dict(row._mapping) if row else None
+    return typing.cast(StoredMetrics, dict(row._mapping)) if row else None
 
 
 __all__ = ["ANOMALIES", "METRICS", "AnomalyFilters", "MetricsFilters", "anomaly_counts",

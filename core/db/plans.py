@@ -3,31 +3,38 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import OptimizationRun, Plan
+from core.db.rows import PlanRow, RunRow
 
 PLANS = Plan.__table__
 RUNS = OptimizationRun.__table__
 STEP_ORDER = ("forecast", "storage", "grid")
 
 
-def reserve_plan(conn: Connection, row: dict[str, Any]) -> uuid.UUID | None:
+def reserve_plan(conn: Connection, row: PlanRow) -> uuid.UUID | None:
     """Insert a 'running' plan; None when the idempotency key was already used."""
     stmt = (insert(Plan).values(**row, heartbeat_at=func.now()).on_conflict_do_nothing(index_elements=[Plan.idempotency_key])
             .returning(Plan.id))
     return conn.execute(stmt).scalar_one_or_none()
 
 
-def plan_by_idempotency_key(conn: Connection, key: str) -> dict[str, Any] | None:
+def _plan_row(row: Any) -> PlanRow:
+    # A row of the plans table (or of some of its columns) by column name: PlanRow's keys are those columns.
+    return cast(PlanRow, dict(row._mapping))
+
+
+def plan_by_idempotency_key(conn: Connection, key: str) -> PlanRow | None:
     row = conn.execute(select(PLANS).where(PLANS.c.idempotency_key == key)).first()
-    return dict(row._mapping) if row else None
+    return _plan_row(row) if row else None
 
 
-def finish_plan(engine: Engine, plan_id: str | uuid.UUID, *, status: str, summary: dict[str, Any] | None,
+def finish_plan(engine: Engine, plan_id: str | uuid.UUID, *, status: str, summary: Mapping[str, object] | None,
                 error_message: str | None) -> None:
     """Only a running plan is finished: when a retry took a plan over from a process that stopped renewing its
     lease but still lived, the first to finish is the one kept."""
@@ -68,25 +75,25 @@ def plan_is_abandoned(engine: Engine, plan_id: uuid.UUID | str, lease: dt.timede
             Plan.id == uuid.UUID(str(plan_id)), _abandoned(lease))).scalar_one())
 
 
-def get_plan(engine: Engine, plan_id: str | uuid.UUID) -> dict[str, Any] | None:
+def get_plan(engine: Engine, plan_id: str | uuid.UUID) -> PlanRow | None:
     try:
         key = uuid.UUID(str(plan_id))
     except ValueError:
         return None
     with engine.connect() as conn:
         row = conn.execute(select(PLANS).where(PLANS.c.id == key)).first()
-        return dict(row._mapping) if row else None
+        return _plan_row(row) if row else None
 
 
-def plan_runs(engine: Engine, plan_id: str | uuid.UUID) -> list[dict[str, Any]]:
+def plan_runs(engine: Engine, plan_id: str | uuid.UUID) -> list[RunRow]:
     """The plan's runs with payloads, in step order (forecast, storage, grid)."""
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(select(RUNS).where(RUNS.c.plan_id == str(plan_id)))]
+        rows = [cast(RunRow, dict(r._mapping)) for r in conn.execute(select(RUNS).where(RUNS.c.plan_id == str(plan_id)))]
     return sorted(rows, key=lambda r: (STEP_ORDER.index(r["plan_step"]) if r["plan_step"] in STEP_ORDER else 9,
                                        r["created_at"]))
 
 
-def list_plans(engine: Engine, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+def list_plans(engine: Engine, *, page: int, page_size: int) -> tuple[list[PlanRow], int]:
     """One page of plans, newest first, each with its number of linked runs; and the total count."""
     runs = (select(RUNS.c.plan_id, func.count().label("runs")).where(RUNS.c.plan_id.is_not(None))
             .group_by(RUNS.c.plan_id).subquery())
@@ -97,7 +104,7 @@ def list_plans(engine: Engine, *, page: int, page_size: int) -> tuple[list[dict[
              .order_by(PLANS.c.created_at.desc(), PLANS.c.id.desc())
              .limit(page_size).offset(max(page, 0) * page_size))
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
+        rows = [_plan_row(r) for r in conn.execute(query)]
         total = conn.execute(select(func.count()).select_from(PLANS)).scalar_one()
     return rows, int(total)
 

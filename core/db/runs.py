@@ -5,12 +5,13 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, case, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import OptimizationEmbedding, OptimizationRun
+from core.db.rows import EmbeddingRow, RunRow
 
 RUNS = OptimizationRun.__table__
 RUN_LIST_COLUMNS = (
@@ -55,7 +56,7 @@ class RunFilters:
         return query
 
 
-def reserve_run(conn: Connection, row: dict[str, Any]) -> uuid.UUID | None:
+def reserve_run(conn: Connection, row: RunRow) -> uuid.UUID | None:
     """Insert a 'running' row; None when the idempotency key (or the id derived from it) was already used.
 
     Every unique index arbitrates: concurrent reservations of one key, whose ids are equal too, never error."""
@@ -64,12 +65,17 @@ def reserve_run(conn: Connection, row: dict[str, Any]) -> uuid.UUID | None:
     return conn.execute(stmt).scalar_one_or_none()
 
 
-def run_by_idempotency_key(conn: Connection, key: str) -> dict[str, Any] | None:
+def _run_row(row: Any) -> RunRow:
+    # A row of the runs table (or of some of its columns) by column name: RunRow's keys are those columns.
+    return cast(RunRow, dict(row._mapping))
+
+
+def run_by_idempotency_key(conn: Connection, key: str) -> RunRow | None:
     row = conn.execute(select(RUNS).where(RUNS.c.idempotency_key == key)).first()
-    return dict(row._mapping) if row else None
+    return _run_row(row) if row else None
 
 
-def write_final_run(conn: Connection, row: dict[str, Any], embedding: dict[str, Any] | None) -> bool:
+def write_final_run(conn: Connection, row: RunRow, embedding: EmbeddingRow | None) -> bool:
     """Write a finished run by id, exactly once: completes a reserved row, or inserts it.
 
     Returns False when the run was already final (e.g. an outbox record flushed twice).
@@ -95,7 +101,7 @@ def write_final_run(conn: Connection, row: dict[str, Any], embedding: dict[str, 
 INTERRUPTED_PREFIX = "Interrupted:"
 
 
-def replace_interrupted_run(conn: Connection, row: dict[str, Any], embedding: dict[str, Any] | None) -> bool:
+def replace_interrupted_run(conn: Connection, row: RunRow, embedding: EmbeddingRow | None) -> bool:
     """The answer of a run that was marked interrupted while it was still computing replaces that mark.
 
     True when it did; False when the run is final for another reason (then it is already stored)."""
@@ -177,17 +183,17 @@ def mark_interrupted_runs(engine: Engine, older_than: dt.timedelta, keep_ids: fr
         return conn.execute(query).rowcount
 
 
-def get_run(engine: Engine, run_id: str | uuid.UUID) -> dict[str, Any] | None:
+def get_run(engine: Engine, run_id: str | uuid.UUID) -> RunRow | None:
     try:
         key = uuid.UUID(str(run_id))
     except ValueError:
         return None
     with engine.connect() as conn:
         row = conn.execute(select(RUNS).where(RUNS.c.id == key)).first()
-        return dict(row._mapping) if row else None
+        return _run_row(row) if row else None
 
 
-def list_runs(engine: Engine, filters: RunFilters, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+def list_runs(engine: Engine, filters: RunFilters, *, page: int, page_size: int) -> tuple[list[RunRow], int]:
     """One page of runs, newest first, and the total count under the filters.
 
     Each row carries `outcome_source`: the few result keys core.contract.outcome_columns reads.
@@ -197,13 +203,13 @@ def list_runs(engine: Engine, filters: RunFilters, *, page: int, page_size: int)
     query = query.limit(page_size).offset(max(page, 0) * page_size)
     count_query = filters.apply(select(func.count()).select_from(OptimizationRun))
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
+        rows = [_run_row(r) for r in conn.execute(query)]
         total = conn.execute(count_query).scalar_one()
     return rows, int(total)
 
 
 def iter_runs(engine: Engine, filters: RunFilters, *, batch_size: int = 100,
-              limit: int | None = None) -> Iterator[dict[str, Any]]:
+              limit: int | None = None) -> Iterator[RunRow]:
     """Every run under the filters with payloads (newest first, at most `limit`), one keyset page at a time.
 
     Each page is read on a connection of its own that goes back to the pool before a row is yielded: a
@@ -253,7 +259,7 @@ def server_versions(engine: Engine) -> dict[str, str | None]:
 
 
 def list_runs_before(engine: Engine, filters: RunFilters, *, before: tuple[dt.datetime, uuid.UUID] | None,
-                     limit: int, columns: tuple[Any, ...] = RUN_LIST_COLUMNS) -> list[dict[str, Any]]:
+                     limit: int, columns: tuple[Any, ...] = RUN_LIST_COLUMNS) -> list[RunRow]:
     """Up to `limit` runs older than the (created_at, id) position `before`, newest first (keyset paging:
     runs stored while a client pages never shift or repeat a page). `columns=(RUNS,)` for whole rows."""
     query = filters.apply(select(*columns))
@@ -261,4 +267,4 @@ def list_runs_before(engine: Engine, filters: RunFilters, *, before: tuple[dt.da
         query = query.where(tuple_(OptimizationRun.created_at, OptimizationRun.id) < tuple_(*before))
     query = query.order_by(OptimizationRun.created_at.desc(), OptimizationRun.id.desc()).limit(limit)
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+        return [_run_row(r) for r in conn.execute(query)]

@@ -30,7 +30,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from types import ModuleType
+from typing import Any, TypedDict
 
 import numpy as np
 from scipy.signal import lfilter
@@ -39,6 +40,7 @@ from sqlalchemy import Engine, text
 from core.contract.codec import encode_request
 from core.search.embeddings import MODEL_NAME
 from core.contract.errors import InputError
+from core.contract.network import NetworkJson
 from core.search.description import describe_request
 from core.search.similarity import run_profile
 
@@ -233,7 +235,7 @@ def storage_fields(region: Region, site: BatterySite, day: dt.date, resolution_m
 # --- grid switching -----------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=16)
-def region_network(region_name: str) -> dict[str, Any]:
+def region_network(region_name: str) -> NetworkJson:
     from core.local_qnn.engines.grid.networks import synthetic_feeder
 
     region = REGION_BY_NAME[region_name]
@@ -254,7 +256,7 @@ def grid_load_scale(region: Region, day: dt.date, rng: np.random.Generator) -> f
     return round(round(float(scale + rng.normal(0, 0.07)) * 20) / 20, 2)  # operators study 5 % steps
 
 
-def grid_fields(region: Region, network: str | dict[str, Any], day: dt.date, load_scale: float,
+def grid_fields(region: Region, network: str | NetworkJson, day: dt.date, load_scale: float,
                 voltage_band: tuple[float, float]) -> dict[str, Any]:
     return {"Task": "grid_switch", "Region": region.name, "Date": day.isoformat(), "Network": network,
             "LoadScale": load_scale, "VoltageMin": voltage_band[0], "VoltageMax": voltage_band[1]}
@@ -289,7 +291,7 @@ def spec_for(seed: int, index: int, today: dt.date) -> SeedSpec:
                                 unreachable_final=rng.random() < 0.006)
     else:
         choice = int(rng.integers(0, 3))
-        network: str | dict[str, Any] = ("ieee33", "ieee69")[choice] if choice < 2 else region_network(region.name)
+        network: str | NetworkJson = ("ieee33", "ieee69")[choice] if choice < 2 else region_network(region.name)
         band = region.voltage_band if rng.random() < 0.85 else (0.9, 1.1)
         fields = grid_fields(region, network, submitted.date(), grid_load_scale(region, submitted.date(), rng), band)
     return SeedSpec(index, request_type, fields, submitted)
@@ -297,12 +299,26 @@ def spec_for(seed: int, index: int, today: dt.date) -> SeedSpec:
 
 # --- computing and writing --------------------------------------------------------------------------------
 
-def available_engines() -> dict[str, Any]:
+def available_engines() -> dict[str, ModuleType]:
     """The service's engine modules, run in this process: seeding thousands of demo runs over HTTP would only
     add round trips (the seeded runs are labelled as demo data, not as answers of a QNN service)."""
     from core.local_qnn.tasks import ENGINES
 
     return dict(ENGINES)
+
+
+class SeedSummary(TypedDict):
+    """What seed_demo did (the CLI prints it)."""
+    seed: int
+    requested: int
+    inserted: int
+    already_present: int
+    failed_runs: int
+    skipped_no_engine: dict[str, int]   # request type -> runs skipped
+    engines: list[str]
+    distinct_requests: int
+    distinct_texts: int
+    seconds: dict[str, float]           # per phase, and total
 
 
 @dataclass
@@ -484,7 +500,7 @@ def _existing_indexes(engine: Engine, seed: int, runs: int) -> set[int]:
 
 
 def seed_demo(services: Any, runs: int, seed: int, *, today: dt.date | None = None,
-              progress: bool | Callable[[str], None] | None = None) -> dict[str, Any]:
+              progress: bool | Callable[[str], None] | None = None) -> SeedSummary:
     """Fill the database with `runs` realistic past runs (idempotent per seed); returns what was done."""
     if runs < 0:
         raise InputError("runs", "must be 0 or more")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -40,6 +41,67 @@ OVER_LIMIT_TOL_MW = 1e-6
 SIZE_RATIO = 10.0
 BATTERY_RATIO = 100.0
 
+
+
+class PlanInputs(TypedDict):
+    """The plan row's `inputs`: what an operator needs to recognise the plan (no long series)."""
+    network: str                      # "ieee33", "ieee69" or "uploaded network (n buses)"
+    battery_bus: str
+    capacity_mwh: float
+    power_mw: float
+    efficiency: float
+    initial_soc: float
+    min_soc: float
+    max_soc: float
+    final_soc: float | None
+    cycle_cost_per_mwh: float
+    import_limit_mw: float
+    robust: bool
+    peak_load_scale: float
+    currency: str
+    voltage_min_pu: float
+    voltage_max_pu: float
+    history_source: str
+    history_values: int
+    weather: bool
+    prices: list[float]               # currency/MWh, one per hour
+
+
+class PlanSummary(TypedDict):
+    """The plan's headline figures (the plan row's `summary`): on the point forecast, and on the load the battery
+    was planned against (`_planned_`); the storage and grid figures only when those steps answered."""
+    currency: str
+    import_limit_mw: float
+    robust: bool
+    voltage_min_pu: float
+    peak_hour: str
+    peak_import_mw_before: float
+    hours_over_limit_before: float
+    cost_before: float
+    limit_basis: str                  # upper_80 | forecast
+    peak_import_mw_planned_before: float
+    hours_over_limit_planned_before: float
+    peak_import_mw_planned_after: NotRequired[float]
+    hours_over_limit_planned_after: NotRequired[float]
+    peak_import_mw_after: NotRequired[float]
+    hours_over_limit_after: NotRequired[float]
+    energy_over_limit_mwh_after: NotRequired[float]
+    cost_after: NotRequired[float]
+    cost_saving: NotRequired[float]
+    planned_limit_met: NotRequired[bool | None]
+    planned_shortfall_steps: NotRequired[list[int]]
+    planned_max_shortfall_mw: NotRequired[float | None]
+    losses_kwh_present: NotRequired[float | None]
+    losses_kwh_recommended: NotRequired[float | None]
+    losses_saved_kwh: NotRequired[float | None]
+    lowest_voltage_pu_present: NotRequired[float | None]
+    lowest_voltage_pu_recommended: NotRequired[float | None]
+    # As the grid answer gave them (core/local_qnn/engines/grid: {"close": [...], "open": [...]}, steps, line ids)
+    switching_actions: NotRequired[Any]
+    switching_sequence: NotRequired[Any]
+    open_lines_recommended: NotRequired[Any]
+    open_lines_present: NotRequired[Any]
+    switch_hour: NotRequired[str | None]
 
 
 @dataclass(frozen=True)
@@ -78,8 +140,7 @@ class PlanRequest:
             return self.network
         return f"uploaded network ({len(self.network.get('buses') or [])} buses)"
 
-    def inputs(self) -> dict[str, Any]:
-        """The plan row's `inputs`: what an operator needs to recognise the plan (no long series)."""
+    def inputs(self) -> PlanInputs:
         b = self.battery
         return {
             "network": self.network_label(), "battery_bus": self.battery_bus,
@@ -189,7 +250,7 @@ def forecast_request(plan: PlanRequest) -> dict[str, Any]:
     return fields
 
 
-def planning_load_mw(plan: PlanRequest, forecast: dict[str, Any]) -> list[float]:
+def planning_load_mw(plan: PlanRequest, forecast: Mapping[str, Any]) -> list[float]:
     """The load the battery is planned against: the upper 80% band (robust) or the point forecast."""
     key = "upper_80" if plan.robust and forecast.get("upper_80") else "forecast"
     return [max(0.0, float(v)) for v in forecast[key]][:HORIZON_STEPS]
@@ -205,16 +266,16 @@ def _storage_fields(plan: PlanRequest, load_mw: list[float]) -> dict[str, Any]:
     return fields
 
 
-def storage_request(plan: PlanRequest, forecast: dict[str, Any]) -> dict[str, Any]:
+def storage_request(plan: PlanRequest, forecast: Mapping[str, Any]) -> dict[str, Any]:
     return _storage_fields(plan, planning_load_mw(plan, forecast))
 
 
-def battery_mw(storage: dict[str, Any]) -> np.ndarray:
+def battery_mw(storage: Mapping[str, Any]) -> np.ndarray:
     """Battery output per step at the grid side: + discharging, − charging."""
     return np.asarray(storage["discharge_mw"], dtype=float) - np.asarray(storage["charge_mw"], dtype=float)
 
 
-def grid_request(plan: PlanRequest, forecast: dict[str, Any], storage: dict[str, Any]) -> dict[str, Any]:
+def grid_request(plan: PlanRequest, forecast: Mapping[str, Any], storage: Mapping[str, Any]) -> dict[str, Any]:
     load = np.maximum(np.asarray(forecast["forecast"][:HORIZON_STEPS], dtype=float), 0.0)
     peak_mw = float(load.max())
     if peak_mw <= 0:
@@ -245,28 +306,28 @@ def realised(load_mw: np.ndarray, battery_out_mw: np.ndarray | None, prices: np.
             "cost": float(np.sum(prices * imp) * dt_h)}
 
 
-def summarize(plan: PlanRequest, forecast: dict[str, Any], storage: dict[str, Any] | None,
-              grid: dict[str, Any] | None) -> dict[str, Any]:
+def summarize(plan: PlanRequest, forecast: Mapping[str, Any], storage: Mapping[str, Any] | None,
+              grid: Mapping[str, Any] | None) -> PlanSummary:
     """Headline figures on the expected (point) forecast; the storage run's own limit check is on the load it
     was planned against (the upper band when robust)."""
     load = np.asarray(forecast["forecast"][:HORIZON_STEPS], dtype=float)
     prices = np.asarray(plan.prices, dtype=float)
     before = realised(load, None, prices, plan.import_limit_mw)
-    out: dict[str, Any] = {
-        "currency": plan.currency, "import_limit_mw": plan.import_limit_mw, "robust": plan.robust,
-        "voltage_min_pu": plan.voltage_min_pu,
-        "peak_hour": forecast["timestamps"][int(np.argmax(load))],
-        "peak_import_mw_before": before["peak_import_mw"], "hours_over_limit_before": before["hours_over_limit"],
-        "cost_before": before["cost"],
-    }
     # The limit is judged on the load the battery was planned against (the upper band when robust), as the
     # storage run's own check and the page's warning are: the peak and hours headlines say the same thing.
     banded = plan.robust and bool(forecast.get("upper_80"))
     planning = np.asarray(planning_load_mw(plan, forecast), dtype=float)
     planned_before = realised(planning, None, prices, plan.import_limit_mw)
-    out.update({"limit_basis": "upper_80" if banded else "forecast",
-                "peak_import_mw_planned_before": planned_before["peak_import_mw"],
-                "hours_over_limit_planned_before": planned_before["hours_over_limit"]})
+    out: PlanSummary = {
+        "currency": plan.currency, "import_limit_mw": plan.import_limit_mw, "robust": plan.robust,
+        "voltage_min_pu": plan.voltage_min_pu,
+        "peak_hour": forecast["timestamps"][int(np.argmax(load))],
+        "peak_import_mw_before": before["peak_import_mw"], "hours_over_limit_before": before["hours_over_limit"],
+        "cost_before": before["cost"],
+        "limit_basis": "upper_80" if banded else "forecast",
+        "peak_import_mw_planned_before": planned_before["peak_import_mw"],
+        "hours_over_limit_planned_before": planned_before["hours_over_limit"],
+    }
     if storage is not None:
         after = realised(load, battery_mw(storage), prices, plan.import_limit_mw)
         planned_after = realised(planning, battery_mw(storage), prices, plan.import_limit_mw)

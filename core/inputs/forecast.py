@@ -13,6 +13,7 @@ from core.demo.profiles import demo_load_history, demo_temperature
 from core.contract.errors import InputError
 from core.contract.limits import MAX_ABS_POWER_MW, MAX_FORECAST_HORIZON_HOURS, MIN_FORECAST_HISTORY_HOURS
 from core.contract.tasks import parse_request, region_text, validate_common
+from core.inputs.forecast_history import HistoryReport
 from core.inputs.uploads import file_rows, guess_column, missing_rows, read_csv_upload, strict_numbers
 
 TIME_WORDS = ("timestamp", "time", "date", "datetime", "zeit")
@@ -36,7 +37,7 @@ class ForecastHistory:
     timestamps: list[str]
     loads_mw: list[float | None]
     actuals_mw: list[float | None] = field(default_factory=list)  # at/after the forecast start, if uploaded; None = gap
-    report: dict[str, Any] = field(default_factory=dict)
+    report: HistoryReport = field(default_factory=lambda: HistoryReport())
     # Request key (TemperatureC, IrradianceWm2) -> values on the history's steps, then the steps after it.
     weather: dict[str, list[float]] = field(default_factory=dict)
     weather_columns: dict[str, str] = field(default_factory=dict)  # request key -> CSV column it came from

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -80,8 +80,39 @@ def _as_start(forecast_start: Any) -> pd.Timestamp:
     return start
 
 
+class HistoryGap(TypedDict):
+    start: str    # ISO 8601 wall clock, first and last missing step
+    end: str
+    steps: int
+
+
+class HistoryReport(TypedDict, total=False):
+    """Where a load history came from and what reading it found: a built-in or API history says its source only,
+    an upload all of it."""
+    source: str
+    missing_rows: str                 # the upload's empty load rows, in words
+    unit_note: str | None             # a kW column read as MW, and the like
+    rows_read: int
+    native_resolution_min: float
+    resolution_min: int
+    history_start: str | None         # ISO 8601 wall clock
+    history_end: str
+    history_steps: int
+    missing_steps: int
+    gaps: list[HistoryGap]            # the first MAX_GAPS_LISTED
+    gap_count: int
+    duplicates_averaged: int
+    dst_repeated_hour_days: list[str]
+    dst_missing_hour_days: list[str]
+    non_numeric_values: int
+    unreadable_timestamps: int
+    trimmed_days: int
+    actuals_steps: int
+    notes: list[str]
+
+
 def history_from_frame(df: pd.DataFrame, timestamp_col: str, load_col: str, resolution_min: int,
-                       forecast_start: Any) -> tuple[list[float | None], list[float | None], dict[str, Any]]:
+                       forecast_start: Any) -> tuple[list[float | None], list[float | None], HistoryReport]:
     """Regular history before `forecast_start` (None for gaps), actuals from it on, and a report.
 
     `actuals_after_start` is aligned with the forecast steps (step 0 = forecast_start), ends at the last
@@ -176,7 +207,7 @@ def history_from_frame(df: pd.DataFrame, timestamp_col: str, load_col: str, reso
     if tail_gap_steps:
         notes.append(f"The data stops {tail_gap_steps * resolution_min / 60:g} h before the forecast start.")
 
-    report = {
+    report: HistoryReport = {
         "rows_read": len(df),
         "native_resolution_min": round(native_min, 3),
         "resolution_min": resolution_min,
@@ -202,7 +233,7 @@ def _as_list(series: pd.Series) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in series.to_numpy(dtype=float)]
 
 
-def _gaps(grid: pd.DatetimeIndex, missing: np.ndarray) -> list[dict[str, Any]]:
+def _gaps(grid: pd.DatetimeIndex, missing: np.ndarray) -> list[HistoryGap]:
     if not missing.any():
         return []
     edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -21,12 +21,16 @@ LOAD_WORDS = ("load", "demand", "consumption", "verbrauch")
 PV_WORDS = ("pv", "solar", "generation", "photovoltaic")
 
 
+class SeriesReport(TypedDict, total=False):
+    source: str    # in words, for the page's caption
+
+
 @dataclass
 class StepSeries:
     """Values on the request's grid: `timestamps[i]` = Date 00:00 + i·Resolution."""
     timestamps: list[str]
     values: list[float]
-    report: dict[str, Any] = field(default_factory=dict)
+    report: SeriesReport = field(default_factory=lambda: SeriesReport())
 
 
 def _grid(start: dt.date, resolution_min: int, steps: int) -> pd.DatetimeIndex:

@@ -17,25 +17,37 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from core.contract.anomaly_detection import SEVERITIES, SEVERITY_RANK, detect_in_request
+from core.contract.anomaly_detection import SEVERITIES, SEVERITY_RANK, AnomalyDict, detect_in_request
 
 log = logging.getLogger(__name__)
 
 ANOMALIES_PATH = "/api/v1/monitoring/anomalies/"
 
 
+class ServiceAnomaly(AnomalyDict):
+    """An anomaly as this service answers it: the detection's fields, its id and what it was found in."""
+    id: str
+    type: str                    # = anomaly_type, the name other QNN services use
+    model_id: str
+    prediction_id: str | None
+    task: str
+    region: str
+    resolved: bool
+    resolved_at: str | None      # ISO 8601, UTC
+
+
 class AnomalyStore:
     """Thread-safe, bounded: beyond `capacity` the oldest anomalies are forgotten, resolved ones first."""
 
     def __init__(self, capacity: int = 20_000) -> None:
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[str, ServiceAnomaly] = OrderedDict()
         self._lock = threading.Lock()
         self._capacity = capacity
 
-    def add_many(self, anomalies: list[dict[str, Any]]) -> None:
+    def add_many(self, anomalies: list[ServiceAnomaly]) -> None:
         with self._lock:
             for anomaly in anomalies:
-                self._items[anomaly["id"]] = dict(anomaly)
+                self._items[anomaly["id"]] = anomaly.copy()
             overflow = len(self._items) - self._capacity
             if overflow > 0:
                 resolved = [k for k, v in self._items.items() if v["resolved"]][:overflow]
@@ -44,12 +56,12 @@ class AnomalyStore:
                 while len(self._items) > self._capacity:
                     self._items.popitem(last=False)
 
-    def get(self, anomaly_id: str) -> dict[str, Any] | None:
+    def get(self, anomaly_id: str) -> ServiceAnomaly | None:
         with self._lock:
             item = self._items.get(anomaly_id)
-            return dict(item) if item else None
+            return item.copy() if item else None
 
-    def resolve(self, anomaly_id: str) -> dict[str, Any] | None:
+    def resolve(self, anomaly_id: str) -> ServiceAnomaly | None:
         """Marks it resolved once; a second call returns the same record unchanged."""
         with self._lock:
             item = self._items.get(anomaly_id)
@@ -58,13 +70,13 @@ class AnomalyStore:
             if not item["resolved"]:
                 item["resolved"] = True
                 item["resolved_at"] = dt.datetime.now(dt.UTC).isoformat()
-            return dict(item)
+            return item.copy()
 
     def list(self, *, resolved: bool | None = None, severities: set[str] | None = None,
-             model_id: str | None = None, prediction_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+             model_id: str | None = None, prediction_id: str | None = None, limit: int = 500) -> list[ServiceAnomaly]:
         """Open first, then by severity (worst first), then newest first."""
         with self._lock:
-            items = [dict(v) for v in self._items.values()]
+            items = [v.copy() for v in self._items.values()]
         if resolved is not None:
             items = [a for a in items if a["resolved"] == resolved]
         if severities:
@@ -85,7 +97,7 @@ class AnomalyStore:
 
 def detect_for_request(task: str | None, fields: Mapping[str, Any], result: Mapping[str, Any] | None,
                        model_id: str, *, prediction_id: str | None = None,
-                       store: AnomalyStore | None = None) -> list[dict[str, Any]]:
+                       store: AnomalyStore | None = None) -> list[ServiceAnomaly]:
     """Anomalies in a forecast request's history (and actuals, if sent), as JSON-ready dicts with ids.
 
     Never raises: a detection bug must not fail a forecast that was computed.
@@ -97,10 +109,10 @@ def detect_for_request(task: str | None, fields: Mapping[str, Any], result: Mapp
     except Exception:
         log.exception("anomaly detection failed")
         return []
-    anomalies = []
+    anomalies: list[ServiceAnomaly] = []
     for anomaly in found:
-        record = anomaly.as_dict()
-        record.update({
+        anomalies.append({
+            **anomaly.as_dict(),
             "id": str(uuid.uuid4()),
             "type": anomaly.anomaly_type,
             "model_id": model_id,
@@ -110,7 +122,6 @@ def detect_for_request(task: str | None, fields: Mapping[str, Any], result: Mapp
             "resolved": False,
             "resolved_at": None,
         })
-        anomalies.append(record)
     if store is not None and anomalies:
         store.add_many(anomalies)
     return anomalies
@@ -152,7 +163,7 @@ def create_monitoring_router(store: AnomalyStore) -> APIRouter:
         return {"anomalies": items, "count": len(items), **store.counts()}
 
     @router.post(ANOMALIES_PATH.rstrip("/") + "/{anomaly_id}/resolve", response_model=None)
-    def resolve_anomaly(anomaly_id: str) -> dict[str, Any] | JSONResponse:
+    def resolve_anomaly(anomaly_id: str) -> ServiceAnomaly | JSONResponse:
         item = store.resolve(anomaly_id)
         if item is None:
             return JSONResponse(status_code=404, content={

@@ -4,10 +4,29 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
+
+
+class RequestRecordDict(TypedDict):
+    time: float
+    model_id: str
+    task: str | None
+    mode: str
+    duration_ms: float
+    status: str
+    error: str | None
+
+
+class TaskStats(TypedDict):
+    requests: int
+    completed: int
+    rejected: int
+    errors: int
+    latency_ms: dict[str, float | None]   # p50, p95, p99 of completed requests
+    quantum_cost_usd: float
 
 
 @dataclass(frozen=True)
@@ -20,6 +39,10 @@ class RequestRecord:
     status: str  # "completed" | "rejected" | "error" | "busy" (no free engine slot)
     error: str | None = None
 
+    def as_dict(self) -> RequestRecordDict:
+        return {"time": self.time, "model_id": self.model_id, "task": self.task, "mode": self.mode,
+                "duration_ms": self.duration_ms, "status": self.status, "error": self.error}
+
 
 class RequestLog:
     def __init__(self, capacity: int = 5000) -> None:
@@ -31,10 +54,10 @@ class RequestLog:
         with self._lock:
             self._records.append(record)
 
-    def for_model(self, model_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    def for_model(self, model_id: str, limit: int = 100) -> list[RequestRecordDict]:
         with self._lock:
             rows = [r for r in self._records if r.model_id == model_id][-limit:]
-        return [asdict(r) for r in reversed(rows)]
+        return [r.as_dict() for r in reversed(rows)]
 
     def metrics(self) -> dict[str, Any]:
         with self._lock:
@@ -44,7 +67,7 @@ class RequestLog:
         by_task: dict[str, int] = {}
         for r in rows:
             by_task[r.task or "unknown"] = by_task.get(r.task or "unknown", 0) + 1
-        by_task_stats: dict[str, dict[str, Any]] = {}
+        by_task_stats: dict[str, TaskStats] = {}
         for name in by_task:
             of_task = [r for r in rows if (r.task or "unknown") == name]
             done = np.array([r.duration_ms for r in of_task if r.status == "completed"], dtype=float)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -20,12 +20,13 @@ from core.contract.lenient import read_number, read_text, read_time, read_whole
 from core.contract.severities import SEVERITY_RANK
 from core.db.models import OptimizationRun
 from core.db.anomalies_and_metrics import ANOMALIES, MAX_ANOMALIES_PER_RUN, METRICS
-from core.contract.anomaly_detection import detect_in_request
+from core.contract.anomaly_detection import AnomalyDict, detect_in_request
+from core.db.rows import AnomalyRow, ExecutionMetrics, MetricsRow
 
 log = logging.getLogger(__name__)
 
 
-def execution_metrics(response: Mapping[str, Any] | None) -> dict[str, Any]:
+def execution_metrics(response: Mapping[str, Any] | None) -> ExecutionMetrics:
     """device, n_qubits, circuit_depth, cost_usd from a predict answer; None for what it does not report."""
     response = response if isinstance(response, Mapping) else {}
     metrics = response.get("metrics")
@@ -47,6 +48,9 @@ def execution_metrics(response: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
+_NO_EXECUTION_METRICS = ExecutionMetrics(device=None, n_qubits=None, circuit_depth=None, cost_usd=None)
+
+
 def failure_kind(run_row: Mapping[str, Any]) -> str | None:
     """The kind stored with the run (decided from the typed error); legacy rows without one count as 'service'."""
     if run_row.get("status") != "failed":
@@ -55,7 +59,7 @@ def failure_kind(run_row: Mapping[str, Any]) -> str | None:
     return kind if kind in FAILURE_KINDS else "service"
 
 
-def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: str) -> dict[str, Any] | None:
+def _anomaly_row(item: Mapping[str, Any], *, run_id: uuid.UUID, backend: str, source: str) -> AnomalyRow | None:
     kind = read_text(item.get("anomaly_type") or item.get("type"), 60)
     if kind is None:
         return None
@@ -92,7 +96,11 @@ def _anomaly_row(item: Mapping[str, Any], *, run_id: Any, backend: str, source: 
     }
 
 
-def _dashboard_anomalies(run_row: Mapping[str, Any], response: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+class _DashboardAnomaly(AnomalyDict):
+    model_id: str | None
+
+
+def _dashboard_anomalies(run_row: Mapping[str, Any], response: Mapping[str, Any] | None) -> list[_DashboardAnomaly]:
     """When the service did not look (a remote API): detect here, on the request's history.
 
     Only for completed runs: a rejected request's data was refused (its error says why), and a failed one had
@@ -120,12 +128,11 @@ def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response
     backend = str(run_row.get("qnn_backend") or "unknown")
     response = response if isinstance(response, Mapping) else None
     when = read_time(run_row.get("completed_at") or run_row.get("created_at"), aware=True) or dt.datetime.now(dt.UTC)
-    metrics_row = {
+    metrics_row: MetricsRow = {
         "optimization_run_id": run_id,
         "request_type": run_row.get("request_type"),
         "backend": backend,
-        **(execution_metrics(response) if run_row["status"] == "completed" else
-           {"device": None, "n_qubits": None, "circuit_depth": None, "cost_usd": None}),
+        **(execution_metrics(response) if run_row["status"] == "completed" else _NO_EXECUTION_METRICS),
         "execution_time_ms": read_number(run_row.get("qnn_execution_ms")),
         "round_trip_ms": read_number(run_row.get("round_trip_ms")),
         "mode": read_text(run_row.get("qnn_mode"), 40),
@@ -139,7 +146,7 @@ def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response
     ).scalar_one_or_none()
 
     service_list = response.get("anomalies") if response is not None and run_row["status"] == "completed" else None
-    items: list[Mapping[str, Any]] | list[dict[str, Any]]
+    items: Sequence[Mapping[str, Any]]
     if isinstance(service_list, list):
         items, source = [a for a in service_list if isinstance(a, Mapping)], "qnn"
     else:
@@ -154,7 +161,7 @@ def record_run_monitoring(conn: Connection, run_row: Mapping[str, Any], response
     return {"metrics": int(written_metrics is not None), "anomalies": stored}
 
 
-def _not_already_open(conn: Connection, region: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _not_already_open(conn: Connection, region: Any, rows: list[AnomalyRow]) -> list[AnomalyRow]:
     """Drop findings that are still open from an earlier run of the same region: the same type over the same
     readings (first and last time). Submitting the same history again must not list its anomalies twice."""
     timed = {r["first_timestamp"] for r in rows if r["first_timestamp"] is not None}

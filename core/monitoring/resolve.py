@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Engine
 
 from core.db.anomalies_and_metrics import get_anomaly, resolve_anomaly
+from core.db.rows import StoredAnomaly
 from core.qnn.client import QNNClient, QNNError
 from core.redaction import redacted_text
 
@@ -24,7 +24,7 @@ class ResolveOutcome:
     ok: bool
     remote: str        # resolved | unknown_id | not_supported | failed | not_applicable | other_backend | skipped
     message: str       # for the operator
-    anomaly: dict[str, Any] | None = None
+    anomaly: StoredAnomaly | None = None
 
 
 def resolve_everywhere(engine: Engine, client: QNNClient | None, anomaly_id: str | uuid.UUID, *,
@@ -42,7 +42,7 @@ def resolve_everywhere(engine: Engine, client: QNNClient | None, anomaly_id: str
     return ResolveOutcome(True, remote, message, stored)
 
 
-def _tell_the_service(row: dict[str, Any], client: QNNClient | None, current_backend: str) -> tuple[str, str]:
+def _tell_the_service(row: StoredAnomaly, client: QNNClient | None, current_backend: str) -> tuple[str, str]:
     if row["source"] != "qnn" or not row.get("external_id"):
         return "not_applicable", "Resolved. (The dashboard found this one itself, so only its table is updated.)"
     if row["backend"] != current_backend or client is None:

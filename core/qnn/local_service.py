@@ -10,7 +10,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import IO
+from typing import IO, TypedDict
 
 import httpx
 
@@ -39,6 +39,13 @@ def wait_until_answers(process: subprocess.Popen[bytes], url: str, timeout_s: fl
         time.sleep(poll_s)
     raise TimeoutError(url)
 
+
+
+class LocalServiceState(TypedDict):
+    running: bool
+    restarts: int
+    last_exit_code: int | None
+    port: int
 
 class LocalQNNServer:
     """`with LocalQNNServer() as server: server.base_url` — a real HTTP server, stopped on exit."""
@@ -112,7 +119,7 @@ class LocalQNNServer:
             self.restarts += 1
             return True
 
-    def state(self) -> dict[str, object]:
+    def state(self) -> LocalServiceState:
         """For the sidebar and the health page."""
         return {"running": self.is_running(), "restarts": self.restarts, "last_exit_code": self.last_exit_code,
                 "port": self.port}

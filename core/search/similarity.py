@@ -14,7 +14,7 @@ import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
@@ -26,6 +26,28 @@ from core.search.description import hourly_profile, weekend_ratio
 # Set inside match_optimization_runs (sql/003); kept here for the benchmark and the docs.
 HNSW_EF_SEARCH = 100
 _NO_RUN = "00000000-0000-0000-0000-000000000000"
+
+
+class SimilarRunDict(TypedDict):
+    """A SimilarRun as JSON-ready fields, distances rounded."""
+    run_id: str
+    request_type: str
+    region: str
+    forecast_date: str | None
+    status: str
+    created_at: str
+    distance: float
+    embedded_text: str | None
+    embedding_distance: float | None
+    profile_distance: float | None
+
+
+class SimilarRunBrief(TypedDict):
+    """What the REST API and the CLI answer about a similar run."""
+    run_id: str
+    request_type: str
+    region: str
+    distance: float
 
 
 @dataclass(frozen=True)
@@ -41,12 +63,16 @@ class SimilarRun:
     embedding_distance: float | None = None
     profile_distance: float | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> SimilarRunDict:
         return {"run_id": self.run_id, "request_type": self.request_type, "region": self.region,
                 "forecast_date": self.forecast_date, "status": self.status, "created_at": self.created_at,
                 "distance": round(self.distance, 6), "embedded_text": self.embedded_text,
                 "embedding_distance": None if self.embedding_distance is None else round(self.embedding_distance, 6),
                 "profile_distance": None if self.profile_distance is None else round(self.profile_distance, 6)}
+
+    def brief(self) -> SimilarRunBrief:
+        return {"run_id": self.run_id, "request_type": self.request_type, "region": self.region,
+                "distance": round(self.distance, 6)}
 
 
 def vector_literal(vector: str | list[float] | np.ndarray) -> str:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from core.db.rows import RunRow
 from core.redaction import redact, redact_deep
 from core.contract.outcome_columns import OUTCOME_COLUMNS, result_of, run_outcomes
 
@@ -53,7 +54,7 @@ def _utc(value: Any, *, iso: bool = False) -> Any:
     return value
 
 
-def csv_row(run: dict[str, Any]) -> list[str]:
+def csv_row(run: RunRow) -> list[str]:
     values = {**run, "created_at_utc": _utc(run.get("created_at")),
               "input_code": (run.get("input_payload") or {}).get("code"),
               **run_outcomes(run.get("request_type"), result_of(run))}
@@ -61,7 +62,7 @@ def csv_row(run: dict[str, Any]) -> list[str]:
             for c in CSV_COLUMNS]
 
 
-def json_record(run: dict[str, Any]) -> Any:
+def json_record(run: RunRow) -> Any:
     """One run as exported: times in UTC ISO 8601, no idempotency key (not the operator's) nor lease, secrets
     redacted."""
     record = {k: v for k, v in run.items() if k not in ("idempotency_key", "heartbeat_at")}
@@ -70,7 +71,7 @@ def json_record(run: dict[str, Any]) -> Any:
     return redact_deep(json.loads(json.dumps(record, default=str)))
 
 
-def csv_chunks(runs: Iterable[dict[str, Any]], rows_per_chunk: int = 200) -> Iterator[str]:
+def csv_chunks(runs: Iterable[RunRow], rows_per_chunk: int = 200) -> Iterator[str]:
     """The CSV export as text chunks, for a streamed HTTP response."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -84,7 +85,7 @@ def csv_chunks(runs: Iterable[dict[str, Any]], rows_per_chunk: int = 200) -> Ite
     yield buffer.getvalue()
 
 
-def json_chunks(runs: Iterable[dict[str, Any]]) -> Iterator[str]:
+def json_chunks(runs: Iterable[RunRow]) -> Iterator[str]:
     """The JSON export (one array) as text chunks, one run each, for a streamed HTTP response."""
     yield "["
     for count, run in enumerate(runs):
@@ -92,7 +93,7 @@ def json_chunks(runs: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield "\n]\n"
 
 
-def write_csv(runs: Iterable[dict[str, Any]], handle: IO[str]) -> int:
+def write_csv(runs: Iterable[RunRow], handle: IO[str]) -> int:
     writer = csv.writer(handle)
     writer.writerow(CSV_COLUMNS)
     count = 0
@@ -102,7 +103,7 @@ def write_csv(runs: Iterable[dict[str, Any]], handle: IO[str]) -> int:
     return count
 
 
-def write_json(runs: Iterable[dict[str, Any]], handle: IO[str]) -> int:
+def write_json(runs: Iterable[RunRow], handle: IO[str]) -> int:
     """A JSON array written one run at a time; idempotency keys stay out (they are not the operator's)."""
     handle.write("[")
     count = 0
@@ -114,7 +115,7 @@ def write_json(runs: Iterable[dict[str, Any]], handle: IO[str]) -> int:
     return count
 
 
-def export_bytes(runs: Iterable[dict[str, Any]], fmt: str) -> bytes:
+def export_bytes(runs: Iterable[RunRow], fmt: str) -> bytes:
     """The whole export as UTF-8 bytes (what st.download_button's deferred callable must return).
 
     The CSV starts with a byte-order mark so spreadsheet programs read it as UTF-8.

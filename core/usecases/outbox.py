@@ -22,11 +22,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+from core.db.rows import EmbeddingRow
 
 TMP_PREFIX = ".tmp-"
 STALE_TMP_S = 60.0  # a temp file older than this belongs to a writer that died
 KEY_LOCK_POLL_S = 0.05
+
+
+class OutboxRecord(TypedDict):
+    """What `put` writes (it adds the idempotency key). `read` gives the file's JSON as it is: a record written
+    by an older version is read by the same keys."""
+    row: dict[str, Any]   # the RunRow as JSON: id, dates and times as ISO text
+    embedding: EmbeddingRow | None
+    created_at: str       # ISO 8601, UTC
 
 
 class KeyBusy(Exception):
@@ -81,7 +91,7 @@ class Outbox:
         """The key's record is stored: its lock file is no longer needed (the database arbitrates again)."""
         (self.locks_folder / f"{_key_name(idempotency_key)}.lock").unlink(missing_ok=True)
 
-    def put(self, run_id: str, record: dict[str, Any], *, idempotency_key: str | None = None) -> Path:
+    def put(self, run_id: str, record: OutboxRecord, *, idempotency_key: str | None = None) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path_for(run_id, idempotency_key)
         if idempotency_key and target.exists():

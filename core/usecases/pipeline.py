@@ -16,20 +16,21 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
-from collections.abc import Callable
+from typing import Any, NotRequired, TypedDict, cast
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.contract.codec import decode_request, encode_request, request_sha256
 from core.monitoring.recording import record_run_monitoring_safely
+from core.db.rows import EmbeddingRow, RunRow
 from core.db.runs import (get_run, replace_interrupted_run, reserve_run, run_by_idempotency_key, take_over_run,
                           write_final_run)
 from core.search.backfill import EmbeddingBackfill
 from core.search.embeddings import MODEL_NAME, TextEncoder
 from core.contract.errors import IdempotencyConflict
-from core.usecases.outbox import Outbox, key_digest
+from core.usecases.outbox import Outbox, OutboxRecord, key_digest
 from core.qnn.client import QNNClient, QNNError
 from core.redaction import redact, redacted_text
 from core.usecases.storable import DATA_ERRORS, describe_data_error, storable
@@ -40,6 +41,30 @@ from core.contract.tasks import request_day, validate_common
 log = logging.getLogger(__name__)
 # Embeddings computed beside the QNN call (one per submission in flight; the encoder batches them together).
 _EMBEDDING_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="embed")
+
+
+class RunSummary(TypedDict):
+    """The CLI's one-line answer."""
+    run_id: str
+    status: str
+    error: NotRequired[str]
+    stored: NotRequired[str]       # "outbox" when it waits there
+    duplicate: NotRequired[bool]
+
+
+class FileReason(TypedDict):
+    file: str
+    reason: str
+
+
+class FlushSummary(TypedDict):
+    written: int
+    already_stored: int
+    stored_as_failed: int
+    failed: int                                # still waiting: the database is down
+    rejected: list[FileReason]                 # moved to rejected/
+    partial_removed: int
+    waiting: NotRequired[list[FileReason]]
 
 
 @dataclass
@@ -64,9 +89,9 @@ class RunOutcome:
         value = (self.response or {}).get("result")
         return value if isinstance(value, dict) else {}
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RunSummary:
         """The one-line answer of the CLI: run id and status, then only what is out of the ordinary."""
-        line: dict[str, Any] = {"run_id": self.run_id, "status": self.status}
+        line: RunSummary = {"run_id": self.run_id, "status": self.status}
         if self.error:
             line["error"] = self.error
         if not self.stored:
@@ -149,7 +174,7 @@ class RunSubmitter:
             if waiting is not None:
                 return waiting
         run_id = run_id_for_key(idempotency_key) if idempotency_key else str(uuid.uuid4())
-        base_row = {
+        base_row: RunRow = {
             "id": uuid.UUID(run_id), "request_type": request_type, "region": str(fields["Region"]),
             "forecast_date": forecast_date,
             "input_payload": {"code": code, "fields": fields, "mode": self.mode},
@@ -157,7 +182,7 @@ class RunSubmitter:
             "idempotency_key": idempotency_key, "request_sha256": fingerprint,
         }
         if plan_id is not None:  # a step of a day-ahead plan (core/usecases/plan.py)
-            base_row.update(plan_id=plan_id, plan_step=plan_step)
+            base_row["plan_id"], base_row["plan_step"] = plan_id, plan_step
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         reserved = self._reserve(base_row, idempotency_key)
@@ -180,7 +205,7 @@ class RunSubmitter:
         return self._compute_tracked(code, run_id, base_row, fields, request_type, idempotency_key, timings,
                                      started)
 
-    def _compute_tracked(self, code: str, run_id: str, base_row: dict[str, Any], fields: dict[str, Any],
+    def _compute_tracked(self, code: str, run_id: str, base_row: RunRow, fields: dict[str, Any],
                          request_type: str, idempotency_key: str | None, timings: dict[str, float],
                          started: float) -> RunOutcome:
         self.in_flight.add(run_id)  # the lease keeper renews it; an interrupted-run sweep leaves it alone
@@ -210,12 +235,13 @@ class RunSubmitter:
                         type(exc).__name__)
             return False
 
-    def _reserve(self, base_row: dict[str, Any], idempotency_key: str | None) -> dict[str, Any] | bool | None:
+    def _reserve(self, base_row: RunRow, idempotency_key: str | None) -> RunRow | bool | None:
         """True: reserved. The existing run when this key was already used. None: the database is down."""
         for row in (base_row, None):
+            reservation: RunRow = row if row is not None else storable(base_row)
             try:
                 with self._engine_provider().begin() as conn:
-                    new_id = reserve_run(conn, {**(row or storable(base_row)), "status": "running"})
+                    new_id = reserve_run(conn, {**reservation, "status": "running"})
                     if new_id is None and idempotency_key:
                         existing = run_by_idempotency_key(conn, idempotency_key)
                         if existing is not None:
@@ -233,7 +259,7 @@ class RunSubmitter:
                 return None
         return True
 
-    def _compute_and_store(self, code: str, run_id: str, base_row: dict[str, Any], fields: dict[str, Any],
+    def _compute_and_store(self, code: str, run_id: str, base_row: RunRow, fields: dict[str, Any],
                            request_type: str, idempotency_key: str | None, timings: dict[str, float],
                            started: float) -> RunOutcome:
         outcome = RunOutcome(run_id=run_id, status="failed", request_type=request_type, fields=fields)
@@ -266,7 +292,7 @@ class RunSubmitter:
         timings["qnn"] = (time.perf_counter() - t0) * 1000
         embedding = None if embedding_future is None else embedding_future.result()
         now = dt.datetime.now(dt.UTC)
-        final_row = {
+        final_row: RunRow = {
             **base_row,
             "status": outcome.status,
             "result_payload": outcome.response,
@@ -284,9 +310,9 @@ class RunSubmitter:
             log.warning("database write failed (%s); run %s kept in the outbox", type(exc).__name__, run_id)
             if defer_embedding:  # the outbox record carries everything the run needs
                 embedding = self._embed(fields, request_type, timings)
-            self.outbox.put(run_id, {"row": {k: _jsonable(v) for k, v in final_row.items()},
-                                     "embedding": embedding, "created_at": now.isoformat()},
-                            idempotency_key=idempotency_key)
+            record: OutboxRecord = {"row": {k: _jsonable(v) for k, v in final_row.items()},
+                                    "embedding": embedding, "created_at": now.isoformat()}
+            self.outbox.put(run_id, record, idempotency_key=idempotency_key)
             outcome.stored = False
         timings["store"] = (time.perf_counter() - t0) * 1000
         if defer_embedding and outcome.stored and self.backfill is not None:  # defer_embedding implies a backfill
@@ -297,7 +323,7 @@ class RunSubmitter:
         outcome.total_ms = (time.perf_counter() - started) * 1000
         return outcome
 
-    def _store(self, final_row: dict[str, Any], embedding: dict[str, Any] | None, outcome: RunOutcome,
+    def _store(self, final_row: RunRow, embedding: EmbeddingRow | None, outcome: RunOutcome,
                now: dt.datetime) -> None:
         """Write the finished run; a refused value makes it a failed run stored cleaned, never an outbox record."""
         try:
@@ -308,8 +334,8 @@ class RunSubmitter:
                         final_row["id"], reason)
             cleaned = storable_failed_row({**final_row, "created_at": now}, reason)
             result = write_run_once(self._engine_provider(), cleaned, storable(embedding))
-            outcome.status, outcome.error, outcome.failure_kind = "failed", cleaned["error_message"], "storage"
-            outcome.response = cleaned["result_payload"]
+            outcome.status, outcome.error, outcome.failure_kind = "failed", cleaned.get("error_message"), "storage"
+            outcome.response = cleaned.get("result_payload")
         if result == "replaced_interrupted":
             outcome.notice = ("This run had been marked interrupted while it was still computing; its answer "
                               "has replaced that mark.")
@@ -323,7 +349,7 @@ class RunSubmitter:
         except SQLAlchemyError as exc:
             log.warning("outbox flush postponed: %s", type(exc).__name__)
 
-    def _embed(self, fields: dict[str, Any], request_type: str, timings: dict[str, float]) -> dict[str, Any] | None:
+    def _embed(self, fields: dict[str, Any], request_type: str, timings: dict[str, float]) -> EmbeddingRow | None:
         t0 = time.perf_counter()
         text = describe_request(fields)
         try:
@@ -336,14 +362,14 @@ class RunSubmitter:
         return {"request_type": request_type, "embedding": vector, "model_name": MODEL_NAME,
                 "embedded_text": text, "profile": run_profile(fields)}
 
-    def _duplicate_outcome(self, existing: dict[str, Any], fields: dict[str, Any]) -> RunOutcome:
+    def _duplicate_outcome(self, existing: RunRow, fields: dict[str, Any]) -> RunOutcome:
         return RunOutcome(
             run_id=str(existing["id"]), status=existing["status"], request_type=existing["request_type"],
             fields=fields, response=existing.get("result_payload"), error=existing.get("error_message"),
             failure_kind=existing.get("failure_kind"), duplicate=True, round_trip_ms=existing.get("round_trip_ms"),
         )
 
-    def _outbox_duplicate(self, record: dict[str, Any], fields: dict[str, Any]) -> RunOutcome:
+    def _outbox_duplicate(self, record: Mapping[str, Any], fields: dict[str, Any]) -> RunOutcome:
         row = record.get("row") or {}
         return RunOutcome(
             run_id=str(row.get("id")), status=str(row.get("status")), request_type=str(row.get("request_type")),
@@ -353,7 +379,7 @@ class RunSubmitter:
         )
 
 
-def _stored_fingerprint(row: dict[str, Any]) -> str | None:
+def _stored_fingerprint(row: RunRow) -> str | None:
     """The request fingerprint of a stored run; rows from before sql/007 get it from their stored fields."""
     if row.get("request_sha256"):
         return str(row["request_sha256"])
@@ -361,20 +387,18 @@ def _stored_fingerprint(row: dict[str, Any]) -> str | None:
     return request_sha256(fields) if isinstance(fields, dict) else None
 
 
-def storable_failed_row(row: dict[str, Any], reason: str) -> dict[str, Any]:
+def storable_failed_row(row: RunRow, reason: str) -> RunRow:
     """The run with every value the database refuses cleaned, as failed with the reason (the answer is kept)."""
-    cleaned = storable(row)
+    cleaned: RunRow = storable(row)
     previous = cleaned.get("error_message")
-    cleaned.update(
-        status="failed", failure_kind="storage",
-        error_message=(f"The database refused a value of this run ({reason}). It was stored with NUL characters, "
-                       "invalid Unicode and non-finite numbers removed; the answer, if any, is kept as cleaned."
-                       + (f" Earlier: {previous}" if previous else "")),
-    )
+    cleaned["status"], cleaned["failure_kind"] = "failed", "storage"
+    cleaned["error_message"] = (f"The database refused a value of this run ({reason}). It was stored with NUL "
+                                "characters, invalid Unicode and non-finite numbers removed; the answer, if any, is "
+                                "kept as cleaned." + (f" Earlier: {previous}" if previous else ""))
     return cleaned
 
 
-def write_run_once(engine: Engine, row: dict[str, Any], embedding: dict[str, Any] | None) -> str:
+def write_run_once(engine: Engine, row: RunRow, embedding: EmbeddingRow | None) -> str:
     """written | replaced_interrupted | already_final, with the run's monitoring rows when it was written."""
     with engine.begin() as conn:
         if write_final_run(conn, row, embedding):
@@ -386,7 +410,8 @@ def write_run_once(engine: Engine, row: dict[str, Any], embedding: dict[str, Any
     return "already_final"
 
 
-def _row_from_record(record: dict[str, Any]) -> dict[str, Any]:
+def _row_from_record(record: Mapping[str, Any]) -> RunRow:
+    """The RunRow an outbox record holds in its JSON form, with the id, dates and times JSON made text read back."""
     row = dict(record["row"])
     row["id"] = uuid.UUID(row["id"])
     if row.get("completed_at"):
@@ -394,17 +419,17 @@ def _row_from_record(record: dict[str, Any]) -> dict[str, Any]:
     if row.get("forecast_date"):
         row["forecast_date"] = dt.date.fromisoformat(row["forecast_date"])
     row.setdefault("created_at", dt.datetime.fromisoformat(record["created_at"]))
-    return row
+    return cast(RunRow, row)
 
 
-def flush_outbox(engine: Engine, outbox: Outbox) -> dict[str, Any]:
+def flush_outbox(engine: Engine, outbox: Outbox) -> FlushSummary:
     """Write every outbox record by its run id; each is stored once, then its file removed.
 
     A record the database refuses a value of is stored cleaned, as failed with the reason; one that cannot be
     read or stored at all is moved to `rejected/`, named in `rejected` with why. `failed` counts records still
     waiting because the database is down. Partial temp files of a crashed writer are removed.
     """
-    summary: dict[str, Any] = {"written": 0, "already_stored": 0, "stored_as_failed": 0, "failed": 0,
+    summary: FlushSummary = {"written": 0, "already_stored": 0, "stored_as_failed": 0, "failed": 0,
                                "rejected": [], "partial_removed": outbox.remove_partial()}
     for path in outbox.pending():
         try:
@@ -437,14 +462,17 @@ def flush_outbox(engine: Engine, outbox: Outbox) -> dict[str, Any]:
             outbox.reject(path, reason)
             summary["rejected"].append({"file": path.name, "reason": reason})
             continue
-        summary["written" if result != "already_final" else "already_stored"] += 1
+        if result == "already_final":
+            summary["already_stored"] += 1
+        else:
+            summary["written"] += 1
         outbox.remove(path)
         if record.get("idempotency_key"):
             outbox.forget_key_lock(str(record["idempotency_key"]))
     return summary
 
 
-def _conflicts_with_stored(engine: Engine, row: dict[str, Any]) -> bool:
+def _conflicts_with_stored(engine: Engine, row: RunRow) -> bool:
     """The run stored under this record's id answers another request (same key, another body)."""
     if not row.get("idempotency_key"):
         return False

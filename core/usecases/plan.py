@@ -8,12 +8,13 @@ answers: the engines stay behind the service.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,8 +24,9 @@ from core.db.plans import (finish_plan, get_plan, plan_by_idempotency_key, plan_
                            take_over_plan)
 from core.db.runs import RETRYABLE_FAILURE_KINDS
 from core.contract.errors import IdempotencyConflict, InputError
-from core.inputs.day_plan import (PlanRequest, check_plan, forecast_request, grid_request, storage_request,
-                                  summarize)
+from core.db.rows import PlanRow
+from core.inputs.day_plan import (PlanRequest, PlanSummary, check_plan, forecast_request, grid_request,
+                                  storage_request, summarize)
 from core.usecases.outbox import key_digest
 from core.usecases.pipeline import RunOutcome, RunSubmitter
 from core.search.similarity import similar_to_run
@@ -41,9 +43,19 @@ class PlanOutcome:
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_ids: dict[str, str] = field(default_factory=dict)
-    summary: dict[str, Any] | None = None
+    summary: PlanSummary | None = None
     duplicate: bool = False
     total_ms: float | None = None
+
+
+class SimilarPlan(TypedDict):
+    plan_id: str
+    region: str
+    plan_date: dt.date
+    status: str
+    summary: Mapping[str, Any] | None   # as stored (PlanSummary)
+    distance: float                     # of the plans' forecast runs (core.search.similarity)
+    created_at: dt.datetime
 
 
 # --- running it -----------------------------------------------------------------------------------------
@@ -55,7 +67,7 @@ def step_key(plan_key: str, step: str) -> str:
     return f"plan {key_digest(plan_key)} {step}"
 
 
-def same_inputs(stored: dict[str, Any], plan: PlanRequest) -> bool:
+def same_inputs(stored: PlanRow, plan: PlanRequest) -> bool:
     """The stored plan row was made from this form (the inputs the row records; no long series)."""
     return (stored.get("region") == plan.region.strip() and stored.get("plan_date") == plan.day
             and (stored.get("inputs") or {}) == plan.inputs())
@@ -68,7 +80,7 @@ def _reserve_or_take_over(submitter: RunSubmitter, engine: Engine, plan: PlanReq
     plan_id = str(uuid.uuid4())
     try:
         with engine.begin() as conn:
-            row = {"id": uuid.UUID(plan_id), "region": plan.region.strip(), "plan_date": plan.day,
+            row: PlanRow = {"id": uuid.UUID(plan_id), "region": plan.region.strip(), "plan_date": plan.day,
                    "status": "running", "inputs": plan.inputs(), "idempotency_key": idempotency_key}
             if reserve_plan(conn, row) is not None or not idempotency_key:
                 return plan_id, None
@@ -159,10 +171,11 @@ def stored_plan(engine: Engine, plan_id: str, *, duplicate: bool = False) -> Pla
     row = get_plan(engine, plan_id)
     if row is None:
         raise KeyError(plan_id)
+    # The column holds what summarize wrote when the plan finished.
     outcome = PlanOutcome(plan_id=str(row["id"]), status=row["status"], error=row["error_message"],
-                          summary=row["summary"], duplicate=duplicate)
+                          summary=cast(PlanSummary | None, row["summary"]), duplicate=duplicate)
     for run in plan_runs(engine, plan_id):
-        name = run["plan_step"]
+        name = str(run["plan_step"])  # set on every run plan_runs finds
         outcome.run_ids[name] = str(run["id"])
         outcome.fields[name] = (run.get("input_payload") or {}).get("fields") or {}
         result = ((run.get("result_payload") or {}).get("result"))
@@ -171,14 +184,14 @@ def stored_plan(engine: Engine, plan_id: str, *, duplicate: bool = False) -> Pla
     return outcome
 
 
-def similar_plans(engine: Engine, outcome: PlanOutcome, *, k: int = 5) -> list[dict[str, Any]]:
+def similar_plans(engine: Engine, outcome: PlanOutcome, *, k: int = 5) -> list[SimilarPlan]:
     """Past plans whose forecast runs are most like this one's (the forecast run's similarity search)."""
     forecast_run = outcome.run_ids.get("forecast")
     if not forecast_run:
         return []
     near = similar_to_run(engine, forecast_run, k=max(4 * k, 20))
     owners = plan_ids_of_runs(engine, [s.run_id for s in near])
-    found: list[dict[str, Any]] = []
+    found: list[SimilarPlan] = []
     for s in near:
         pid = owners.get(s.run_id)
         if pid and pid != outcome.plan_id and all(f["plan_id"] != pid for f in found):

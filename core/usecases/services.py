@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Required, TypedDict
 from urllib.parse import urlparse
 
 from sqlalchemy import Engine
@@ -20,7 +20,7 @@ from core.db.connection import create_database_engine, describe_database
 from core.db.runs import mark_interrupted_runs
 from core.search.backfill import EmbeddingBackfill, fill_missing_profiles
 from core.search.embeddings import TextEncoder
-from core.qnn.local_service import LocalQNNServer
+from core.qnn.local_service import LocalQNNServer, LocalServiceState
 from core.usecases.outbox import Outbox
 from core.usecases.leases import Leases
 from core.usecases.pipeline import RunSubmitter, flush_outbox
@@ -230,7 +230,7 @@ class Services:
             return "local"
         return _host_and_port(self.settings.qnn_base_url) or "remote"
 
-    def local_qnn_state(self) -> dict[str, Any] | None:
+    def local_qnn_state(self) -> LocalServiceState | None:
         return self.local_server.state() if self.local_server is not None else None
 
     def submitter(self) -> RunSubmitter:
@@ -281,36 +281,81 @@ def build_services(settings: Settings | None = None) -> Services:
     return services
 
 
-def health_snapshot(services: Services) -> dict[str, Any]:
+class QnnHealth(TypedDict, total=False):
+    ok: Required[bool]
+    label: Required[str]
+    latency_ms: float
+    status: Any                       # as the service's health answer gave them
+    version: Any
+    error: str                        # when it did not answer, redacted
+    local_service: LocalServiceState | None
+
+
+class DatabaseHealth(TypedDict, total=False):
+    ok: Required[bool]
+    label: Required[str]
+    latency_ms: float
+    postgres: str | None              # server versions
+    pgvector: str | None
+    counts: dict[str, int]            # rows per table
+    migrations: list[str]
+    error: str
+
+
+class EmbeddingHealth(TypedDict):
+    ok: bool
+    loaded: bool
+    name: str
+    dimension: int
+    load_seconds: float | None
+    error: str | None
+
+
+class OutboxHealth(TypedDict):
+    pending: int                      # computed runs waiting for the database
+
+
+class HealthSnapshot(TypedDict):
+    qnn: QnnHealth
+    database: DatabaseHealth
+    embedding: EmbeddingHealth
+    outbox: OutboxHealth
+    secrets: dict[str, bool]          # which secrets are set, never their values
+
+
+def health_snapshot(services: Services) -> HealthSnapshot:
     """Everything the health page and the sidebar show; never raises, never includes secrets."""
     from core.db.migrations import applied_migrations
     from core.db.runs import server_versions, table_counts
 
-    snapshot: dict[str, Any] = {}
     secrets = secret_values(services.settings)
+    qnn: QnnHealth
     try:
         health = services.client().health()
-        snapshot["qnn"] = {"ok": health.ok, "latency_ms": round(health.latency_ms, 1),
-                           "status": health.body.get("status"), "version": health.body.get("version"),
-                           "label": services.qnn_label}
+        qnn = {"ok": health.ok, "latency_ms": round(health.latency_ms, 1),
+               "status": health.body.get("status"), "version": health.body.get("version"),
+               "label": services.qnn_label}
     except Exception as exc:
-        snapshot["qnn"] = {"ok": False, "error": redacted_text(exc, 600, secrets), "label": services.qnn_label}
-    snapshot["qnn"]["local_service"] = services.local_qnn_state()
+        qnn = {"ok": False, "error": redacted_text(exc, 600, secrets), "label": services.qnn_label}
+    qnn["local_service"] = services.local_qnn_state()
+    database: DatabaseHealth
     try:
         engine = services.engine()
         started = time.perf_counter()
         versions = server_versions(engine)
-        snapshot["database"] = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                                **versions, "counts": table_counts(engine),
-                                "migrations": applied_migrations(engine), "label": services.database_label}
+        database = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "postgres": versions["postgres"], "pgvector": versions["pgvector"],
+                    "counts": table_counts(engine), "migrations": applied_migrations(engine),
+                    "label": services.database_label}
     except Exception as exc:
         message = redacted_text(str(exc).splitlines()[0] if str(exc) else "", 300, secrets)
-        snapshot["database"] = {"ok": False, "error": f"{type(exc).__name__}: {message}",
-                                "label": services.database_label}
+        database = {"ok": False, "error": f"{type(exc).__name__}: {message}", "label": services.database_label}
     info = services.encoder.info()
-    snapshot["embedding"] = {"ok": info.error is None, "loaded": info.loaded, "name": info.name,
-                             "dimension": info.dimension, "load_seconds": info.load_seconds, "error": info.error}
-    snapshot["outbox"] = {"pending": len(services.outbox)}
-    snapshot["secrets"] = {"QNN_API_TOKEN": bool(services.settings.qnn_api_token),
-                           "DATABASE_URL": bool(services.settings.database_url)}
-    return snapshot
+    return {
+        "qnn": qnn, "database": database,
+        "embedding": {"ok": info.error is None, "loaded": info.loaded, "name": info.name,
+                      "dimension": info.dimension, "load_seconds": info.load_seconds, "error": info.error},
+        "outbox": {"pending": len(services.outbox)},
+        "secrets": {"QNN_API_TOKEN": bool(services.settings.qnn_api_token),
+                    "DATABASE_URL": bool(services.settings.database_url)},
+    }

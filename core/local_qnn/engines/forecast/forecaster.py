@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -43,18 +43,43 @@ def _clean(values: np.ndarray, digits: int = 6) -> list[float]:
     return [round(float(v), digits) for v in np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)]
 
 
-def history_quality(loads: np.ndarray, resolution_min: int, origin: dt.datetime) -> dict[str, Any]:
+class Gap(TypedDict):
+    start: str    # ISO 8601, the first missing step
+    steps: int
+
+
+class HistoryQuality(TypedDict):
+    """The answer's `history_quality`."""
+    values: int
+    days: float
+    history_start: str
+    missing: int
+    missing_share: float
+    gap_count: int
+    longest_gap_steps: int
+    gaps: list[Gap]               # the first 20
+    gap_handling: str
+    notes: list[str]
+
+
+def history_quality(loads: np.ndarray, resolution_min: int, origin: dt.datetime) -> HistoryQuality:
     """What is missing in the history and what the model does about it (it never fills the data)."""
     missing = np.isnan(loads)
     step = dt.timedelta(minutes=resolution_min)
     first = origin - step * len(loads)
-    gaps: list[dict[str, Any]] = []
+    gaps: list[Gap] = []
     if missing.any():
         edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
             gaps.append({"start": (first + step * int(a)).isoformat(), "steps": int(b - a)})
     longest = max((g["steps"] for g in gaps), default=0)
-    report = {
+    notes = []
+    if missing.any():
+        notes.append(f"{int(missing.sum())} missing values in {len(gaps)} gap(s), longest "
+                     f"{longest * resolution_min / 60:g} h; skipped, not filled.")
+    if len(loads) < 14 * 1440 // resolution_min:
+        notes.append("Less than two weeks of history: weekly patterns are only partly known.")
+    return {
         "values": len(loads),
         "days": round(len(loads) * resolution_min / 1440, 2),
         "history_start": first.isoformat(),
@@ -66,15 +91,8 @@ def history_quality(loads: np.ndarray, resolution_min: int, origin: dt.datetime)
         "gap_handling": ("Missing values are skipped: each profile averages the days that have a value at that "
                          "time of day, and missing targets are left out of the fit and the backtest. Nothing "
                          "is filled in.") if missing.any() else "No missing values.",
+        "notes": notes,
     }
-    notes = []
-    if missing.any():
-        notes.append(f"{int(missing.sum())} missing values in {len(gaps)} gap(s), longest "
-                     f"{longest * resolution_min / 60:g} h; skipped, not filled.")
-    if len(loads) < 14 * 1440 // resolution_min:
-        notes.append("Less than two weeks of history: weekly patterns are only partly known.")
-    report["notes"] = notes
-    return report
 
 
 def run(request: ForecastRequest) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -40,7 +40,20 @@ def _r(value: float, digits: int) -> float | None:
     return round(float(value), digits) if math.isfinite(value) else None
 
 
-def evaluate(net: Network, req: HourlyRequest, closed: np.ndarray, vmin: float, vmax: float) -> dict[str, Any]:
+class HourlyFigures(TypedDict):
+    """One configuration through the day: per step (None where the power flow did not converge) and in all."""
+    open_lines: list[str]
+    hourly_losses_kw: list[float | None]
+    hourly_min_voltage_pu: list[float | None]
+    hourly_max_voltage_pu: list[float | None]
+    hourly_min_voltage_bus: list[str | None]
+    hourly_converged: list[bool]
+    energy_losses_kwh: float | None   # None unless every step converged
+    lowest_voltage_pu: float | None
+    steps_voltage_ok: int
+
+
+def evaluate(net: Network, req: HourlyRequest, closed: np.ndarray, vmin: float, vmax: float) -> HourlyFigures:
     """One AC power flow per step of a fixed configuration."""
     losses: list[float | None] = []
     vmins: list[float | None] = []

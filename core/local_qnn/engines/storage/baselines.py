@@ -10,14 +10,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import numpy as np
 
 from core.local_qnn.engines.storage.dispatch import StorageRequest, grid_cost, parse_request
 
 
-def summarise(req: StorageRequest, charge_mw: np.ndarray, discharge_mw: np.ndarray) -> dict[str, Any]:
+class ScheduleFigures(TypedDict):
+    """A schedule and its money and wear, in the engine's units (the prices' currency, MW, MWh)."""
+    charge_mw: list[float]
+    discharge_mw: list[float]
+    soc_mwh: list[float]
+    revenue: float
+    degradation_cost: float
+    throughput_mwh: float
+    cycles: float
+    objective: float
+    grid_cost: NotRequired[float]     # self-consumption only
+    policy: NotRequired[str]
+
+
+class PolicyRow(TypedDict, total=False):
+    """One row of the answer's `policy_comparison`: a figure is left out when the policy's result has none."""
+    policy: str
+    revenue: float
+    degradation_cost: float
+    objective: float
+    cycles: float
+    throughput_mwh: float
+    grid_cost: float
+
+
+def summarise(req: StorageRequest, charge_mw: np.ndarray, discharge_mw: np.ndarray) -> ScheduleFigures:
     """Revenue, wear, cycles and (self-consumption) grid cost of a schedule, defined as in the engine."""
     dt_h = req.dt_h
     s0 = req.initial_soc * req.capacity_mwh
@@ -25,18 +50,18 @@ def summarise(req: StorageRequest, charge_mw: np.ndarray, discharge_mw: np.ndarr
     revenue = float(np.sum(req.prices * (discharge_mw - charge_mw)) * dt_h)
     degradation = float(req.cycle_cost_per_mwh * np.sum(discharge_mw) * dt_h)
     throughput = float(np.sum(charge_mw + discharge_mw) * dt_h)
-    out: dict[str, Any] = {
+    out: ScheduleFigures = {
         "charge_mw": charge_mw.tolist(), "discharge_mw": discharge_mw.tolist(), "soc_mwh": soc.tolist(),
         "revenue": revenue, "degradation_cost": degradation, "throughput_mwh": throughput,
         "cycles": throughput / (2 * req.capacity_mwh), "objective": revenue - degradation,
     }
     if req.self_consumption:
         cost, _, _ = grid_cost(req, req.net_load_mw + charge_mw - discharge_mw)
-        out.update({"grid_cost": cost, "objective": -cost - degradation})
+        out["grid_cost"], out["objective"] = cost, -cost - degradation
     return out
 
 
-def no_battery(req: StorageRequest) -> dict[str, Any]:
+def no_battery(req: StorageRequest) -> ScheduleFigures:
     zeros = np.zeros(req.steps)
     out = summarise(req, zeros, zeros)
     out["soc_mwh"] = []  # there is no battery to hold a charge
@@ -113,7 +138,7 @@ def _top_up_final(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray
         need -= gain
 
 
-def rule_based(req: StorageRequest) -> dict[str, Any]:
+def rule_based(req: StorageRequest) -> ScheduleFigures:
     charge, discharge = _self_consumption_rule(req) if req.self_consumption else _daily_rule(req)
     _top_up_final(req, charge, discharge)
     out = summarise(req, charge, discharge)
@@ -121,14 +146,14 @@ def rule_based(req: StorageRequest) -> dict[str, Any]:
     return out
 
 
-def compare(request: StorageRequest | Mapping[str, Any], optimal_result: Mapping[str, Any]) -> list[dict[str, Any]]:
+def compare(request: StorageRequest | Mapping[str, Any], optimal_result: Mapping[str, Any]) -> list[PolicyRow]:
     """One row per policy (optimal, rule-based, no battery) with the same figures for each."""
     req = request if isinstance(request, StorageRequest) else parse_request(request)
     keys = ("revenue", "degradation_cost", "objective", "cycles", "throughput_mwh", "grid_cost")
-    rows = []
-    for name, figures in (("Optimal (HiGHS)", optimal_result), ("Rule-based", rule_based(req)),
-                          ("No battery", no_battery(req))):
-        row: dict[str, Any] = {"policy": name}
-        row.update({k: float(figures[k]) for k in keys if k in figures})
-        rows.append(row)
+    rows: list[PolicyRow] = []
+    policies: tuple[tuple[str, Mapping[str, Any]], ...] = (
+        ("Optimal (HiGHS)", optimal_result), ("Rule-based", rule_based(req)), ("No battery", no_battery(req)))
+    for name, figures in policies:
+        # PolicyRow's keys: `policy` and those of `keys` the figures hold
+        rows.append(cast(PolicyRow, {"policy": name, **{k: float(figures[k]) for k in keys if k in figures}}))
     return rows
