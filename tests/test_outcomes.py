@@ -104,11 +104,13 @@ def test_network_diagram_keeps_labels_clear_and_bows_ties(network):
     assert len(ids) >= len(result["switching_actions"]["close"]) + len(result["switching_actions"]["open"])
 
 
-def test_results_are_parsed_leniently_and_a_grid_without_losses_names_the_key():
+def test_results_are_parsed_leniently_and_a_result_without_its_headline_names_the_key():
     odd = parse_grid_result({"bus_voltage_pu": {"after": {"1": 1.0, "2": "n/a", "3": float("nan")}}, "losses_kw_after": None})
     assert odd.voltages_after_pu == {"1": 1.0, "2": None, "3": None} and odd.losses_after_kw is None
     with pytest.raises(KeyError, match="losses_kw_after"):
         grid_outcome(odd)
     storage_result = parse_storage_result({"grid_cost": 10.0, "savings": "a lot", "timestamps": "2026-01-01"})
     assert storage_result.self_consumption and storage_result.savings is None and storage_result.timestamps == []
+    with pytest.raises(KeyError, match="savings"):  # the headline money is never shown as 0 for "a lot"
+        storage_outcome({"Region": "Ontario"}, storage_result)
     assert parse_forecast_result({"forecast": [1, True, None, 2.5]}).forecast_mw == [1.0, None, None, 2.5]

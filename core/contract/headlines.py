@@ -88,10 +88,12 @@ def storage_outcome(fields: Mapping[str, Any], result: StorageResult) -> Storage
     stamps = result.timestamps
     if self_consumption:
         draw = [v or 0.0 for v in result.grid_import_mw]
-        value, label = result.savings or 0.0, "Saved vs no battery"
+        value, label, key = result.savings, "Saved vs no battery", "savings"
     else:
         draw = [v or 0.0 for v in result.charge_mw]
-        value, label = result.revenue or 0.0, "Revenue"
+        value, label, key = result.revenue, "Revenue", "revenue"
+    if value is None:  # the money is the headline: never shown as 0 when the answer does not say it
+        raise KeyError(key)
     peak_i = max(range(len(draw)), key=draw.__getitem__) if draw else None
     return StorageOutcome(
         value=value, value_label=label, currency=currency(fields.get("Region")),
