@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
@@ -168,3 +169,38 @@ def get_choice(fields: Mapping[str, Any], key: str, choices: Sequence[Any], *, d
 def require_same_length(key: str, series: np.ndarray | None, reference_key: str, reference: np.ndarray) -> None:
     if series is not None and len(series) != len(reference):
         raise InputError(key, f"has {len(series)} values but {reference_key} has {len(reference)}")
+
+
+_WALL_CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?", re.ASCII)
+_UTC_OFFSET = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$", re.ASCII)
+
+
+def origin_moment(fields: Mapping[str, Any]) -> tuple[dt.date, dt.time | None]:
+    """Date as (day, time of day or None for a plain day): "YYYY-MM-DD" or a wall-clock "YYYY-MM-DDTHH:MM"."""
+    if "Date" not in fields:
+        raise InputError("Date", "is required (YYYY-MM-DD, or YYYY-MM-DDTHH:MM to forecast from a time of day)")
+    raw = fields["Date"]
+    text = raw.strip() if isinstance(raw, str) else None
+    if text is None or len(text) <= 10:
+        return parse_date("Date", raw), None
+    if _UTC_OFFSET.search(text):
+        raise InputError("Date", f"is a local wall-clock time: give it without a UTC offset, got {text[:40]!r}")
+    try:
+        # fromisoformat alone accepts week dates, "T14" and a trailing NUL: the pattern keeps one written form.
+        if not _WALL_CLOCK.fullmatch(text):
+            raise ValueError(text)
+        moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise InputError("Date", f"must be YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {text[:40]!r}") from None
+    return parse_date("Date", moment.date().isoformat()), moment.time()
+
+
+def origin_step_of(moment: dt.time | None, resolution: int) -> int:
+    """Steps after midnight; InputError naming Date when the time is off the resolution's step grid."""
+    if moment is None:
+        return 0
+    minutes = moment.hour * 60 + moment.minute
+    if moment.second or moment.microsecond or minutes % resolution:
+        raise InputError("Date", f"{moment.isoformat()} is not on a {resolution}-minute step; the forecast starts "
+                                 f"at a step boundary, e.g. {moment.hour:02d}:00")
+    return minutes // resolution

@@ -10,7 +10,6 @@ steps: the history's measured weather, then the weather forecast for the horizon
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +17,11 @@ from typing import Any
 import numpy as np
 
 from core.contract.errors import InputError
-from core.contract.fields import get_choice, get_series, parse_date
+from core.contract.fields import get_choice, get_series, origin_moment, origin_step_of, parse_date
 from core.contract.limits import (MAX_ABS_POWER_MW, MAX_FORECAST_HISTORY_DAYS, MAX_FORECAST_HORIZON_HOURS,
                                   MIN_FORECAST_HISTORY_HOURS)
 
 RESOLUTIONS_MIN = (15, 30, 60)
-_WALL_CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?", re.ASCII)
-_UTC_OFFSET = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$", re.ASCII)
 MAX_MISSING_SHARE = 0.2
 MAX_MISSING_SHARE_LAST_DAY = 0.5
 MAX_HOLIDAYS = 400
@@ -106,42 +103,11 @@ def _weather(fields: Mapping[str, Any], key: str, n_history: int, horizon: int) 
     return values
 
 
-def _origin_moment(fields: Mapping[str, Any]) -> tuple[dt.date, dt.time | None]:
-    """Date as (day, time of day or None for a plain day): "YYYY-MM-DD" or a wall-clock "YYYY-MM-DDTHH:MM"."""
-    if "Date" not in fields:
-        raise InputError("Date", "is required (YYYY-MM-DD, or YYYY-MM-DDTHH:MM to forecast from a time of day)")
-    raw = fields["Date"]
-    text = raw.strip() if isinstance(raw, str) else None
-    if text is None or len(text) <= 10:
-        return parse_date("Date", raw), None
-    if _UTC_OFFSET.search(text):
-        raise InputError("Date", f"is a local wall-clock time: give it without a UTC offset, got {text[:40]!r}")
-    try:
-        # fromisoformat alone accepts week dates, "T14" and a trailing NUL: the pattern keeps one written form.
-        if not _WALL_CLOCK.fullmatch(text):
-            raise ValueError(text)
-        moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
-    except ValueError:
-        raise InputError("Date", f"must be YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {text[:40]!r}") from None
-    return parse_date("Date", moment.date().isoformat()), moment.time()
-
-
-def _origin_step(moment: dt.time | None, resolution: int) -> int:
-    """Steps after midnight; InputError naming Date when the time is off the resolution's step grid."""
-    if moment is None:
-        return 0
-    minutes = moment.hour * 60 + moment.minute
-    if moment.second or moment.microsecond or minutes % resolution:
-        raise InputError("Date", f"{moment.isoformat()} is not on a {resolution}-minute step; the forecast starts "
-                                 f"at a step boundary, e.g. {moment.hour:02d}:00")
-    return minutes // resolution
-
-
 def parse_origin(fields: Mapping[str, Any]) -> dt.datetime:
     """The forecast's origin (local wall-clock time) from Date and Resolution; InputError naming the key."""
-    day, moment = _origin_moment(fields)
+    day, moment = origin_moment(fields)
     resolution = int(get_choice(fields, "Resolution", RESOLUTIONS_MIN))
-    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=_origin_step(moment, resolution) * resolution)
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=origin_step_of(moment, resolution) * resolution)
 
 
 def read_origin(fields: Mapping[str, Any]) -> tuple[dt.datetime, int] | None:
@@ -154,9 +120,9 @@ def read_origin(fields: Mapping[str, Any]) -> tuple[dt.datetime, int] | None:
 
 
 def parse_request(fields: Mapping[str, Any]) -> ForecastRequest:
-    start, moment = _origin_moment(fields)
+    start, moment = origin_moment(fields)
     resolution = int(get_choice(fields, "Resolution", RESOLUTIONS_MIN))
-    origin_step = _origin_step(moment, resolution)
+    origin_step = origin_step_of(moment, resolution)
     per_day = 24 * 60 // resolution
     horizon = _horizon(fields, resolution)
     min_len = MIN_FORECAST_HISTORY_HOURS * 60 // resolution
