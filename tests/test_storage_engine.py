@@ -425,3 +425,16 @@ def test_lp_stopped_by_the_solve_budget_returns_a_feasible_schedule(monkeypatch)
     assert result["optimal"] is False and result["time_limited"] is True
     assert result["optimality_gap"] is None
     assert result["soc_mwh"][-1] == pytest.approx(0.7 * f["CapacityMWh"])
+
+
+def test_a_schedule_from_a_time_of_day_starts_there_and_a_time_off_the_step_is_refused():
+    """A re-plan from 15:00 (issue 24): Date carries the hour, the steps are the rest of the day."""
+    result = solve(Date="2025-06-07T15:00", Prices=[10.0 + i for i in range(9)])
+    assert result["timestamps"][0] == "2025-06-07T15:00:00" and result["timestamps"][-1] == "2025-06-07T23:00:00"
+    quarter = solve(Date="2025-06-07T15:45", Resolution=15, Prices=[10.0, 20.0])
+    assert quarter["timestamps"] == ["2025-06-07T15:45:00", "2025-06-07T16:00:00"]
+    for date, key_text in (("2025-06-07T15:30", "not on a 60-minute step"), ("2025-06-07T15:00Z", "UTC offset"),
+                           ("2025-06-07T25:00", "YYYY-MM-DDTHH:MM")):
+        with pytest.raises(InputError) as refused:
+            solve(Date=date)
+        assert refused.value.key == "Date" and key_text in refused.value.reason

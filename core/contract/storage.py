@@ -2,7 +2,8 @@
 
 Request keys (the decoded `code` of `Task=storage`):
 
-- `Date` (YYYY-MM-DD, first step at 00:00), `Resolution` (minutes per step: 5, 15, 30 or 60; default 60)
+- `Date` (YYYY-MM-DD, first step at 00:00; or a local wall-clock YYYY-MM-DDTHH:MM on a step, first step then:
+  a re-plan from the current hour), `Resolution` (minutes per step: 5, 15, 30 or 60; default 60)
 - `Prices` (currency/MWh per step; negative values allowed)
 - `CapacityMWh`, `PowerMW` (> 0; `PowerMW` limits charge and discharge at the grid side)
 - `Efficiency` (one-way, in (0, 1]; charge and discharge alike, round trip = Efficiency²)
@@ -29,7 +30,8 @@ import numpy as np
 
 from core.contract.errors import InputError
 from core.contract.limits import MAX_ABS_POWER_MW, MAX_ABS_PRICE_PER_MWH, MIN_EFFICIENCY
-from core.contract.fields import get_choice, get_date, get_number, get_series, get_text, require_same_length
+from core.contract.fields import (get_choice, get_number, get_series, get_text, origin_moment, origin_step_of,
+                                  require_same_length)
 
 
 RESOLUTIONS_MIN = (5, 15, 30, 60)
@@ -57,6 +59,7 @@ class StorageRequest:
     pv_mw: np.ndarray | None = None
     export_price: np.ndarray | None = None  # per step; set only in self-consumption mode
     grid_limit_mw: float | None = None  # import limit at the connection point (self-consumption mode only)
+    origin_step: int = 0                # steps after start_date's midnight at which the schedule starts
 
     @property
     def steps(self) -> int:
@@ -98,8 +101,9 @@ def _size(fields: Mapping[str, Any], key: str) -> float:
 
 def parse_request(fields: Mapping[str, Any]) -> StorageRequest:
     region = get_text(fields, "Region", default="", max_length=80)
-    start_date = get_date(fields, "Date")
+    start_date, moment = origin_moment(fields)
     resolution = int(get_choice(fields, "Resolution", RESOLUTIONS_MIN, default=60))
+    origin_step = origin_step_of(moment, resolution)
     prices = get_series(fields, "Prices", max_abs=MAX_ABS_PRICE_PER_MWH)
     capacity = _size(fields, "CapacityMWh")
     power = _size(fields, "PowerMW")
@@ -142,7 +146,7 @@ def parse_request(fields: Mapping[str, Any]) -> StorageRequest:
             if key in fields:
                 raise InputError(key, "applies only with a Load or PV series (self-consumption mode)")
     return StorageRequest(region, start_date, resolution, prices, capacity, power, efficiency, initial,
-                          min_soc, max_soc, final, cycle_cost, load, pv, export_price, grid_limit)
+                          min_soc, max_soc, final, cycle_cost, load, pv, export_price, grid_limit, origin_step)
 
 
 def _export_prices(fields: Mapping[str, Any], steps: int) -> np.ndarray:

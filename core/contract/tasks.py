@@ -7,7 +7,7 @@ from typing import Any
 
 from core.contract import forecast, grid, storage
 from core.contract.errors import InputError
-from core.contract.fields import get_date, get_text
+from core.contract.fields import get_date, get_text, origin_moment
 
 TASKS = ("forecast", "storage", "grid_switch")
 # The model id the local QNN-compatible service answers as, and the dashboard's default model.
@@ -31,8 +31,9 @@ def region_text(region: Any) -> str:
 
 
 def request_day(task: str, fields: Mapping[str, Any]) -> dt.date:
-    """The day a request is filed under: its Date; a forecast's Date may carry a time of day (its origin)."""
-    return forecast.parse_origin(fields).date() if task == "forecast" else get_date(fields, "Date")
+    """The day a request is filed under: its Date; a forecast's or a storage schedule's Date may carry a time of
+    day (where it starts)."""
+    return origin_moment(fields)[0] if task in ("forecast", "storage") else get_date(fields, "Date")
 
 
 PARSERS = {"forecast": forecast.parse_request, "storage": storage.parse_request, "grid_switch": grid.parse_request}

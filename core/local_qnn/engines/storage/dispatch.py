@@ -266,7 +266,7 @@ def _highs_version() -> str:
 
 
 def _timestamps(req: StorageRequest) -> list[str]:
-    start = np.datetime64(req.start_date.isoformat(), "m")
+    start = np.datetime64(req.start_date.isoformat(), "m") + req.origin_step * np.timedelta64(req.resolution_min, "m")
     stamps = start + np.arange(req.steps) * np.timedelta64(req.resolution_min, "m")
     return np.datetime_as_string(stamps, unit="s").tolist()
 
