@@ -33,7 +33,7 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
-# Before the page: a page that stops early (st.stop, an input error) keeps the status; it refreshes itself.
+# Before the page: a page that stops early (st.stop, an input error) keeps the status.
 with st.sidebar:
     render_status_sidebar()
 render_pending_run_notice()

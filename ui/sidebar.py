@@ -9,10 +9,31 @@ from ui.state import cached_health, get_services
 REFRESH_S = 5
 
 
-@st.fragment(run_every=REFRESH_S)
 def render_status_sidebar() -> None:
     """Call inside `with st.sidebar:`, before the page runs: a page that stops early (st.stop, an input
-    error) still has it, and it refreshes itself every few seconds instead of waiting for the next click."""
+    error) still has it. While a dependency is still starting it refreshes itself every few seconds, then
+    redraws the page once all are up and stops: a fragment rerunning on a timer for good drops an operator's
+    click that lands during its run now and then (a button, a form submission; Streamlit issue #10805), and
+    after start-up every click redraws the sidebar anyway."""
+    if _still_starting():
+        _refresh_until_started()
+    else:
+        _draw_status()
+
+
+def _still_starting() -> bool:
+    services = get_services()
+    return not services.started or not services.encoder.info().loaded and not services.encoder.info().error
+
+
+@st.fragment(run_every=REFRESH_S)
+def _refresh_until_started() -> None:
+    if not _still_starting():
+        st.rerun()  # the whole page, once: the sidebar is drawn without a timer from now on
+    _draw_status()
+
+
+def _draw_status() -> None:
     services = get_services()
     st.caption("Connections")
     if not services.started:
