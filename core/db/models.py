@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import REAL, BigInteger, Date, DateTime, Float, ForeignKey, Identity, Text
+from sqlalchemy import REAL, BigInteger, Date, DateTime, Float, ForeignKey, Identity, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,6 +42,8 @@ class OptimizationRun(Base):
     # sql/009: the day-ahead plan that made this run, and as which step (forecast, storage, grid)
     plan_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), ForeignKey("plans.id", ondelete="SET NULL"))
     plan_step: Mapped[str | None] = mapped_column(Text)
+    replan_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False),  # sql/012: a re-plan's step
+                                                  ForeignKey("plan_replans.id", ondelete="SET NULL"))
     # sql/011: renewed while a process computes the run; stale = that process stopped
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -60,6 +62,22 @@ class Plan(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # sql/011, as for runs
+
+
+class PlanReplan(Base):
+    __tablename__ = "plan_replans"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    plan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("plans.id", ondelete="CASCADE"))
+    from_hour: Mapped[int] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OptimizationEmbedding(Base):

@@ -1,4 +1,4 @@
-"""Reading and writing day-ahead plans (sql/009) and the runs linked to them."""
+"""Reading and writing day-ahead plans (sql/009), their intraday re-plans (sql/012) and the runs linked to them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,10 +9,11 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from core.db.models import OptimizationRun, Plan
-from core.db.rows import PlanRow, RunRow
+from core.db.models import OptimizationRun, Plan, PlanReplan
+from core.db.rows import PlanRow, ReplanRow, RunRow
 
 PLANS = Plan.__table__
+REPLANS = PlanReplan.__table__
 RUNS = OptimizationRun.__table__
 STEP_ORDER = ("forecast", "storage", "grid")
 
@@ -85,10 +86,13 @@ def get_plan(engine: Engine, plan_id: str | uuid.UUID) -> PlanRow | None:
         return _plan_row(row) if row else None
 
 
-def plan_runs(engine: Engine, plan_id: str | uuid.UUID) -> list[RunRow]:
-    """The plan's runs with payloads, in step order (forecast, storage, grid)."""
+def plan_runs(engine: Engine, plan_id: str | uuid.UUID, *, replan_id: str | uuid.UUID | None = None) -> list[RunRow]:
+    """The day-ahead plan's own runs (or, with `replan_id`, that re-plan's) with payloads, in step order
+    (forecast, storage, grid)."""
+    which = RUNS.c.replan_id.is_(None) if replan_id is None else RUNS.c.replan_id == str(replan_id)
     with engine.connect() as conn:
-        rows = [cast(RunRow, dict(r._mapping)) for r in conn.execute(select(RUNS).where(RUNS.c.plan_id == str(plan_id)))]
+        rows = [cast(RunRow, dict(r._mapping))
+                for r in conn.execute(select(RUNS).where(RUNS.c.plan_id == str(plan_id), which))]
     return sorted(rows, key=lambda r: (STEP_ORDER.index(r["plan_step"]) if r["plan_step"] in STEP_ORDER else 9,
                                        r["created_at"]))
 
@@ -117,3 +121,61 @@ def plan_ids_of_runs(engine: Engine, run_ids: list[str]) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(RUNS.c.id, RUNS.c.plan_id).where(RUNS.c.id.in_(keys), RUNS.c.plan_id.is_not(None)))
         return {str(r.id): str(r.plan_id) for r in rows}
+
+
+# --- intraday re-plans (sql/012) ---------------------------------------------------------------------------
+
+def _replan_row(row: Any) -> ReplanRow:
+    return cast(ReplanRow, dict(row._mapping))
+
+
+def reserve_replan(conn: Connection, row: ReplanRow) -> uuid.UUID | None:
+    """Insert a 'running' re-plan; None when the idempotency key was already used."""
+    stmt = (insert(PlanReplan).values(**row, heartbeat_at=func.now())
+            .on_conflict_do_nothing(index_elements=[PlanReplan.idempotency_key]).returning(PlanReplan.id))
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def replan_by_idempotency_key(conn: Connection, key: str) -> ReplanRow | None:
+    row = conn.execute(select(REPLANS).where(REPLANS.c.idempotency_key == key)).first()
+    return _replan_row(row) if row else None
+
+
+def take_over_replan(conn: Connection, replan_id: uuid.UUID, lease: dt.timedelta) -> bool:
+    """Run a re-plan again under its id when it failed, or its process stopped renewing its lease."""
+    abandoned = ((PlanReplan.status == "running")
+                 & (func.coalesce(PlanReplan.heartbeat_at, PlanReplan.created_at) < func.now() - lease))
+    return bool(conn.execute(update(PlanReplan).where(PlanReplan.id == replan_id,
+                                                      abandoned | (PlanReplan.status == "failed"))
+                             .values(status="running", heartbeat_at=func.now(), error_message=None,
+                                     completed_at=None)).rowcount)
+
+
+def finish_replan(engine: Engine, replan_id: str | uuid.UUID, *, status: str, summary: Mapping[str, object] | None,
+                  error_message: str | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(PlanReplan).where(PlanReplan.id == uuid.UUID(str(replan_id)),
+                                              PlanReplan.status == "running")
+                     .values(status=status, summary=summary, error_message=error_message,
+                             completed_at=dt.datetime.now(dt.UTC)))
+
+
+def get_replan(engine: Engine, replan_id: str | uuid.UUID) -> ReplanRow | None:
+    try:
+        key = uuid.UUID(str(replan_id))
+    except ValueError:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(REPLANS).where(REPLANS.c.id == key)).first()
+        return _replan_row(row) if row else None
+
+
+def plan_replans(engine: Engine, plan_id: str | uuid.UUID) -> list[ReplanRow]:
+    """The plan's re-plans, oldest first (the history of the day as it unfolded)."""
+    try:
+        key = uuid.UUID(str(plan_id))
+    except ValueError:
+        return []
+    with engine.connect() as conn:
+        return [_replan_row(r) for r in conn.execute(
+            select(REPLANS).where(REPLANS.c.plan_id == key).order_by(REPLANS.c.created_at, REPLANS.c.id))]

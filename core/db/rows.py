@@ -34,6 +34,7 @@ class RunRow(TypedDict, total=False):
     completed_at: dt.datetime | None
     plan_id: str | None
     plan_step: str | None
+    replan_id: str | None                   # sql/012: the re-plan that made it (plan_id is its plan's)
     heartbeat_at: dt.datetime | None
     # Not a column: the few result keys a run list reads for its outcome columns (core.db.runs.list_runs).
     outcome_source: dict[str, Any] | None
@@ -159,3 +160,18 @@ class PlanRow(TypedDict, total=False):
     completed_at: dt.datetime | None
     heartbeat_at: dt.datetime | None
     runs: int
+
+
+class ReplanRow(TypedDict, total=False):
+    """An intraday re-plan of a plan (sql/012) as reserved and read back."""
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    from_hour: int                          # measurements cover hours 0 .. from_hour-1 of the plan's day
+    status: str                             # running | completed | failed
+    error_message: str | None
+    inputs: Mapping[str, Any]               # ReplanInputs of core.inputs.replan
+    summary: Mapping[str, Any] | None       # ReplanSummary of core.inputs.replan
+    idempotency_key: str | None
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None

@@ -160,7 +160,7 @@ class RunSubmitter:
         return self.submit(encode_request(fields), idempotency_key=idempotency_key)
 
     def submit(self, code: str, *, idempotency_key: str | None = None, plan_id: str | None = None,
-               plan_step: str | None = None) -> RunOutcome:
+               plan_step: str | None = None, replan_id: str | None = None) -> RunOutcome:
         """One run for `code`. With an idempotency key, one run id for the key, whatever happens: the id is
         derived from the key, so a retry while the database is down, an outbox record and the stored row all
         carry the one id handed out. Raises IdempotencyConflict when the key was used for another request."""
@@ -181,8 +181,10 @@ class RunSubmitter:
             "qnn_backend": self.backend_label, "qnn_model_id": self.model_id, "qnn_mode": self.mode,
             "idempotency_key": idempotency_key, "request_sha256": fingerprint,
         }
-        if plan_id is not None:  # a step of a day-ahead plan (core/usecases/plan.py)
+        if plan_id is not None:  # a step of a day-ahead plan (core/usecases/plan.py) or of its re-plan (replan.py)
             base_row["plan_id"], base_row["plan_step"] = plan_id, plan_step
+            if replan_id is not None:
+                base_row["replan_id"] = replan_id
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         reserved = self._reserve(base_row, idempotency_key)

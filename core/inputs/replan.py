@@ -1,0 +1,218 @@
+"""An intraday re-plan's requests and figures, built from the plan it re-makes (no service, no database).
+
+At hour h of the planned day the operator has the load measured over hours 0 .. h-1 (feeder MW, before the
+battery, as the history) and, possibly, the battery's state of charge. The re-plan:
+
+- forecasts h .. 23 from the day-ahead forecast's own request, its history extended with those measurements
+  (Date = the day at h:00, Horizon = 24 - h; the weather series already cover the whole day);
+- re-dispatches the battery for h .. 23 from the state of charge at h (measured, or the one the latest plan
+  leaves at h), with the same import limit, prices and end-of-day state of charge, lowered only when the hours
+  left cannot reach it;
+- checks the network over the whole day as now known: the measured hours with the battery as planned for them,
+  then the new forecast with the new dispatch.
+
+The battery's past hours are taken as planned: the plan cannot know what else the operator did.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
+
+import numpy as np
+
+from core.contract.errors import InputError
+from core.contract.limits import MAX_ABS_POWER_MW, MAX_FORECAST_HISTORY_DAYS
+from core.inputs.day_plan import HORIZON_STEPS, RESOLUTION_MIN, battery_mw, realised
+
+LOAD_BASES = ("measured + point forecast", "measured + upper 80% band")
+
+
+class ReplanInputs(TypedDict):
+    """The re-plan row's `inputs`: what was given."""
+    from_hour: int
+    measured_mw: list[float]          # hours 0 .. from_hour-1 of the plan's day
+    soc_mwh: float | None             # measured at from_hour; None: as the latest plan left it
+
+
+class ReplanSummary(TypedDict):
+    """The day as now known: each figure names the load it stands on (`load_basis`, `planned_basis`)."""
+    from_hour: int
+    currency: str
+    import_limit_mw: float
+    soc_start_mwh: float
+    soc_source: str                   # measured | plan
+    final_soc: float                  # fraction of capacity the re-dispatch ends at (lowered when unreachable)
+    final_soc_lowered: bool
+    load_basis: str                   # "measured + point forecast"
+    planned_basis: str                # what the battery was planned against for the hours left
+    day_load_mw: list[float]          # 24: measured, then the point forecast
+    day_planned_load_mw: list[float]  # 24: measured, then the load the battery was planned against
+    battery_mw: list[float]           # 24: + discharging, − charging (the past as planned)
+    soc_mwh: list[float]              # 24: after each hour
+    peak_hour: str
+    peak_import_mw: float
+    hours_over_limit: float
+    energy_over_limit_mwh: float
+    cost: float
+    peak_import_mw_planned: float
+    hours_over_limit_planned: float
+    measured_peak_import_mw: float    # over the measured hours, with the battery as planned for them
+    measured_hours_over_limit: float
+    # Against the plan this one replaces (the latest re-plan, else the day-ahead plan), on the same load basis
+    # for both: the previous plan's forecast for the hours still ahead of it.
+    previous_peak_import_mw: float | None
+    previous_hours_over_limit: float | None
+    previous_cost: float | None
+    losses_kwh_recommended: NotRequired[float | None]
+    losses_kwh_present: NotRequired[float | None]
+    lowest_voltage_pu_recommended: NotRequired[float | None]
+    switching_actions: NotRequired[Any]
+    switch_hour: NotRequired[str | None]
+
+
+def check_measurements(measured_mw: Sequence[Any], soc_mwh: Any, *, capacity_mwh: float, min_soc: float,
+                       max_soc: float) -> tuple[list[float], float | None]:
+    """The measurements as numbers; InputError naming `measured_mw` or `soc_mwh` otherwise."""
+    if not isinstance(measured_mw, (list, tuple)) or not 1 <= len(measured_mw) < HORIZON_STEPS:
+        count = len(measured_mw) if isinstance(measured_mw, (list, tuple)) else 0
+        raise InputError("measured_mw", f"give the load measured for 1 to {HORIZON_STEPS - 1} hours of the day, "
+                                        f"from 00:00, one MW value per hour; got {count}")
+    values: list[float] = []
+    for i, v in enumerate(measured_mw):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+            raise InputError("measured_mw", f"hour {i:02d}:00 is not a number of MW: {str(v)[:40]!r}")
+        if not -MAX_ABS_POWER_MW <= float(v) <= MAX_ABS_POWER_MW:
+            raise InputError("measured_mw", f"hour {i:02d}:00 is {float(v):g} MW, beyond ±{MAX_ABS_POWER_MW:g}")
+        values.append(float(v))
+    if soc_mwh is None:
+        return values, None
+    if isinstance(soc_mwh, bool) or not isinstance(soc_mwh, (int, float)) or not math.isfinite(float(soc_mwh)):
+        raise InputError("soc_mwh", f"must be a number of MWh, got {str(soc_mwh)[:40]!r}")
+    lo, hi = min_soc * capacity_mwh, max_soc * capacity_mwh
+    if not lo - 1e-9 <= float(soc_mwh) <= hi + 1e-9:
+        raise InputError("soc_mwh", f"{float(soc_mwh):g} MWh is outside the battery's window {lo:g} .. {hi:g} MWh")
+    return values, min(max(float(soc_mwh), lo), hi)
+
+
+def forecast_request(day_ahead: Mapping[str, Any], measured_mw: list[float]) -> dict[str, Any]:
+    """The day-ahead forecast's request, from hour h: its history extended with the measured hours."""
+    h = len(measured_mw)
+    fields = dict(day_ahead)
+    past = list(fields["PastLoads"]) + measured_mw
+    weather = {k: list(fields[k]) for k in ("TemperatureC", "IrradianceWm2") if k in fields}
+    cut = max(0, len(past) - MAX_FORECAST_HISTORY_DAYS * 24 * 60 // RESOLUTION_MIN)
+    fields["PastLoads"] = past[cut:]
+    for key, values in weather.items():  # history + day: the same series, the same length as the day-ahead's
+        fields[key] = values[cut:]
+    fields["Date"] = f"{str(fields['Date'])[:10]}T{h:02d}:00"
+    fields["Horizon"] = HORIZON_STEPS - h
+    if isinstance(fields.get("Actuals"), list):
+        fields["Actuals"] = fields["Actuals"][h:] or None
+        if fields["Actuals"] is None:
+            del fields["Actuals"]
+    return fields
+
+
+def planning_load_mw(forecast: Mapping[str, Any], robust: bool) -> list[float]:
+    key = "upper_80" if robust and forecast.get("upper_80") else "forecast"
+    return [max(0.0, float(v)) for v in forecast[key]]
+
+
+def reachable_final_soc(soc_mwh: float, final_soc: float, *, capacity_mwh: float, power_mw: float,
+                        efficiency: float, hours: int) -> float:
+    """The end-of-day state of charge asked for, or the most the hours left can reach from `soc_mwh`."""
+    reachable = (soc_mwh + hours * efficiency * power_mw * RESOLUTION_MIN / 60) / capacity_mwh
+    return min(final_soc, reachable * (1 - 1e-9))
+
+
+def storage_request(day_ahead: Mapping[str, Any], forecast: Mapping[str, Any], *, from_hour: int, soc_mwh: float,
+                    robust: bool) -> dict[str, Any]:
+    """The day-ahead storage request for the hours left, from the state of charge at `from_hour`."""
+    fields = dict(day_ahead)
+    capacity = float(fields["CapacityMWh"])
+    final = float(fields.get("FinalSoC", fields["InitialSoC"]))
+    fields["FinalSoC"] = reachable_final_soc(soc_mwh, final, capacity_mwh=capacity, power_mw=float(fields["PowerMW"]),
+                                             efficiency=float(fields["Efficiency"]),
+                                             hours=HORIZON_STEPS - from_hour)
+    fields["Date"] = f"{str(fields['Date'])[:10]}T{from_hour:02d}:00"
+    fields["Prices"] = list(fields["Prices"])[from_hour:]
+    if isinstance(fields.get("ExportPrice"), list):
+        fields["ExportPrice"] = fields["ExportPrice"][from_hour:]
+    fields["InitialSoC"] = soc_mwh / capacity
+    fields["Load"] = [round(v, 4) for v in planning_load_mw(forecast, robust)]
+    return fields
+
+
+def grid_request(day_ahead: Mapping[str, Any], day_load_mw: Sequence[float], day_battery_mw: Sequence[float], *,
+                 network_kw: float, peak_load_scale: float) -> dict[str, Any]:
+    """The day-ahead network check over the day as now known (same scaling as the day-ahead's grid step)."""
+    load = np.maximum(np.asarray(day_load_mw, dtype=float), 0.0)
+    peak_mw = float(load.max())
+    if peak_mw <= 0:
+        raise InputError("measured_mw", "the day's load is zero throughout; there is nothing to check on the network")
+    model_kw_per_feeder_kw = network_kw * peak_load_scale / (peak_mw * 1000.0)
+    fields = dict(day_ahead)
+    fields["LoadProfile"] = [round(float(f), 6) for f in np.maximum(load / peak_mw * peak_load_scale, 1e-3)]
+    fields["BatteryKW"] = [round(float(mw) * 1000.0 * model_kw_per_feeder_kw, 4) for mw in day_battery_mw]
+    return fields
+
+
+def soc_after_each_hour(storage: Mapping[str, Any]) -> list[float]:
+    return [float(v) for v in storage["soc_mwh"]]
+
+
+def summarize(*, from_hour: int, measured_mw: list[float], forecast: Mapping[str, Any], storage: Mapping[str, Any],
+              past_battery_mw: Sequence[float], past_soc_mwh: Sequence[float], soc_start_mwh: float, soc_source: str,
+              prices: Sequence[float], limit_mw: float, robust: bool, currency: str, final_soc: float,
+              final_soc_lowered: bool, previous: Mapping[str, Any] | None,
+              grid: Mapping[str, Any] | None) -> ReplanSummary:
+    """The day as now known, and what changed against the plan it replaces (`previous`: its load and battery)."""
+    h = from_hour
+    point = [float(v) for v in forecast["forecast"]]
+    planned = planning_load_mw(forecast, robust)
+    day_load = np.asarray(measured_mw + point, dtype=float)
+    day_planned = np.asarray(measured_mw + planned, dtype=float)
+    battery = np.asarray(list(past_battery_mw[:h]) + battery_mw(storage).tolist(), dtype=float)
+    price = np.asarray(prices, dtype=float)
+    now = realised(day_load, battery, price, limit_mw)
+    on_band = realised(day_planned, battery, price, limit_mw)
+    so_far = realised(day_load[:h], battery[:h], price[:h], limit_mw)
+    stamps = [str(s) for s in forecast["timestamps"]]
+    peak_i = int(np.argmax(np.maximum(day_load - battery, 0.0)))
+    day_stamp = stamps[0][:10]
+    out: ReplanSummary = {
+        "from_hour": h, "currency": currency, "import_limit_mw": limit_mw,
+        "soc_start_mwh": soc_start_mwh, "soc_source": soc_source, "final_soc": final_soc,
+        "final_soc_lowered": final_soc_lowered, "load_basis": LOAD_BASES[0],
+        "planned_basis": LOAD_BASES[1] if robust and forecast.get("upper_80") else LOAD_BASES[0],
+        "day_load_mw": [round(float(v), 6) for v in day_load],
+        "day_planned_load_mw": [round(float(v), 6) for v in day_planned],
+        "battery_mw": [round(float(v), 6) for v in battery],
+        "soc_mwh": [float(v) for v in list(past_soc_mwh[:h]) + soc_after_each_hour(storage)],
+        "peak_hour": f"{day_stamp}T{peak_i:02d}:00:00",
+        "peak_import_mw": now["peak_import_mw"], "hours_over_limit": now["hours_over_limit"],
+        "energy_over_limit_mwh": now["energy_over_limit_mwh"], "cost": now["cost"],
+        "peak_import_mw_planned": on_band["peak_import_mw"], "hours_over_limit_planned": on_band["hours_over_limit"],
+        "measured_peak_import_mw": so_far["peak_import_mw"], "measured_hours_over_limit": so_far["hours_over_limit"],
+        "previous_peak_import_mw": None, "previous_hours_over_limit": None, "previous_cost": None,
+    }
+    if previous is not None:
+        before = realised(np.asarray(previous["day_load_mw"], dtype=float),
+                          np.asarray(previous["battery_mw"], dtype=float), price, limit_mw)
+        out.update({"previous_peak_import_mw": before["peak_import_mw"],
+                    "previous_hours_over_limit": before["hours_over_limit"], "previous_cost": before["cost"]})
+    if grid is not None:
+        hb, ha = grid["hourly"]["before"], grid["hourly"]["after"]
+        out.update({"losses_kwh_present": hb["energy_losses_kwh"], "losses_kwh_recommended": ha["energy_losses_kwh"],
+                    "lowest_voltage_pu_recommended": ha["lowest_voltage_pu"],
+                    "switching_actions": grid.get("switching_actions"),
+                    "switch_hour": grid["timestamps"][grid["peak_step"]] if grid.get("timestamps") else None})
+    return out
+
+
+def day_ahead_as_previous(forecast: Mapping[str, Any], storage: Mapping[str, Any]) -> dict[str, list[float]]:
+    """The day-ahead plan in a re-plan summary's terms: its point forecast and battery for the whole day."""
+    return {"day_load_mw": [float(v) for v in forecast["forecast"]][:HORIZON_STEPS],
+            "battery_mw": battery_mw(storage).tolist()[:HORIZON_STEPS],
+            "soc_mwh": [float(v) for v in storage["soc_mwh"]][:HORIZON_STEPS]}
