@@ -355,5 +355,7 @@ def create_app(services: Services | None = None, *, api_keys: tuple[str, ...] | 
 
     app.include_router(router)
     from core.api.plan_routes import plan_router  # here: it imports this module's helpers
+    from core.api.replan_routes import replan_router
     app.include_router(plan_router(services))
+    app.include_router(replan_router(services))
     return app
