@@ -366,3 +366,15 @@ def test_a_run_submitted_through_the_api_shows_in_the_dashboard_history(api):
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert list(table["run id"]) == [run_id] and list(table["status"]) == ["completed"]
+
+
+@pytest.mark.parametrize("raw,field", [
+    (b'{"region": "x", "start_date": "2025-06-08", "horizon_steps": 24, "past_loads_mw": [1, ' + b"9" * 5000 + b"]}",
+     "past_loads_mw.1"),
+    (b'{"region": "x", "start_date": "2025-06-08", "horizon_steps": -' + b"9" * 5000 + b', "past_loads_mw": [1]}',
+     "horizon_steps"),
+])
+def test_an_integer_of_thousands_of_digits_is_a_422_naming_its_key(api, raw, field):
+    """Python refuses to read an integer literal of more than 4300 digits: the body was a 400 naming nothing."""
+    response = api.post("/forecast", content=raw, headers={"content-type": "application/json"})
+    _assert_problem(response, 422, field)

@@ -11,6 +11,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.api.json_body import BoundedJsonRoute
 from core.api.problems import problem_response
 
 # The documentation stays readable without a key: it holds no data.
@@ -21,7 +22,7 @@ def keyed_router() -> APIRouter:
     """A router whose routes the OpenAPI document shows as needing a bearer key. Documentation only:
     `BearerKeyMiddleware` enforces the key, before any route or body is reached."""
     bearer = HTTPBearer(auto_error=False, description="an API key from the server's API_KEYS")
-    return APIRouter(dependencies=[Depends(bearer)])
+    return APIRouter(dependencies=[Depends(bearer)], route_class=BoundedJsonRoute)
 
 
 def is_loopback(host: str) -> bool:
