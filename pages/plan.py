@@ -16,6 +16,7 @@ from core.inputs.plan import CURRENCIES, csv_history, currency_of, demo_feeder_h
 from core.inputs.storage import prices_from_csv, prices_from_demo
 from ui.browser_scripts import bring_into_view
 from ui.plan_view import render_plan
+from ui.replan_view import render_replan
 from ui.shell import ensure_app_shell
 from ui.state import get_services, submission_key
 
@@ -131,7 +132,7 @@ if submitted:
         st.stop()
     st.session_state["plan_last"] = {"outcome": outcome, "actuals": history.actuals_mw[:24] or None,
                                       "notes": [history.report.get("source", ""), weather_note],
-                                      "title": f"Plan for {region.strip()}, {day:%a %d %b %Y}"}
+                                      "title": f"Plan for {region.strip()}, {day:%a %d %b %Y}", "day": day}
     # The result is drawn above the form the operator just submitted: bring it into view, once per submission.
     st.session_state["plan_scroll"] = _next_submission()
 
@@ -148,6 +149,8 @@ if last:
         render_plan(outcome, actuals_mw=last.get("actuals"))
         st.caption(" · ".join(n for n in last.get("notes", []) if n)
                    + (f" · whole plan {outcome.total_ms / 1000:.1f} s" if outcome.total_ms else ""))
+        if last.get("day"):
+            render_replan(outcome, last["day"])
         if outcome.plan_id:
             with st.expander("Similar past plans", expanded=False):
                 found = similar_plans(get_services().engine(), outcome)

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 from core.charts import anomalies_and_metrics as monitoring
-from core.charts import compare, forecast, grid, plan, storage
+from core.charts import compare, forecast, grid, plan, replan, storage
 from core.charts.layout import CHART_CONFIG, LEGEND_BELOW
 from core.contract.forecast import parse_request as parse_forecast
 from core.inputs.storage import prices_from_demo, storage_fields
@@ -62,6 +62,9 @@ FIGURES: dict[str, Callable[[dict[str, Any]], go.Figure | None]] = {
     "plan day": lambda a: plan.plan_day_figure(a["forecast"][1], a["storage"][1], a["storage"][0]["Prices"],
                                                900.0, "CAD", storage_fields=a["storage"][0]),
     "plan network": lambda a: plan.plan_network_figure(_hourly_grid()),
+    "replan day": lambda a: replan.replan_day_figure(
+        [f"2026-01-15T{h:02d}:00:00" for h in range(24)], [9.0 + (h > 16) for h in range(24)], 9.5,
+        {"from_hour": 15, "day_load_mw": [9.2] * 24, "battery_mw": [0.5] * 24}),
     "anomalies": lambda a: monitoring.anomaly_run_figure(a["forecast"][0], a["forecast"][1], []),
     "requests": lambda a: monitoring.requests_per_day_figure(DAILY),
     "failures": lambda a: monitoring.failure_rate_figure(DAILY),

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core.demo.profiles import demo_load_history, demo_temperature
@@ -177,6 +178,37 @@ def _naive_stamps(times: pd.Series) -> pd.Series:
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_localize(None)
     return stamps
+
+
+HOURS_PER_DAY = 24
+
+
+def measured_day_from_csv(data: bytes, day: dt.date) -> tuple[list[float], str]:
+    """The load measured on `day` (MW, one value per hour from 00:00, as far as the hours run without a gap) from
+    an upload with the history's columns, and a note (unit converted, rows outside the day left out)."""
+    frame = read_csv_upload(data, label="Measurements CSV")
+    time_column, load_column, _ = _columns(frame)
+    values, unit_note = _load_mw(frame, load_column)
+    stamps = _naive_stamps(frame[time_column])
+    start = pd.Timestamp(dt.datetime.combine(day, dt.time()))
+    on_day = (stamps >= start) & (stamps < start + pd.Timedelta(days=1)) & values.notna()
+    if not on_day.any():
+        raise InputError("Measurements CSV", f"no load value on {day:%d %b %Y} in column {load_column!r}: the "
+                                             "measurements are the planned day's, from 00:00")
+    hourly = pd.Series(values[on_day].to_numpy(dtype=float), index=pd.DatetimeIndex(stamps[on_day])).resample(
+        "60min").mean().reindex(pd.date_range(start, periods=HOURS_PER_DAY, freq="60min"))
+    known = hourly.notna().to_numpy()
+    hours = int(np.argmin(known)) if not known.all() else HOURS_PER_DAY
+    if hours == 0:
+        raise InputError("Measurements CSV", f"the first hour of {day:%d %b %Y} (00:00) has no value: the "
+                                             "measurements run from 00:00 without a gap")
+    hours = min(hours, HOURS_PER_DAY - 1)   # the last hour measured leaves nothing to re-plan
+    skipped = int(known[hours:].sum())
+    notes = [unit_note] if unit_note else []
+    if skipped:
+        notes.append(f"{skipped} value(s) after {hours:02d}:00 were left out: the measurements stop at the first "
+                     "missing hour (or at 23:00)")
+    return [round(float(v), 6) for v in hourly.iloc[:hours]], " ".join(notes)
 
 
 def history_from_csv(data: bytes, start: dt.date, resolution_min: int, time_column: str | None = None,

@@ -16,6 +16,7 @@ The battery's past hours are taken as planned: the plan cannot know what else th
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
@@ -93,6 +94,22 @@ def check_measurements(measured_mw: Sequence[Any], soc_mwh: Any, *, capacity_mwh
     if not lo - 1e-9 <= float(soc_mwh) <= hi + 1e-9:
         raise InputError("soc_mwh", f"{float(soc_mwh):g} MWh is outside the battery's window {lo:g} .. {hi:g} MWh")
     return values, min(max(float(soc_mwh), lo), hi)
+
+
+def measured_from_text(text: str) -> list[float]:
+    """Hourly values typed on the form (MW, from 00:00): separated by commas, semicolons, spaces or new lines."""
+    items = [item for item in re.split(r"[\s,;]+", text.strip()) if item]
+    if not items:
+        raise InputError("Measured load (MW)", "type one value per hour from 00:00, e.g. 8.1, 7.9, 7.8")
+    values = []
+    for i, item in enumerate(items):
+        try:
+            value = float(item)
+        except ValueError:
+            raise InputError("Measured load (MW)", f"value {i + 1} ({i:02d}:00) is not a number: "
+                                                   f"{item[:20]!r} (a decimal point, not a comma)") from None
+        values.append(value)
+    return values
 
 
 def forecast_request(day_ahead: Mapping[str, Any], measured_mw: list[float]) -> dict[str, Any]:
