@@ -20,7 +20,7 @@ def api(services):
         yield client
 
 
-def _body(region: str, **extra) -> dict:
+def plan_body(region: str, **extra) -> dict:
     history = history_from_demo("Texas", DAY, 60, days=21, with_weather=False)
     return {"region": region, "day": DAY.isoformat(), "network": "ieee33", "battery_bus": "18",
             "past_loads_mw": [round(v / 22.0, 4) for v in history.loads_mw],   # a ~10 MW feeder
@@ -36,7 +36,7 @@ def _stored(engine, region: str) -> tuple[int, int]:
         return runs.scalar_one(), plans.scalar_one()
 
 
-def _assert_problem(response, status: int, field: str) -> dict:
+def assert_problem(response, status: int, field: str) -> dict:
     assert response.status_code == status, response.text[:500]
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
@@ -47,7 +47,7 @@ def _assert_problem(response, status: int, field: str) -> dict:
 def test_plan_makes_three_runs_and_replays_under_its_key(api, engine):
     region = f"API-Plan-{uuid.uuid4().hex[:8]}"
     key = str(uuid.uuid4())
-    first = api.post("/plan", json=_body(region), headers={"Idempotency-Key": key})
+    first = api.post("/plan", json=plan_body(region), headers={"Idempotency-Key": key})
     assert first.status_code == 201, first.text[:500]
     body = first.json()
     assert body["status"] == "completed" and body["error"] is None and body["plan_id"]
@@ -61,15 +61,15 @@ def test_plan_makes_three_runs_and_replays_under_its_key(api, engine):
     assert summary["currency"] == "USD" and summary["import_limit_mw"] == 9.0
     assert summary["peak_import_mw_after"] <= summary["peak_import_mw_before"] + 1e-9
 
-    again = api.post("/plan", json=_body(region), headers={"Idempotency-Key": key})
+    again = api.post("/plan", json=plan_body(region), headers={"Idempotency-Key": key})
     assert again.status_code == 200, again.text[:500]
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["plan_id"] == body["plan_id"] and again.json()["run_ids"] == body["run_ids"]
     assert _stored(engine, region) == (3, 1)
 
     # The same key with other inputs: a conflict, nothing more stored.
-    other = api.post("/plan", json=_body(region, import_limit_mw=8.5), headers={"Idempotency-Key": key})
-    _assert_problem(other, 409, "Idempotency-Key")
+    other = api.post("/plan", json=plan_body(region, import_limit_mw=8.5), headers={"Idempotency-Key": key})
+    assert_problem(other, 409, "Idempotency-Key")
     assert _stored(engine, region) == (3, 1)
 
 
@@ -82,8 +82,8 @@ def test_plan_makes_three_runs_and_replays_under_its_key(api, engine):
 ])
 def test_a_bad_field_is_422_naming_it_and_nothing_is_stored(api, engine, change, field):
     region = f"API-Plan-Bad-{uuid.uuid4().hex[:8]}"
-    response = api.post("/plan", json=_body(region, **change), headers={"Idempotency-Key": str(uuid.uuid4())})
-    _assert_problem(response, 422, field)
+    response = api.post("/plan", json=plan_body(region, **change), headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert_problem(response, 422, field)
     assert _stored(engine, region) == (0, 0)
 
 
@@ -98,9 +98,9 @@ def test_plan_is_in_the_openapi_schema_with_an_example(api):
 def test_a_history_that_does_not_fit_the_feeder_is_422_naming_it(api, engine):
     """Issue 22 item 2: the same size check as the page, before anything is stored."""
     region = f"API-Plan-Size-{uuid.uuid4().hex[:8]}"
-    body = _body(region)
+    body = plan_body(region)
     body["past_loads_mw"] = [round(v * 600, 1) for v in body["past_loads_mw"]]   # a state's demand, in MW
     response = api.post("/plan", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
-    problem = _assert_problem(response, 422, "past_loads_mw")
+    problem = assert_problem(response, 422, "past_loads_mw")
     assert "× the import limit of 9 MW" in str(problem), problem
     assert _stored(engine, region) == (0, 0)

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.db.plans import plan_replans
-from tests.test_api_plan import _assert_problem, _body, api  # noqa: F401 - the module's API server fixture
+from tests.test_api_plan import api, assert_problem, plan_body  # noqa: F401 - the module's API server fixture
 
 
 @pytest.fixture(scope="module")
 def plan_id(api):  # noqa: F811 - the fixture imported above
-    answer = api.post("/plan", json=_body(f"API-Replan-{uuid.uuid4().hex[:8]}"),
+    answer = api.post("/plan", json=plan_body(f"API-Replan-{uuid.uuid4().hex[:8]}"),
                       headers={"Idempotency-Key": str(uuid.uuid4())})
     assert answer.status_code == 201 and answer.json()["status"] == "completed", answer.text[:500]
     return answer.json()["plan_id"]
@@ -37,7 +37,7 @@ def test_a_replan_is_three_linked_runs_listed_by_its_plan_and_replayed_under_its
     assert again.json()["replan_id"] == body["replan_id"] and again.json()["run_ids"] == body["run_ids"]
     other = api.post(f"/plan/{plan_id}/replan", json={"measured_mw": MORNING_MW + [10.5]},
                      headers={"Idempotency-Key": key})
-    _assert_problem(other, 409, "Idempotency-Key")
+    assert_problem(other, 409, "Idempotency-Key")
     state = api.get(f"/plan/{plan_id}")
     assert state.status_code == 200, state.text[:300]
     listed = state.json()
@@ -50,7 +50,7 @@ def test_an_unknown_plan_is_404_and_a_bad_soc_is_422_naming_it(api, plan_id):  #
     for path in (f"/plan/{uuid.uuid4()}", "/plan/not-a-uuid"):
         assert api.get(path).status_code == 404
         assert api.post(f"{path}/replan", json={"measured_mw": [1.0]}).status_code == 404
-    _assert_problem(api.post(f"/plan/{plan_id}/replan", json={"measured_mw": [8.0], "soc_mwh": 3.95}), 422,
+    assert_problem(api.post(f"/plan/{plan_id}/replan", json={"measured_mw": [8.0], "soc_mwh": 3.95}), 422,
                     "soc_mwh")
 
 
