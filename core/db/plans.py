@@ -76,10 +76,16 @@ def plan_is_abandoned(engine: Engine, plan_id: uuid.UUID | str, lease: dt.timede
             Plan.id == uuid.UUID(str(plan_id)), _abandoned(lease))).scalar_one())
 
 
-def get_plan(engine: Engine, plan_id: str | uuid.UUID) -> PlanRow | None:
+def as_id(value: str | uuid.UUID) -> uuid.UUID | None:
+    """An id from a URL or a form: None when it is not a UUID (then no row has it)."""
     try:
-        key = uuid.UUID(str(plan_id))
+        return uuid.UUID(str(value))
     except ValueError:
+        return None
+
+
+def get_plan(engine: Engine, plan_id: str | uuid.UUID) -> PlanRow | None:
+    if (key := as_id(plan_id)) is None:
         return None
     with engine.connect() as conn:
         row = conn.execute(select(PLANS).where(PLANS.c.id == key)).first()
@@ -161,9 +167,7 @@ def finish_replan(engine: Engine, replan_id: str | uuid.UUID, *, status: str, su
 
 
 def get_replan(engine: Engine, replan_id: str | uuid.UUID) -> ReplanRow | None:
-    try:
-        key = uuid.UUID(str(replan_id))
-    except ValueError:
+    if (key := as_id(replan_id)) is None:
         return None
     with engine.connect() as conn:
         row = conn.execute(select(REPLANS).where(REPLANS.c.id == key)).first()
@@ -172,9 +176,7 @@ def get_replan(engine: Engine, replan_id: str | uuid.UUID) -> ReplanRow | None:
 
 def plan_replans(engine: Engine, plan_id: str | uuid.UUID) -> list[ReplanRow]:
     """The plan's re-plans, oldest first (the history of the day as it unfolded)."""
-    try:
-        key = uuid.UUID(str(plan_id))
-    except ValueError:
+    if (key := as_id(plan_id)) is None:
         return []
     with engine.connect() as conn:
         return [_replan_row(r) for r in conn.execute(
