@@ -105,3 +105,15 @@ def test_bad_measurements_are_refused_naming_the_key_and_nothing_is_stored(servi
 def test_an_unknown_plan_is_not_found(services):
     with pytest.raises(PlanNotFound):
         run_replan(services.submitter(), services.engine, str(uuid.uuid4()), [1.0])
+
+
+def test_a_state_of_charge_at_the_window_edge_is_sent_inside_it():
+    """3.6 MWh of a 4 MWh battery at MaxSoC 0.9 is 0.9000000000000001 of capacity in floating point: the service
+    would refuse it (found by bench/plan.py re-planning at 15:00 after a full battery)."""
+    from core.inputs.replan import storage_request
+
+    day_ahead = {"Task": "storage", "Date": "2025-07-15", "CapacityMWh": 4.0, "PowerMW": 2.0, "Efficiency": 0.95,
+                 "InitialSoC": 0.5, "MinSoC": 0.1, "MaxSoC": 0.9, "FinalSoC": 0.5, "Prices": [50.0] * 24}
+    forecast = {"forecast": [8.0] * 9, "upper_80": [9.0] * 9}
+    fields = storage_request(day_ahead, forecast, from_hour=15, soc_mwh=0.9 * 4.0 * (1 + 1e-15), robust=True)
+    assert fields["InitialSoC"] <= 0.9 and fields["Load"] == [9.0] * 9 and len(fields["Prices"]) == 9

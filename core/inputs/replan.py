@@ -156,7 +156,9 @@ def storage_request(day_ahead: Mapping[str, Any], forecast: Mapping[str, Any], *
     fields["Prices"] = list(fields["Prices"])[from_hour:]
     if isinstance(fields.get("ExportPrice"), list):
         fields["ExportPrice"] = fields["ExportPrice"][from_hour:]
-    fields["InitialSoC"] = soc_mwh / capacity
+    # The last plan's own level at its window's edge (0.9 × 4 MWh) comes back as 0.9000000000000001 of capacity.
+    window = float(fields.get("MinSoC", 0.0)), float(fields.get("MaxSoC", 1.0))
+    fields["InitialSoC"] = min(max(soc_mwh / capacity, window[0]), window[1])
     fields["Load"] = [round(v, 4) for v in planning_load_mw(forecast, robust)]
     return fields
 
