@@ -11,25 +11,19 @@ REFRESH_S = 5
 
 def render_status_sidebar() -> None:
     """Call inside `with st.sidebar:`, before the page runs: a page that stops early (st.stop, an input
-    error) still has it. While a dependency is still starting it refreshes itself every few seconds, then
-    redraws the page once all are up and stops: a fragment rerunning on a timer for good drops an operator's
-    click that lands during its run now and then (a button, a form submission; Streamlit issue #10805), and
-    after start-up every click redraws the sidebar anyway."""
-    if _still_starting():
-        _refresh_until_started()
-    else:
+    error) still has it. Only while the database or the QNN service is still starting does it refresh itself
+    every few seconds (until the operator's next click draws it without a timer): a fragment rerunning on a
+    timer drops, now and then, a click or a form submission that lands during its run (Streamlit issue
+    #10805), and so does a full rerun the app starts by itself. The sentence model loading is no reason: the
+    sidebar says "loading" until the next click."""
+    if get_services().started:
         _draw_status()
-
-
-def _still_starting() -> bool:
-    services = get_services()
-    return not services.started or not services.encoder.info().loaded and not services.encoder.info().error
+    else:
+        _refresh_while_starting()
 
 
 @st.fragment(run_every=REFRESH_S)
-def _refresh_until_started() -> None:
-    if not _still_starting():
-        st.rerun()  # the whole page, once: the sidebar is drawn without a timer from now on
+def _refresh_while_starting() -> None:
     _draw_status()
 
 

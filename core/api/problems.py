@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -34,7 +35,7 @@ class Problem(BaseModel):
 
 class ApiProblem(Exception):
     def __init__(self, status: int, kind: str, detail: str, *, field: str | None = None,
-                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
+                 headers: dict[str, str] | None = None, extra: Mapping[str, object] | None = None) -> None:
         super().__init__(detail)
         self.status, self.kind, self.detail, self.field, self.headers = status, kind, detail, field, headers
         self.extra = extra or {}  # RFC 9457 extension members, e.g. the run_id of a stored failed run
@@ -52,8 +53,9 @@ def invalid_input(field: str, reason: str) -> ApiProblem:
 
 def problem_response(status: int, kind: str, detail: str, *, instance: str | None = None,
                      field: str | None = None, headers: dict[str, str] | None = None,
-                     extra: dict[str, Any] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {**(extra or {}), "type": f"/problems/{kind}", "title": HTTPStatus(status).phrase,
+                     extra: Mapping[str, object] | None = None) -> JSONResponse:
+    # JSON values written out as they are, never read here: object, not Any.
+    body: dict[str, object] = {**(extra or {}), "type": f"/problems/{kind}", "title": HTTPStatus(status).phrase,
                             "status": status, "detail": cut(detail, PROBLEM_DETAIL_CHARS)}
     if instance:
         body["instance"] = cut(instance)

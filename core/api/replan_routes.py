@@ -35,6 +35,9 @@ REPLAN_EXAMPLES = {
 }
 
 
+NOT_FOUND = {**READ_RESPONSES[422], "description": "No such plan"}   # a problem+json body
+
+
 class ReplanBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,9 +81,8 @@ def _answer(outcome: ReplanOutcome) -> ReplanAnswer:
 
 def replan_router(services: Services) -> APIRouter:
     router = keyed_router()
-    not_found: dict[int | str, dict[str, Any]] = {404: {**READ_RESPONSES[422], "description": "No such plan"}}
 
-    @router.get("/plan/{plan_id}", response_model=PlanState, responses={**READ_RESPONSES, **not_found},
+    @router.get("/plan/{plan_id}", response_model=PlanState, responses={**READ_RESPONSES, 404: NOT_FOUND},
                 tags=["plans"], summary="A plan and its re-plans")
     def plan_state(plan_id: str) -> PlanState:
         """The day-ahead plan (its runs and headline figures) and every re-plan made since, oldest first."""
@@ -95,7 +97,7 @@ def replan_router(services: Services) -> APIRouter:
                          replans=[_answer(r) for r in replans_of(services.engine(), str(row["id"]))])
 
     @router.post("/plan/{plan_id}/replan", status_code=201, response_model=ReplanAnswer,
-                 responses={**SUBMIT_RESPONSES, **not_found,
+                 responses={**SUBMIT_RESPONSES, 404: NOT_FOUND,
                             200: {"model": ReplanAnswer, "description": "A replay of this Idempotency-Key"},
                             409: {**SUBMIT_RESPONSES[409], "description": "The key was used for another re-plan, "
                                                                           "or the plan has nothing to re-plan from"}},

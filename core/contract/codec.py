@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from core.contract.errors import InputError
@@ -69,7 +70,7 @@ def _reads_back_as_plain_word(text: str) -> bool:
         return False
 
 
-def encode_request(fields: dict[str, Any]) -> str:
+def encode_request(fields: Mapping[str, Any]) -> str:
     """Encode fields (in their given order) as a `code` string. None values are left out."""
     parts = []
     for key, value in fields.items():

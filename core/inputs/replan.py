@@ -112,7 +112,7 @@ def measured_from_text(text: str) -> list[float]:
     return values
 
 
-def forecast_request(day_ahead: Mapping[str, Any], measured_mw: list[float]) -> dict[str, Any]:
+def forecast_request(day_ahead: Mapping[str, Any], measured_mw: list[float]) -> Mapping[str, Any]:
     """The day-ahead forecast's request, from hour h: its history extended with the measured hours."""
     h = len(measured_mw)
     fields = dict(day_ahead)
@@ -144,7 +144,7 @@ def reachable_final_soc(soc_mwh: float, final_soc: float, *, capacity_mwh: float
 
 
 def storage_request(day_ahead: Mapping[str, Any], forecast: Mapping[str, Any], *, from_hour: int, soc_mwh: float,
-                    robust: bool) -> dict[str, Any]:
+                    robust: bool) -> Mapping[str, Any]:
     """The day-ahead storage request for the hours left, from the state of charge at `from_hour`."""
     fields = dict(day_ahead)
     capacity = float(fields["CapacityMWh"])
@@ -164,7 +164,7 @@ def storage_request(day_ahead: Mapping[str, Any], forecast: Mapping[str, Any], *
 
 
 def grid_request(day_ahead: Mapping[str, Any], day_load_mw: Sequence[float], day_battery_mw: Sequence[float], *,
-                 network_kw: float, peak_load_scale: float) -> dict[str, Any]:
+                 network_kw: float, peak_load_scale: float) -> Mapping[str, Any]:
     """The day-ahead network check over the day as now known (same scaling as the day-ahead's grid step)."""
     load = np.maximum(np.asarray(day_load_mw, dtype=float), 0.0)
     peak_mw = float(load.max())

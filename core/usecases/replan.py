@@ -47,7 +47,7 @@ class ReplanOutcome:
     status: str                       # completed | failed | running (a duplicate still in progress)
     error: str | None = None
     run_ids: dict[str, str] = field(default_factory=dict)
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, Mapping[str, Any]] = field(default_factory=dict)   # the service's answers, read only
     summary: ReplanSummary | None = None
     duplicate: bool = False
     total_ms: float | None = None
@@ -56,8 +56,8 @@ class ReplanOutcome:
 
 @dataclass(frozen=True)
 class _DayAhead:
-    fields: dict[str, dict[str, Any]]
-    results: dict[str, dict[str, Any]]
+    fields: dict[str, Mapping[str, Any]]     # the day-ahead steps' requests, as stored
+    results: dict[str, Mapping[str, Any]]    # and their answers
     inputs: Mapping[str, Any]
     currency: str
 
@@ -66,8 +66,8 @@ def _day_ahead(engine: Engine, plan_id: str) -> _DayAhead:
     row = get_plan(engine, plan_id)
     if row is None:
         raise PlanNotFound(plan_id)
-    fields: dict[str, dict[str, Any]] = {}
-    results: dict[str, dict[str, Any]] = {}
+    fields: dict[str, Mapping[str, Any]] = {}
+    results: dict[str, Mapping[str, Any]] = {}
     for run in plan_runs(engine, plan_id):
         step = str(run["plan_step"])
         fields[step] = dict((run.get("input_payload") or {}).get("fields") or {})
@@ -118,7 +118,7 @@ def run_replan(submitter: RunSubmitter, engine_provider: Callable[[], Engine], p
         return answered
     outcome = ReplanOutcome(replan_id=replan_id, plan_id=plan_id, from_hour=h, status="failed")
 
-    def step(name: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+    def step(name: str, fields: Mapping[str, Any]) -> Mapping[str, Any] | None:
         key = replan_key(idempotency_key, name) if idempotency_key else None
         run = submitter.submit(encode_request(fields), idempotency_key=key, plan_id=plan_id, plan_step=name,
                                replan_id=replan_id)
