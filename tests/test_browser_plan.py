@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.db.plans import list_plans
+from tests.browser_replan_steps import replan_the_day
 from tests.browser import (chart_collisions, date_field_value, metric_tiles, plot_data, plot_traces, screenshot,
                            screenshots_at_two_widths, set_width, upload, wait_settled)
 
@@ -60,6 +61,8 @@ def test_day_ahead_plan_in_chromium(app_url, page, engine):
     bar_geometry = page.evaluate("() => { const t = document.querySelectorAll('.js-plotly-plot')[0].data"
                                  ".find(t => (t.name || '').startsWith('Battery')); return [t.offset, t.width]; }")
     assert bar_geometry[0] == 0 and bar_geometry[1] == pytest.approx(0.92 * 3_600_000)  # [start, end)
+
+    replan_the_day(page, engine)  # issue 24, on this plan: tests/browser_replan_steps.py
 
     set_width(page, 390, 2400)  # Streamlit scrolls inside: a tall viewport
     screenshot(page, "plan_after_submit_390")

@@ -1,13 +1,12 @@
-"""Operate the day in a real browser (issue 24): plan a day, type the morning's measurements, re-plan from now
-and read the new figures; then upload a CSV of the hours since and re-plan again."""
+"""Operate the day in a real browser (issue 24): on a plan just made, type the morning's measurements, re-plan
+from now and read the new figures; then upload a CSV of the hours since and re-plan again."""
+import datetime as dt
 import re
 
 import pytest
 
 from core.db.plans import list_plans, plan_replans, plan_runs
-from tests.browser import date_field_value, metric_tiles, plot_data, screenshots_at_two_widths, set_width, wait_settled
-
-pytestmark = pytest.mark.browser
+from tests.browser import metric_tiles, plot_data, screenshots_at_two_widths, set_width, wait_settled
 
 MORNING_MW = [9.1, 8.8, 8.6, 8.5, 8.7, 9.3, 10.4, 11.2]
 
@@ -16,15 +15,11 @@ def _replan_chart(page) -> dict:
     return {t["name"]: t for t in plot_data(page)[2]}
 
 
-def test_typed_then_uploaded_measurements_replan_the_day_and_the_figures_say_what_changed(app_url, page, engine):
-    set_width(page, 1600, 2400)
-    page.goto(app_url)
-    page.get_by_role("heading", name="Day-ahead plan").wait_for()
-    wait_settled(page)
-    day = date_field_value(page, "Day to plan")
-    page.get_by_role("button", name="Plan the day").click()
+def replan_the_day(page, engine) -> None:
+    """Called by tests/test_browser_plan.py's day-ahead test on the plan it has just made (a plan of its own would
+    cost this suite a page load and a plan)."""
     page.get_by_role("button", name="Re-plan from now").wait_for()
-    wait_settled(page)
+    day = dt.date.fromisoformat(str(list_plans(engine, page=0, page_size=1)[0][0]["plan_date"]))
     plan_id = str(list_plans(engine, page=0, page_size=1)[0][0]["id"])  # this worker's newest plan: this one
     assert "No re-plan yet" in page.locator("body").inner_text()
 
@@ -66,3 +61,4 @@ def test_typed_then_uploaded_measurements_replan_the_day_and_the_figures_say_wha
     assert [r["from_hour"] for r in plan_replans(engine, plan_id)] == [8, 12]
     page.get_by_text("Re-plans of this day (2)").click()
     screenshots_at_two_widths(page, "plan_replanned")
+    set_width(page, 1600, 2400)
