@@ -265,6 +265,19 @@ def upload(page: Any, index: int, name: str, data: bytes, mime: str = "text/csv"
     page.locator(f"button[aria-label='Remove {name}']").first.wait_for()
 
 
+def choose_radio(page: Any, group: str, option: str, attempts: int = 3) -> None:
+    """Pick `option` of the radio group labelled `group`, and make sure it took. At phone width the page can
+    still shift under a click (a late re-layout), so a click may land on the next group's option of the same
+    name (the plan form has two "CSV upload"): the group is checked after each click, and the click repeated."""
+    radio = page.get_by_role("radiogroup", name=group).get_by_role("radio", name=option, exact=True)
+    for _ in range(attempts):
+        page.get_by_role("radiogroup", name=group).get_by_text(option, exact=True).click()
+        if radio.is_checked():
+            return
+        wait_settled(page)
+    raise AssertionError(f"{group!r}: {option!r} did not take after {attempts} clicks")
+
+
 def date_field_value(page: Any, label: str) -> dt.date:
     """The day a date input shows (Streamlit's date field: one spin button each for year, month and day)."""
     parts = {part: int(page.get_by_role("spinbutton", name=f"{part}, {label}").get_attribute("aria-valuenow"))

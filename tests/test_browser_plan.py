@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from core.db.plans import list_plans
 from tests.browser_replan_steps import replan_the_day
-from tests.browser import (chart_collisions, date_field_value, metric_tiles, plot_data, plot_traces, screenshot,
+from tests.browser import (chart_collisions, choose_radio, date_field_value, metric_tiles, plot_data, plot_traces, screenshot,
                            screenshots_at_two_widths, set_width, upload, wait_settled)
 
 pytestmark = pytest.mark.browser
@@ -101,8 +101,9 @@ def test_plan_refuses_a_state_demand_history_with_its_numbers(app_url, page, eng
     start = dt.datetime.combine(day, dt.time()) - dt.timedelta(days=14)
     rows = ["timestamp,load_mw"] + [f"{start + dt.timedelta(hours=i):%Y-%m-%d %H:%M},"
                                     f"{5200 + 900 * ((i % 24) in range(8, 21)):.1f}" for i in range(14 * 24)]
-    page.get_by_text("CSV upload", exact=True).first.click()
-    expect(page.get_by_role("radio", name="CSV upload").first).to_be_checked()  # the choice took
+    choose_radio(page, "Past loads", "CSV upload")
+    # A click the page moved under could have landed on the prices' "CSV upload": they stay on the demo profile.
+    choose_radio(page, "Prices", "Built-in demo profile")
     upload(page, 1, "victoria_demand.csv", "\n".join(rows).encode())
     _, plans_before = list_plans(engine, page=0, page_size=1)
     page.get_by_role("button", name="Plan the day").click()
