@@ -29,7 +29,7 @@ def _num(value: Any, fmt: str, unit: str = "") -> str:
 BASIS_LABELS = {"upper_80": "upper 80% band", "forecast": "point forecast"}
 
 
-def _change_colour(delta: float | None, breaks_limit: bool) -> Any:
+def change_colour(delta: float | None, breaks_limit: bool) -> Any:
     """A figure that breaks a limit is red whatever its change; no change is grey (Streamlit reads "+0" as up)."""
     if breaks_limit:
         return "red"
@@ -55,25 +55,25 @@ def render_headline(summary: Mapping[str, Any], voltage_min_pu: float | None = N
         peak_delta = after - before if after is not None and before is not None else None
         st.metric(f"Peak import · {basis}", _num(after if after is not None else before, ".2f", " MW"),
                   delta=f"{peak_delta:+.2f} MW vs no battery" if peak_delta is not None else None,
-                  delta_color=_change_colour(peak_delta, over), width="content",
+                  delta_color=change_colour(peak_delta, over), width="content",
                   help=(f"Highest import at the substation on the {basis}, after the battery; without it "
                         f"{_num(before, '.2f', ' MW')}.{point}"))
         hours_delta = ha - hb if ha is not None and hb is not None else None
         st.metric(f"Hours over {limit:g} MW · {basis}", _num(hours, ".0f", " h"),
                   delta=f"{hours_delta:+.0f} h vs no battery" if hours_delta is not None else None,
-                  delta_color=_change_colour(hours_delta, over), width="content",
+                  delta_color=change_colour(hours_delta, over), width="content",
                   help=f"Hours of the {basis} with import above the limit, after the battery (without it: "
                        f"{_num(hb, '.0f', ' h')}). The limit warning below is on the same load.{point}")
         cost, saving = summary.get("cost_after"), summary.get("cost_saving")
         st.metric(f"Energy cost · point forecast ({currency})", _num(cost, ",.0f", f" {currency}"),
                   delta=f"{-saving:+,.0f} {currency} vs no battery" if saving is not None else None,
-                  delta_color=_change_colour(saving, False), width="content",
+                  delta_color=change_colour(saving, False), width="content",
                   help="Σ price × import over the day on the point forecast, after the battery")
         present, recommended = summary.get("losses_kwh_present"), summary.get("losses_kwh_recommended")
         st.metric("Losses saved by switching · point forecast", _num(summary.get("losses_saved_kwh"), ",.0f", " kWh"),
                   delta=(f"{100 * (recommended - present) / present:+.1f} % of the day's losses"
                          if present and recommended is not None else None),
-                  delta_color=_change_colour(summary.get("losses_saved_kwh"), False), width="content",
+                  delta_color=change_colour(summary.get("losses_saved_kwh"), False), width="content",
                   help=f"Energy lost in the feeder model over the day: {_num(present, ',.0f', ' kWh')} in the present "
                        f"configuration, {_num(recommended, ',.0f', ' kWh')} in the recommended one, both under the "
                        "point forecast after the battery")

@@ -18,21 +18,17 @@ from core.contract.errors import IdempotencyConflict, InputError
 from core.inputs.forecast import measured_day_from_csv
 from core.inputs.replan import measured_from_text
 from core.usecases.plan import PlanOutcome
-from core.usecases.replan import PlanNotReady, ReplanOutcome, replans_of, run_replan
+from core.db.plans import plan_replans
+from core.db.rows import ReplanRow
+from core.usecases.replan import PlanNotReady, run_replan
 from ui.chart import show_chart
 from ui.plain import md_text
+from ui.plan_view import change_colour
 from ui.state import get_services, submission_key
 
 
 def _change(now: Any, before: Any) -> float | None:
     return now - before if isinstance(now, (int, float)) and isinstance(before, (int, float)) else None
-
-
-def _colour(delta: float | None, breaks_limit: bool) -> Any:
-    """Red when the figure breaks the limit; otherwise lower is better, and no change is grey."""
-    if breaks_limit:
-        return "red"
-    return "off" if delta is None or abs(delta) < 1e-9 else "inverse"
 
 
 def render_replan_headline(summary: Mapping[str, Any]) -> None:
@@ -45,21 +41,21 @@ def render_replan_headline(summary: Mapping[str, Any]) -> None:
                                                               summary.get("previous_peak_import_mw"))
         st.metric(f"Peak import · {basis}", f"{peak:.2f} MW", width="content",
                   delta=f"{peak_delta:+.2f} MW since the last plan" if peak_delta is not None else None,
-                  delta_color=_colour(peak_delta, peak > limit + 1e-6),
+                  delta_color=change_colour(peak_delta, peak > limit + 1e-6),
                   help=f"Highest import at the substation over the day: the measured hours with the battery as "
                        f"planned for them, then the re-planned forecast with the new dispatch. Peak hour "
                        f"{str(summary.get('peak_hour', ''))[11:16]}.")
         hours_delta = _change(hours, summary.get("previous_hours_over_limit"))
         st.metric(f"Hours over {limit:g} MW · {basis}", f"{hours:.0f} h", width="content",
                   delta=f"{hours_delta:+.0f} h since the last plan" if hours_delta is not None else None,
-                  delta_color=_colour(hours_delta, hours > 0),
+                  delta_color=change_colour(hours_delta, hours > 0),
                   help=f"On the {summary.get('planned_basis')} the battery was planned against: "
                        f"{summary['hours_over_limit_planned']:.0f} h over, peak "
                        f"{summary['peak_import_mw_planned']:.2f} MW.")
         cost, cost_delta = summary["cost"], _change(summary["cost"], summary.get("previous_cost"))
         st.metric(f"Energy cost · {basis} ({currency})", f"{cost:,.0f} {currency}", width="content",
                   delta=f"{cost_delta:+,.0f} {currency} since the last plan" if cost_delta is not None else None,
-                  delta_color=_colour(cost_delta, False), help="Σ price × import over the day")
+                  delta_color=change_colour(cost_delta, False), help="Σ price × import over the day")
         measured_peak = summary["measured_peak_import_mw"]
         st.metric(f"Measured so far · to {int(summary['from_hour']):02d}:00", f"{measured_peak:.2f} MW", width="content",
                   delta=(f"{summary['measured_hours_over_limit']:.0f} h over {limit:g} MW"
@@ -115,8 +111,9 @@ def render_replan(outcome: PlanOutcome, day: Any) -> None:
             st.error(f"**{md_text(exc.key)}**: {md_text(exc.reason)} Nothing was run or stored.")
         except (PlanNotReady, IdempotencyConflict) as exc:
             st.error(md_text(str(exc)))
-    made_so_far = [r for r in replans_of(services.engine(), plan_id) if r.status == "completed" and r.summary]
-    latest = made_so_far[-1].summary if made_so_far else None
+    # The rows' summaries are all this view draws: no run of a re-plan is read on every redraw of the page.
+    made_so_far = [r for r in plan_replans(services.engine(), plan_id) if r["status"] == "completed" and r["summary"]]
+    latest = made_so_far[-1]["summary"] if made_so_far else None
     if latest is not None:
         render_replan_headline(latest)
         if replan_note := st.session_state.get(f"replan_note_{plan_id}"):
@@ -132,13 +129,13 @@ def render_replan(outcome: PlanOutcome, day: Any) -> None:
     _history(made_so_far)
 
 
-def _history(made: list[ReplanOutcome]) -> None:
+def _history(made: list[ReplanRow]) -> None:
     rows = []
     for r in made:
-        summary: Mapping[str, Any] = r.summary or {}
-        rows.append({"from": f"{r.from_hour:02d}:00", "peak import (MW)": summary.get("peak_import_mw"),
+        summary: Mapping[str, Any] = r["summary"] or {}
+        rows.append({"from": f"{r['from_hour']:02d}:00", "peak import (MW)": summary.get("peak_import_mw"),
                      "hours over": summary.get("hours_over_limit"), "cost": round(float(summary.get("cost") or 0.0)),
-                     "SoC at start (MWh)": summary.get("soc_start_mwh"), "re-plan id": r.replan_id})
+                     "SoC at start (MWh)": summary.get("soc_start_mwh"), "re-plan id": str(r["id"])})
     with st.expander(f"Re-plans of this day ({len(made)})", expanded=False):
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                      column_config={"peak import (MW)": st.column_config.NumberColumn(format="%.2f"),

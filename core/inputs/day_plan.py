@@ -250,10 +250,14 @@ def forecast_request(plan: PlanRequest) -> dict[str, Any]:
     return fields
 
 
-def planning_load_mw(plan: PlanRequest, forecast: Mapping[str, Any]) -> list[float]:
+def load_to_plan_against_mw(forecast: Mapping[str, Any], robust: bool) -> list[float]:
     """The load the battery is planned against: the upper 80% band (robust) or the point forecast."""
-    key = "upper_80" if plan.robust and forecast.get("upper_80") else "forecast"
-    return [max(0.0, float(v)) for v in forecast[key]][:HORIZON_STEPS]
+    key = "upper_80" if robust and forecast.get("upper_80") else "forecast"
+    return [max(0.0, float(v)) for v in forecast[key]]
+
+
+def planning_load_mw(plan: PlanRequest, forecast: Mapping[str, Any]) -> list[float]:
+    return load_to_plan_against_mw(forecast, plan.robust)[:HORIZON_STEPS]
 
 
 def _storage_fields(plan: PlanRequest, load_mw: list[float]) -> dict[str, Any]:
@@ -275,19 +279,32 @@ def battery_mw(storage: Mapping[str, Any]) -> np.ndarray:
     return np.asarray(storage["discharge_mw"], dtype=float) - np.asarray(storage["charge_mw"], dtype=float)
 
 
-def grid_request(plan: PlanRequest, forecast: Mapping[str, Any], storage: Mapping[str, Any]) -> dict[str, Any]:
-    load = np.maximum(np.asarray(forecast["forecast"][:HORIZON_STEPS], dtype=float), 0.0)
+def feeder_to_model(load_mw: Any, battery_out_mw: Any, *, network_kw: float, peak_load_scale: float,
+                    key: str, what: str) -> tuple[list[float], list[float]]:
+    """(LoadProfile, BatteryKW) of the network model for a feeder's load and battery output (MW): the model's
+    loads follow the load, its peak at `peak_load_scale` × the base loads, and the battery keeps its share of
+    the feeder. InputError naming `key` when the load (`what`) is zero all day."""
+    load = np.maximum(np.asarray(load_mw, dtype=float), 0.0)
     peak_mw = float(load.max())
     if peak_mw <= 0:
-        raise InputError("Forecast", "the forecast load is zero all day; there is nothing to check on the network")
-    model_kw_per_feeder_kw = network_load_kw(plan.network) * plan.peak_load_scale / (peak_mw * 1000.0)
-    profile = np.maximum(load / peak_mw * plan.peak_load_scale, 1e-3)
+        raise InputError(key, f"the {what} is zero all day; there is nothing to check on the network")
+    model_kw_per_feeder_kw = network_kw * peak_load_scale / (peak_mw * 1000.0)
+    profile = np.maximum(load / peak_mw * peak_load_scale, 1e-3)
+    return ([round(float(f), 6) for f in profile],
+            [round(float(mw) * 1000.0 * model_kw_per_feeder_kw, 4) for mw in battery_out_mw])
+
+
+def grid_request(plan: PlanRequest, forecast: Mapping[str, Any], storage: Mapping[str, Any]) -> dict[str, Any]:
+    profile, battery_kw = feeder_to_model(forecast["forecast"][:HORIZON_STEPS], battery_mw(storage),
+                                          network_kw=network_load_kw(plan.network),
+                                          peak_load_scale=plan.peak_load_scale, key="Forecast",
+                                          what="forecast load")
     return {
         "Task": "grid_switch", "Region": plan.region.strip(), "Date": plan.day.isoformat(),
         "Resolution": RESOLUTION_MIN, "Network": plan.network,
-        "LoadProfile": [round(float(f), 6) for f in profile],
+        "LoadProfile": profile,
         "BatteryBus": plan.battery_bus,
-        "BatteryKW": [round(float(mw) * 1000.0 * model_kw_per_feeder_kw, 4) for mw in battery_mw(storage)],
+        "BatteryKW": battery_kw,
         "VoltageMin": plan.voltage_min_pu, "VoltageMax": plan.voltage_max_pu,
         "SearchSeconds": plan.search_seconds,
     }

@@ -15,7 +15,6 @@ The battery's past hours are taken as planned: the plan cannot know what else th
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
@@ -23,8 +22,11 @@ from typing import Any, NotRequired, TypedDict
 import numpy as np
 
 from core.contract.errors import InputError
+from core.contract.fields import get_number, get_series
+from core.contract.forecast import WEATHER_KEYS
 from core.contract.limits import MAX_ABS_POWER_MW, MAX_FORECAST_HISTORY_DAYS
-from core.inputs.day_plan import HORIZON_STEPS, RESOLUTION_MIN, battery_mw, realised
+from core.inputs.day_plan import (HORIZON_STEPS, RESOLUTION_MIN, battery_mw, feeder_to_model,
+                                  load_to_plan_against_mw, realised)
 
 LOAD_BASES = ("measured + point forecast", "measured + upper 80% band")
 
@@ -72,28 +74,18 @@ class ReplanSummary(TypedDict):
     switch_hour: NotRequired[str | None]
 
 
-def check_measurements(measured_mw: Sequence[Any], soc_mwh: Any, *, capacity_mwh: float, min_soc: float,
+def check_measurements(measured_mw: Any, soc_mwh: Any, *, capacity_mwh: float, min_soc: float,
                        max_soc: float) -> tuple[list[float], float | None]:
-    """The measurements as numbers; InputError naming `measured_mw` or `soc_mwh` otherwise."""
-    if not isinstance(measured_mw, (list, tuple)) or not 1 <= len(measured_mw) < HORIZON_STEPS:
-        count = len(measured_mw) if isinstance(measured_mw, (list, tuple)) else 0
-        raise InputError("measured_mw", f"give the load measured for 1 to {HORIZON_STEPS - 1} hours of the day, "
-                                        f"from 00:00, one MW value per hour; got {count}")
-    values: list[float] = []
-    for i, v in enumerate(measured_mw):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-            raise InputError("measured_mw", f"hour {i:02d}:00 is not a number of MW: {str(v)[:40]!r}")
-        if not -MAX_ABS_POWER_MW <= float(v) <= MAX_ABS_POWER_MW:
-            raise InputError("measured_mw", f"hour {i:02d}:00 is {float(v):g} MW, beyond ±{MAX_ABS_POWER_MW:g}")
-        values.append(float(v))
+    """The measurements as numbers (the contract's own readers); InputError naming `measured_mw` or `soc_mwh`."""
+    values = get_series({"measured_mw": measured_mw}, "measured_mw", max_length=HORIZON_STEPS - 1,
+                        max_abs=MAX_ABS_POWER_MW)
     if soc_mwh is None:
-        return values, None
-    if isinstance(soc_mwh, bool) or not isinstance(soc_mwh, (int, float)) or not math.isfinite(float(soc_mwh)):
-        raise InputError("soc_mwh", f"must be a number of MWh, got {str(soc_mwh)[:40]!r}")
+        return values.tolist(), None
+    soc = get_number({"soc_mwh": soc_mwh}, "soc_mwh")
     lo, hi = min_soc * capacity_mwh, max_soc * capacity_mwh
-    if not lo - 1e-9 <= float(soc_mwh) <= hi + 1e-9:
-        raise InputError("soc_mwh", f"{float(soc_mwh):g} MWh is outside the battery's window {lo:g} .. {hi:g} MWh")
-    return values, min(max(float(soc_mwh), lo), hi)
+    if not lo - 1e-9 <= soc <= hi + 1e-9:
+        raise InputError("soc_mwh", f"{soc:g} MWh is outside the battery's window {lo:g} .. {hi:g} MWh")
+    return values.tolist(), min(max(soc, lo), hi)
 
 
 def measured_from_text(text: str) -> list[float]:
@@ -117,23 +109,17 @@ def forecast_request(day_ahead: Mapping[str, Any], measured_mw: list[float]) -> 
     h = len(measured_mw)
     fields = dict(day_ahead)
     past = list(fields["PastLoads"]) + measured_mw
-    weather = {k: list(fields[k]) for k in ("TemperatureC", "IrradianceWm2") if k in fields}
+    weather = {k: list(fields[k]) for k in WEATHER_KEYS if k in fields}
     cut = max(0, len(past) - MAX_FORECAST_HISTORY_DAYS * 24 * 60 // RESOLUTION_MIN)
     fields["PastLoads"] = past[cut:]
     for key, values in weather.items():  # history + day: the same series, the same length as the day-ahead's
         fields[key] = values[cut:]
     fields["Date"] = f"{str(fields['Date'])[:10]}T{h:02d}:00"
     fields["Horizon"] = HORIZON_STEPS - h
-    if isinstance(fields.get("Actuals"), list):
-        fields["Actuals"] = fields["Actuals"][h:] or None
-        if fields["Actuals"] is None:
-            del fields["Actuals"]
+    actuals = fields.pop("Actuals", None)   # measured after the origin: those still ahead of hour h
+    if isinstance(actuals, list) and actuals[h:]:
+        fields["Actuals"] = actuals[h:]
     return fields
-
-
-def planning_load_mw(forecast: Mapping[str, Any], robust: bool) -> list[float]:
-    key = "upper_80" if robust and forecast.get("upper_80") else "forecast"
-    return [max(0.0, float(v)) for v in forecast[key]]
 
 
 def reachable_final_soc(soc_mwh: float, final_soc: float, *, capacity_mwh: float, power_mw: float,
@@ -159,21 +145,17 @@ def storage_request(day_ahead: Mapping[str, Any], forecast: Mapping[str, Any], *
     # The last plan's own level at its window's edge (0.9 × 4 MWh) comes back as 0.9000000000000001 of capacity.
     window = float(fields.get("MinSoC", 0.0)), float(fields.get("MaxSoC", 1.0))
     fields["InitialSoC"] = min(max(soc_mwh / capacity, window[0]), window[1])
-    fields["Load"] = [round(v, 4) for v in planning_load_mw(forecast, robust)]
+    fields["Load"] = [round(v, 4) for v in load_to_plan_against_mw(forecast, robust)]
     return fields
 
 
 def grid_request(day_ahead: Mapping[str, Any], day_load_mw: Sequence[float], day_battery_mw: Sequence[float], *,
                  network_kw: float, peak_load_scale: float) -> Mapping[str, Any]:
-    """The day-ahead network check over the day as now known (same scaling as the day-ahead's grid step)."""
-    load = np.maximum(np.asarray(day_load_mw, dtype=float), 0.0)
-    peak_mw = float(load.max())
-    if peak_mw <= 0:
-        raise InputError("measured_mw", "the day's load is zero throughout; there is nothing to check on the network")
-    model_kw_per_feeder_kw = network_kw * peak_load_scale / (peak_mw * 1000.0)
+    """The day-ahead network check over the day as now known (the day-ahead's own scaling to the model)."""
     fields = dict(day_ahead)
-    fields["LoadProfile"] = [round(float(f), 6) for f in np.maximum(load / peak_mw * peak_load_scale, 1e-3)]
-    fields["BatteryKW"] = [round(float(mw) * 1000.0 * model_kw_per_feeder_kw, 4) for mw in day_battery_mw]
+    fields["LoadProfile"], fields["BatteryKW"] = feeder_to_model(
+        day_load_mw, day_battery_mw, network_kw=network_kw, peak_load_scale=peak_load_scale, key="measured_mw",
+        what="day's load")
     return fields
 
 
@@ -181,18 +163,26 @@ def soc_after_each_hour(storage: Mapping[str, Any]) -> list[float]:
     return [float(v) for v in storage["soc_mwh"]]
 
 
+def day_load_mw(measured_mw: list[float], forecast: Mapping[str, Any]) -> list[float]:
+    """The day as now known: the measured hours, then the point forecast."""
+    return measured_mw + [float(v) for v in forecast["forecast"]]
+
+
+def day_battery_mw(past_battery_mw: Sequence[float], from_hour: int, storage: Mapping[str, Any]) -> list[float]:
+    """The battery over the day (+ discharging, − charging): as planned before `from_hour`, then re-dispatched."""
+    return [float(v) for v in past_battery_mw[:from_hour]] + battery_mw(storage).tolist()
+
+
 def summarize(*, from_hour: int, measured_mw: list[float], forecast: Mapping[str, Any], storage: Mapping[str, Any],
-              past_battery_mw: Sequence[float], past_soc_mwh: Sequence[float], soc_start_mwh: float, soc_source: str,
+              day_battery: Sequence[float], past_soc_mwh: Sequence[float], soc_start_mwh: float, soc_source: str,
               prices: Sequence[float], limit_mw: float, robust: bool, currency: str, final_soc: float,
               final_soc_lowered: bool, previous: Mapping[str, Any] | None,
               grid: Mapping[str, Any] | None) -> ReplanSummary:
     """The day as now known, and what changed against the plan it replaces (`previous`: its load and battery)."""
     h = from_hour
-    point = [float(v) for v in forecast["forecast"]]
-    planned = planning_load_mw(forecast, robust)
-    day_load = np.asarray(measured_mw + point, dtype=float)
-    day_planned = np.asarray(measured_mw + planned, dtype=float)
-    battery = np.asarray(list(past_battery_mw[:h]) + battery_mw(storage).tolist(), dtype=float)
+    day_load = np.asarray(day_load_mw(measured_mw, forecast), dtype=float)
+    day_planned = np.asarray(measured_mw + load_to_plan_against_mw(forecast, robust), dtype=float)
+    battery = np.asarray(day_battery, dtype=float)
     price = np.asarray(prices, dtype=float)
     now = realised(day_load, battery, price, limit_mw)
     on_band = realised(day_planned, battery, price, limit_mw)

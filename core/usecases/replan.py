@@ -24,7 +24,8 @@ from core.db.plans import (finish_replan, get_plan, get_replan, plan_replans, pl
 from core.db.rows import ReplanRow
 from core.inputs.day_plan import network_load_kw
 from core.inputs.replan import (ReplanInputs, ReplanSummary, check_measurements, day_ahead_as_previous,
-                                forecast_request, grid_request, reachable_final_soc, storage_request, summarize)
+                                day_battery_mw, day_load_mw, forecast_request, grid_request, storage_request,
+                                summarize)
 from core.usecases.outbox import key_digest
 from core.usecases.pipeline import RunOutcome, RunSubmitter
 
@@ -133,23 +134,20 @@ def run_replan(submitter: RunSubmitter, engine_provider: Callable[[], Engine], p
         forecast = step("forecast", forecast_request(day.fields["forecast"], measured))
         storage = grid = None
         final_soc = float(storage_fields.get("FinalSoC", storage_fields["InitialSoC"]))
+        used_final = final_soc
         if forecast is not None:
-            storage = step("storage", storage_request(storage_fields, forecast, from_hour=h, soc_mwh=soc_start,
-                                                      robust=robust))
+            sent = storage_request(storage_fields, forecast, from_hour=h, soc_mwh=soc_start, robust=robust)
+            used_final = float(sent["FinalSoC"])   # lowered there when the hours left cannot reach it
+            storage = step("storage", sent)
         if forecast is not None and storage is not None:
-            day_load = measured + [float(v) for v in forecast["forecast"]]
-            battery = [float(v) for v in previous["battery_mw"][:h]] + [
-                float(d) - float(c) for d, c in zip(storage["discharge_mw"], storage["charge_mw"])]
+            battery = day_battery_mw(previous["battery_mw"], h, storage)
             network = day.fields["grid"]["Network"]  # the day-ahead's grid request always carries it
             scale = float(day.inputs.get("peak_load_scale", 1.0))
-            grid = step("grid", grid_request(day.fields["grid"], day_load, battery,
+            grid = step("grid", grid_request(day.fields["grid"], day_load_mw(measured, forecast), battery,
                                              network_kw=network_load_kw(network), peak_load_scale=scale))
-            used_final = reachable_final_soc(soc_start, final_soc, capacity_mwh=capacity,
-                                             power_mw=float(storage_fields["PowerMW"]),
-                                             efficiency=float(storage_fields["Efficiency"]), hours=24 - h)
             outcome.summary = summarize(
                 from_hour=h, measured_mw=measured, forecast=forecast, storage=storage,
-                past_battery_mw=previous["battery_mw"], past_soc_mwh=previous["soc_mwh"], soc_start_mwh=soc_start,
+                day_battery=battery, past_soc_mwh=previous["soc_mwh"], soc_start_mwh=soc_start,
                 soc_source="measured" if soc_given is not None else "plan",
                 prices=day.fields["storage"]["Prices"], limit_mw=float(storage_fields.get("GridLimitMW", 0.0)),
                 robust=robust, currency=day.currency, final_soc=used_final,
@@ -198,11 +196,15 @@ def stored_replan(engine: Engine, replan_id: str, *, duplicate: bool = False) ->
     row = get_replan(engine, replan_id)
     if row is None:
         raise KeyError(replan_id)
+    return _with_runs(engine, row, duplicate=duplicate)
+
+
+def _with_runs(engine: Engine, row: ReplanRow, *, duplicate: bool = False) -> ReplanOutcome:
     outcome = ReplanOutcome(replan_id=str(row["id"]), plan_id=str(row["plan_id"]), from_hour=int(row["from_hour"]),
                             status=row["status"], error=row["error_message"],
                             summary=cast(ReplanSummary, dict(row["summary"] or {})) if row.get("summary") else None,
                             duplicate=duplicate)
-    for run in plan_runs(engine, str(row["plan_id"]), replan_id=replan_id):
+    for run in plan_runs(engine, str(row["plan_id"]), replan_id=str(row["id"])):
         name = str(run["plan_step"])
         outcome.run_ids[name] = str(run["id"])
         result = (run.get("result_payload") or {}).get("result")
@@ -212,5 +214,5 @@ def stored_replan(engine: Engine, replan_id: str, *, duplicate: bool = False) ->
 
 
 def replans_of(engine: Engine, plan_id: str) -> list[ReplanOutcome]:
-    """Every re-plan of the plan, oldest first, with its runs."""
-    return [stored_replan(engine, str(r["id"])) for r in plan_replans(engine, plan_id)]
+    """Every re-plan of the plan, oldest first, with its runs (the rows as listed, not read again one by one)."""
+    return [_with_runs(engine, row) for row in plan_replans(engine, plan_id)]
