@@ -278,6 +278,21 @@ def choose_radio(page: Any, group: str, option: str, attempts: int = 3) -> None:
     raise AssertionError(f"{group!r}: {option!r} did not take after {attempts} clicks")
 
 
+def submit(page: Any, button: Any, taken_ms: int = 10_000) -> None:
+    """Click a submit button, and once more if the click was dropped: no run started and the page is unchanged
+    after `taken_ms`. A click landing while the status sidebar's start-up timer reruns its fragment can be
+    lost (Streamlit #10805); a run that started shows the running indicator within milliseconds."""
+    page.evaluate("() => { window.__eglo_changed = false; new MutationObserver(() => { window.__eglo_changed = true; })"
+                  ".observe(document.querySelector('[data-testid=\"stMain\"]') || document.body, "
+                  "{subtree: true, childList: true}); }")
+    button.click()
+    try:
+        page.wait_for_function("() => window.__eglo_changed || document.querySelector(\"[data-testid='stStatusWidget'] button\")",
+                               timeout=taken_ms)
+    except Exception:  # playwright's TimeoutError: nothing happened, the click was dropped
+        button.click()
+
+
 def date_field_value(page: Any, label: str) -> dt.date:
     """The day a date input shows (Streamlit's date field: one spin button each for year, month and day)."""
     parts = {part: int(page.get_by_role("spinbutton", name=f"{part}, {label}").get_attribute("aria-valuenow"))

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from core.db.plans import list_plans
 from tests.browser_replan_steps import replan_the_day
 from tests.browser import (chart_collisions, choose_radio, date_field_value, metric_tiles, plot_data, plot_traces, screenshot,
-                           screenshots_at_two_widths, set_width, upload, wait_settled)
+                           screenshots_at_two_widths, set_width, submit, upload, wait_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,8 @@ def test_day_ahead_plan_in_chromium(app_url, page, engine):
     set_width(page, 1600, 2400)
     page.goto(url)  # the app opens on the Day-ahead plan
     page.get_by_role("heading", name="Day-ahead plan").wait_for()
-    page.get_by_role("button", name="Plan the day").click()
+    wait_settled(page)
+    submit(page, page.get_by_role("button", name="Plan the day"))
     page.get_by_text("Losses saved by switching").wait_for()
     page.locator(".js-plotly-plot").nth(1).wait_for()
     wait_settled(page)  # Plotly has finished drawing before the screenshot
