@@ -39,6 +39,9 @@ def test_a_replan_from_h_uses_exactly_the_measurements_up_to_h_and_the_soc_at_h(
     storage_fields = runs["storage"]["input_payload"]["fields"]
     assert storage_fields["InitialSoC"] == pytest.approx(1.5 / 4.0) and storage_fields["Date"] == "2025-07-15T15:00"
     assert storage_fields["Prices"] == day_ahead.fields["storage"]["Prices"][15:]
+    # The limit is held against the forecast band's scenarios of the 9 hours left (robust plan).
+    assert len(storage_fields["LoadScenarios"]) == 7 and {len(s) for s in storage_fields["LoadScenarios"]} == {9}
+    assert outcome.results["storage"]["grid_limit_scenarios"]["count"] == 7
     assert outcome.results["storage"]["timestamps"][0] == "2025-07-15T15:00:00"
     grid_fields = runs["grid"]["input_payload"]["fields"]
     assert len(grid_fields["LoadProfile"]) == len(grid_fields["BatteryKW"]) == 24   # the whole day as now known

@@ -49,7 +49,7 @@ def render_replan_headline(summary: Mapping[str, Any]) -> None:
         st.metric(f"Hours over {limit:g} MW · {basis}", f"{hours:.0f} h", width="content",
                   delta=f"{hours_delta:+.0f} h since the last plan" if hours_delta is not None else None,
                   delta_color=change_colour(hours_delta, hours > 0),
-                  help=f"On the {summary.get('planned_basis')} the battery was planned against: "
+                  help=f"On the {summary.get('planned_basis')}: "
                        f"{summary['hours_over_limit_planned']:.0f} h over, peak "
                        f"{summary['peak_import_mw_planned']:.2f} MW.")
         cost, cost_delta = summary["cost"], _change(summary["cost"], summary.get("previous_cost"))
@@ -69,7 +69,13 @@ def _notes(summary: Mapping[str, Any]) -> str:
            + ("(measured)" if summary.get("soc_source") == "measured" else "(as the last plan leaves it)"))
     final = (f" · end-of-day state of charge lowered to {100 * summary['final_soc']:.0f} %: the hours left cannot "
              "reach the plan's" if summary.get("final_soc_lowered") else "")
-    return soc + final + f" · battery planned against the {summary.get('planned_basis')}"
+    scenarios = summary.get("limit_scenarios")
+    if scenarios:
+        held = (f" · battery planned for the limit across {scenarios['count']:.0f} forecast scenarios from the band: "
+                f"met in {scenarios['met_in']:.0f}, expected peak above it {scenarios['expected_max_shortfall_mw']:.2f} MW")
+    else:
+        held = f" · battery planned against the {summary.get('planned_basis')}"
+    return soc + final + held
 
 
 def _measurements(text: str, upload: Any, day: Any) -> tuple[list[float], str]:

@@ -16,6 +16,11 @@ Request keys (the decoded `code` of `Task=storage`):
 - `GridLimitMW` (optional, with Load/PV): import limit at the connection point. A soft limit: import above it
   is a shortfall variable with a penalty far above any price, so the limit is met whenever the battery can
   meet it, and otherwise the schedule with the least energy above it is returned, with the shortfall reported.
+- `LoadScenarios` (extra key, optional, with GridLimitMW): 2 to 25 load series (MW, each as long as Prices),
+  equally likely. The limit is then held against all of them: one schedule minimises the expected peak above
+  the limit, then the expected energy above it, over the scenarios, instead of over `Load` alone (a band's
+  upper edge over-states the peak to come and keeps energy back for it). Costs and every reported figure stay
+  on `Load`; the result adds `grid_limit_scenarios`.
 
 The model and the result fields are described in core/local_qnn/engines/storage/dispatch.py.
 """
@@ -38,6 +43,7 @@ RESOLUTIONS_MIN = (5, 15, 30, 60)
 MAX_SIZE = 1e6  # MWh or MW: far above any battery, keeps the LP well scaled
 
 
+MIN_SCENARIOS, MAX_SCENARIOS = 2, 25
 MIN_SIZE = 1e-3  # 1 kWh or 1 kW: below this the LP's tolerances are larger than the battery
 
 
@@ -60,6 +66,7 @@ class StorageRequest:
     export_price: np.ndarray | None = None  # per step; set only in self-consumption mode
     grid_limit_mw: float | None = None  # import limit at the connection point (self-consumption mode only)
     origin_step: int = 0                # steps after start_date's midnight at which the schedule starts
+    load_scenarios_mw: np.ndarray | None = None  # scenarios × steps; the limit is held against these (with a limit)
 
     @property
     def steps(self) -> int:
@@ -145,8 +152,33 @@ def parse_request(fields: Mapping[str, Any]) -> StorageRequest:
         for key in ("ExportPrice", "GridLimitMW"):
             if key in fields:
                 raise InputError(key, "applies only with a Load or PV series (self-consumption mode)")
+    scenarios = _load_scenarios(fields, len(prices)) if "LoadScenarios" in fields else None
+    if scenarios is not None and grid_limit is None:
+        raise InputError("LoadScenarios", "applies only with GridLimitMW (the limit is what is held against them)")
     return StorageRequest(region, start_date, resolution, prices, capacity, power, efficiency, initial,
-                          min_soc, max_soc, final, cycle_cost, load, pv, export_price, grid_limit, origin_step)
+                          min_soc, max_soc, final, cycle_cost, load, pv, export_price, grid_limit, origin_step,
+                          scenarios)
+
+
+def _load_scenarios(fields: Mapping[str, Any], steps: int) -> np.ndarray:
+    value = fields["LoadScenarios"]
+    if not isinstance(value, (list, tuple)) or not MIN_SCENARIOS <= len(value) <= MAX_SCENARIOS:
+        raise InputError("LoadScenarios", f"must be a list of {MIN_SCENARIOS} to {MAX_SCENARIOS} load series (MW), "
+                                          f"each with one value per price step")
+    rows = []
+    for k, series in enumerate(value):
+        # Each scenario is read by the contract's series reader, so it meets every check `Load` meets.
+        try:
+            row = get_series({"LoadScenarios": series}, "LoadScenarios", max_abs=MAX_ABS_POWER_MW)
+        except InputError as error:
+            raise InputError("LoadScenarios", f"scenario {k}, {error.reason}") from None
+        if len(row) != steps:
+            raise InputError("LoadScenarios", f"scenario {k} has {len(row)} values but Prices has {steps}")
+        if (row < 0).any():
+            raise InputError("LoadScenarios", f"scenario {k}, value {int(np.argmax(row < 0))} is negative; "
+                                              f"give MW as 0 or more")
+        rows.append(row)
+    return np.vstack(rows)
 
 
 def _export_prices(fields: Mapping[str, Any], steps: int) -> np.ndarray:

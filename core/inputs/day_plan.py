@@ -17,6 +17,7 @@ only the operator knows which of the four numbers is wrong, so the message names
 from __future__ import annotations
 
 import datetime as dt
+from statistics import NormalDist
 from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
@@ -254,6 +255,27 @@ def load_to_plan_against_mw(forecast: Mapping[str, Any], robust: bool) -> list[f
     """The load the battery is planned against: the upper 80% band (robust) or the point forecast."""
     key = "upper_80" if robust and forecast.get("upper_80") else "forecast"
     return [max(0.0, float(v)) for v in forecast[key]]
+
+
+SCENARIO_COUNT = 7
+Z_80 = 1.2815515655446004  # the standard normal's 90th percentile: the 80 % band's upper edge in σ
+
+
+def load_scenarios_mw(forecast: Mapping[str, Any], count: int = SCENARIO_COUNT) -> list[list[float]] | None:
+    """`count` equally likely loads from the forecast's 80 % band: the point forecast shifted by the normal
+    quantiles (k + ½)/count of each hour's σ = (upper − point)/z₀.₉, the whole day together (hourly load errors
+    run in long spells, so a day is high or low throughout). None without a band.
+
+    Measured (bench.plan, re-planned hourly on 56 days): holding the limit against these captures more of perfect
+    foresight's peak reduction than planning against the band's upper edge, which keeps energy back for a later
+    peak that rarely comes."""
+    if not forecast.get("upper_80"):
+        return None
+    point = np.asarray(forecast["forecast"], dtype=float)
+    sigma = np.maximum(np.asarray(forecast["upper_80"], dtype=float) - point, 0.0) / Z_80
+    quantiles = NormalDist().inv_cdf
+    shifts = [quantiles((k + 0.5) / count) for k in range(count)]
+    return [[round(max(0.0, v), 4) for v in point + z * sigma] for z in shifts]
 
 
 def planning_load_mw(plan: PlanRequest, forecast: Mapping[str, Any]) -> list[float]:

@@ -26,7 +26,7 @@ from core.contract.fields import get_number, get_series
 from core.contract.forecast import WEATHER_KEYS
 from core.contract.limits import MAX_ABS_POWER_MW, MAX_FORECAST_HISTORY_DAYS
 from core.inputs.day_plan import (HORIZON_STEPS, RESOLUTION_MIN, battery_mw, feeder_to_model,
-                                  load_to_plan_against_mw, realised)
+                                  load_scenarios_mw, load_to_plan_against_mw, realised)
 
 LOAD_BASES = ("measured + point forecast", "measured + upper 80% band")
 
@@ -72,6 +72,8 @@ class ReplanSummary(TypedDict):
     lowest_voltage_pu_recommended: NotRequired[float | None]
     switching_actions: NotRequired[Any]
     switch_hour: NotRequired[str | None]
+    # How the dispatch holds the limit across the forecast scenarios it was chosen for (robust re-plans).
+    limit_scenarios: NotRequired[Mapping[str, float] | None]
 
 
 def check_measurements(measured_mw: Any, soc_mwh: Any, *, capacity_mwh: float, min_soc: float,
@@ -146,6 +148,9 @@ def storage_request(day_ahead: Mapping[str, Any], forecast: Mapping[str, Any], *
     window = float(fields.get("MinSoC", 0.0)), float(fields.get("MaxSoC", 1.0))
     fields["InitialSoC"] = min(max(soc_mwh / capacity, window[0]), window[1])
     fields["Load"] = [round(v, 4) for v in load_to_plan_against_mw(forecast, robust)]
+    scenarios = load_scenarios_mw(forecast) if robust and "GridLimitMW" in fields else None
+    if scenarios is not None:
+        fields["LoadScenarios"] = scenarios
     return fields
 
 
@@ -205,6 +210,7 @@ def summarize(*, from_hour: int, measured_mw: list[float], forecast: Mapping[str
         "peak_import_mw_planned": on_band["peak_import_mw"], "hours_over_limit_planned": on_band["hours_over_limit"],
         "measured_peak_import_mw": so_far["peak_import_mw"], "measured_hours_over_limit": so_far["hours_over_limit"],
         "previous_peak_import_mw": None, "previous_hours_over_limit": None, "previous_cost": None,
+        "limit_scenarios": storage.get("grid_limit_scenarios"),
     }
     if previous is not None:
         before = realised(np.asarray(previous["day_load_mw"], dtype=float),

@@ -118,8 +118,41 @@ class _Model:
             assert req.grid_limit_mw is not None  # self.limited means a grid limit was given
             row_lo.append(np.full(2 * T, -np.inf))
             row_hi += [np.full(T, float(req.grid_limit_mw)), np.zeros(T)]
-        self.base = (rows, cols, vals, row_lo, row_hi)
         self.n_base_rows = T * (1 + self.sc + 2 * self.limited)
+        if self.limited and req.load_scenarios_mw is not None:
+            self._add_scenarios(rows, cols, vals, row_lo, row_hi)
+        self.base = (rows, cols, vals, row_lo, row_hi)
+
+    def _add_scenarios(self, rows: list, cols: list, vals: list, row_lo: list, row_hi: list) -> None:
+        """Hold the limit against every load scenario instead of `Load`: per scenario k a shortfall per step and
+        its peak, shortfall_kt ≥ scenario_kt − PV_t + c_t − d_t − GridLimitMW, weighted 1/K in the cost. `Load`'s
+        own shortfall columns stay (its figures are reported) but cost nothing; its import still carries the money."""
+        req, T = self.req, self.T
+        assert req.load_scenarios_mw is not None and req.grid_limit_mw is not None
+        scenarios = req.load_scenarios_mw
+        K = len(scenarios)
+        pv = req.pv_mw if req.pv_mw is not None else 0.0
+        net = scenarios - pv                                           # K × T
+        penalty = shortfall_penalty(req) * req.dt_h / K
+        self.cost[5 * T:6 * T + 1] = 0.0
+        first = len(self.cost)
+        short_max = np.maximum(net, 0.0) + req.power_mw
+        self.cost = np.concatenate([self.cost] + [np.concatenate([np.full(T, penalty), [10.0 * penalty * T]])] * K)
+        self.lower = np.concatenate([self.lower, np.zeros(K * (T + 1))])
+        self.upper = np.concatenate([self.upper] + [np.concatenate([short_max[k], [short_max[k].max()]])
+                                                    for k in range(K)])
+        t = np.arange(T)
+        n_rows = self.n_base_rows
+        for k in range(K):
+            short, peak = first + k * (T + 1) + t, first + k * (T + 1) + T
+            # c_t − d_t − shortfall_kt ≤ GridLimitMW − net_kt; shortfall_kt − peak_k ≤ 0
+            rows += [n_rows + t] * 3 + [n_rows + T + t] * 2
+            cols += [t, T + t, short, short, np.full(T, peak)]
+            vals += [np.ones(T), -np.ones(T), -np.ones(T), np.ones(T), -np.ones(T)]
+            row_lo.append(np.full(2 * T, -np.inf))
+            row_hi += [float(req.grid_limit_mw) - net[k], np.zeros(T)]
+            n_rows += 2 * T
+        self.n_base_rows = n_rows
 
     def risky_battery_steps(self) -> np.ndarray:
         """Steps where simultaneous charge and discharge could pay: a negative value of energy and losses to burn."""
@@ -218,6 +251,17 @@ def grid_limit_shortfall(req: StorageRequest, import_mw: np.ndarray) -> np.ndarr
     over = np.asarray(import_mw, dtype=float) - req.grid_limit_mw
     tol = 1e-6 * max(req.grid_limit_mw, 1.0)
     return np.where(over > tol, over, 0.0)
+
+
+def limit_shortfalls(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray,
+                     import_mw: np.ndarray) -> list[np.ndarray]:
+    """The shortfalls the limit is held against, each weighted equally: `Load`'s, or each load scenario's."""
+    if req.load_scenarios_mw is None:
+        return [grid_limit_shortfall(req, import_mw)]
+    pv = req.pv_mw if req.pv_mw is not None else 0.0
+    weight = 1.0 / len(req.load_scenarios_mw)
+    return [weight * grid_limit_shortfall(req, np.maximum(row - pv + charge - discharge, 0.0))
+            for row in req.load_scenarios_mw]
 
 
 def _separate(charge: np.ndarray, discharge: np.ndarray, efficiency: float) -> tuple[np.ndarray, np.ndarray]:
@@ -319,11 +363,22 @@ def _objective(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray) -
     if req.self_consumption:
         cost, imp, _ = grid_cost(req, req.net_load_mw + charge - discharge)
         if req.grid_limit_mw is not None:
-            shortfall = grid_limit_shortfall(req, imp)
             penalty = shortfall_penalty(req)
-            cost += penalty * req.dt_h * (float(np.sum(shortfall)) + 10.0 * req.steps * float(shortfall.max(initial=0.0)))
+            for shortfall in limit_shortfalls(req, charge, discharge, imp):
+                cost += penalty * req.dt_h * (float(np.sum(shortfall)) + 10.0 * req.steps * float(shortfall.max(initial=0.0)))
         return -cost - wear
     return float(np.sum(req.prices * (discharge - charge))) * req.dt_h - wear
+
+
+def scenario_figures(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray) -> dict[str, float | int]:
+    """How the returned schedule holds the limit across the load scenarios it was chosen for."""
+    K = len(req.load_scenarios_mw) if req.load_scenarios_mw is not None else 0
+    shortfalls = [K * s for s in limit_shortfalls(req, charge, discharge, np.zeros(req.steps))]
+    peaks = np.array([s.max(initial=0.0) for s in shortfalls])
+    return {"count": K, "met_in": int((peaks <= 0).sum()),
+            "expected_max_shortfall_mw": float(peaks.mean()),
+            "expected_shortfall_mwh": float(np.mean([s.sum() for s in shortfalls]) * req.dt_h),
+            "worst_max_shortfall_mw": float(peaks.max(initial=0.0))}
 
 
 def run(request: StorageRequest) -> dict[str, Any]:
@@ -411,6 +466,8 @@ def run(request: StorageRequest) -> dict[str, Any]:
                 "grid_limit_steps_over_without_battery": int(
                     (grid_limit_shortfall(req, np.maximum(model.net, 0.0)) > 0).sum()),
             })
+            if req.load_scenarios_mw is not None:
+                result["grid_limit_scenarios"] = scenario_figures(req, charge, discharge)
     else:
         result["objective"] = revenue - degradation
     # The comparison with simpler policies travels with the answer: the dashboard draws it for any backend that
