@@ -72,8 +72,18 @@ def test_an_intraday_origin_forecasts_from_its_step_with_the_history_ending_ther
     assert result["history_quality"]["history_start"] == first.isoformat()
     truth = weekly_load(34, origin)
     assert np.mean(np.abs(np.array(result["forecast"]) - truth)) < 2.0
-    # The backtest is made at the same time of day, one to three days earlier.
-    assert result["backtest"]["last_origin"] == "2025-03-02T14:00:00"
+    # It is the forecast made at that midnight (its backtest is that forecast's), anchored on the day so far.
+    assert result["backtest"]["last_origin"] == "2025-03-02T00:00:00"
+    anchor = result["model"]["intraday_anchor"]
+    assert anchor["measured_steps_today"] == 14 and anchor["steps_before_origin"] == 1
+    # A last hour 10 MW higher moves the whole forecast by 10 MW × 0.95 per hour ahead, bands alike: the
+    # midnight forecast never sees today's hours.
+    raised = history.copy()
+    raised[-1] += 10.0
+    moved = _run(_fields(raised, "2025-03-03T14:00", horizon=34))
+    lead_h = np.arange(34) + 1
+    for key in ("forecast", "upper_80", "lower_95"):
+        assert np.array(moved[key]) - np.array(result[key]) == pytest.approx(10.0 * 0.95 ** lead_h, abs=1e-4)
     # The same history read as ending at midnight puts the evening peak at the wrong hours.
     shifted = _run(_fields(history, "2025-03-04", horizon=24))
     assert np.mean(np.abs(np.array(shifted["forecast"]) - weekly_load(24, origin + dt.timedelta(hours=10)))) > 5.0

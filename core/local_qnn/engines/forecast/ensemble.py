@@ -13,9 +13,13 @@ ratio of the weighted forecast's backtest error to the ridge's.
 
 A candidate that cannot run (too little history for a weekly season, a library error) is left out with
 its reason in the result; the ridge runs on any history the contract accepts, so there is always a forecast.
-Forecasts may start at any step of a day (`origin_step` steps after midnight): the library models start
-from the last measured step; the ridge forecasts from that midnight and is corrected by the day's
-measurements so far.
+Forecasts may start at any step of a day (`origin_step` steps after midnight): the forecast is the one made
+at that midnight, moved by the last measured step's deviation from it, fading by INTRADAY_DECAY_PER_H per hour
+(a re-plan's forecast). Measured (held-out days, mean absolute error / mean load by lead): on vic_elec summer
+(56 days × 23 origins) it beats re-forecasting from the origin at every lead (1 h ahead 0.090 vs 0.148 MW, 4 h
+0.231 vs 0.246, 9 h 0.337 vs 0.362); on PJM AEP, DOM and DUQ (12 days × 4 origins each) at 1-4 h ahead in all
+three zones and at 7 h in two (DOM 5.7 % vs 5.3 %). The models refitted from the origin follow the last
+hours' level less closely than the anchor does.
 """
 from __future__ import annotations
 
@@ -39,8 +43,9 @@ BACKTEST_ORIGINS = 2
 RECENCY = 0.5
 MAX_ERROR_RATIO = 2.0          # candidates more than twice the best backtest error get no weight
 BAND_SCALE_LIMITS = (0.5, 1.2)
-# The ridge's forecast from midnight is moved by the day's measured deviation, fading with this time constant.
-INTRADAY_TAU_H = 6.0
+# An intraday forecast is the midnight one moved by the last measured deviation, fading this much per hour
+# (0.9 and 0.95 measured; 0.95 did better at 1-4 h ahead on all four series).
+INTRADAY_DECAY_PER_H = 0.95
 # On holidays only the ridge, which forecasts them as Sundays from its day-type profiles, keeps weight: MSTL has
 # no calendar, and 8 weeks of history hold too few holidays for LightGBM to learn them.
 CALENDAR_AWARE = ("ridge",)
@@ -106,26 +111,11 @@ class RidgeForecast:
 
 
 def ridge_forecast(inp: Inputs) -> RidgeForecast:
-    """model.py's ridge; from an intraday origin, its forecast from that midnight moved by today's deviation."""
-    h0 = inp.origin_step
-    midnight = dt.datetime.combine(inp.origin.date(), dt.time())
-    if h0 == 0:
-        result = ridge_model.forecast(inp.loads_mw, midnight.date(), inp.resolution_min, inp.horizon_steps,
-                                      inp.holidays, backtest=False, temperature_c=inp.temperature_c,
-                                      irradiance_wm2=inp.irradiance_wm2)
-        return RidgeForecast(result.forecast, result.quantiles, result.method, result.details)
-    result = ridge_model.forecast(inp.loads_mw[:-h0], midnight.date(), inp.resolution_min, inp.horizon_steps + h0,
+    """model.py's ridge, from a midnight origin (`forecast` anchors intraday origins)."""
+    result = ridge_model.forecast(inp.loads_mw, inp.origin.date(), inp.resolution_min, inp.horizon_steps,
                                   inp.holidays, backtest=False, temperature_c=inp.temperature_c,
                                   irradiance_wm2=inp.irradiance_wm2)
-    measured = inp.loads_mw[-h0:]
-    recent = slice(max(0, h0 - max(1, inp.per_day // 8)), h0)
-    deviation = measured[recent] - result.forecast[:h0][recent]
-    shift = float(np.nanmean(deviation)) if np.isfinite(deviation).any() else 0.0
-    lead_h = (np.arange(inp.horizon_steps) + 1) * inp.resolution_min / 60
-    correction = shift * np.exp(-lead_h / INTRADAY_TAU_H)
-    return RidgeForecast(result.forecast[h0:] + correction,
-                         {p: q[h0:] + correction for p, q in result.quantiles.items()},
-                         result.method, result.details)
+    return RidgeForecast(result.forecast, result.quantiles, result.method, result.details)
 
 
 @dataclass
@@ -268,6 +258,28 @@ class EnsembleResult:
 
 
 def forecast(inp: Inputs) -> EnsembleResult:
+    """The weighted forecast; from an intraday origin, the one made at its midnight anchored on the day so far."""
+    h0 = inp.origin_step
+    if h0 == 0:
+        return _from_midnight(inp)
+    day = _from_midnight(inp.cut(h0, h0 + inp.horizon_steps))
+    made = day.forecast[:h0]
+    measured = inp.loads_mw[-h0:]
+    seen = np.flatnonzero(np.isfinite(measured))
+    correction = np.zeros(inp.horizon_steps)
+    anchor: dict = {"measured_steps_today": h0, "decay_per_h": INTRADAY_DECAY_PER_H, "deviation_mw": None}
+    if seen.size:
+        last = int(seen[-1])
+        deviation = float(measured[last] - made[last])
+        lead_h = (h0 - last + np.arange(inp.horizon_steps)) * inp.resolution_min / 60
+        correction = deviation * INTRADAY_DECAY_PER_H ** lead_h
+        anchor.update({"deviation_mw": _r(deviation), "steps_before_origin": h0 - last})
+    details = {**day.details, "intraday_anchor": anchor}
+    return EnsembleResult(day.forecast[h0:] + correction, {p: q[h0:] + correction for p, q in day.quantiles.items()},
+                          day.method, details, day.backtest)
+
+
+def _from_midnight(inp: Inputs) -> EnsembleResult:
     steps = min(inp.horizon_steps, inp.per_day)
     backs = _backtest_origins(inp, steps)
     n = len(inp.loads_mw)
