@@ -23,31 +23,30 @@ from core.contract.network import Network, network_error, parse_custom_network
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 
 
-def _case(name: str) -> Network:
+BUILT_IN = ("ieee33", "ieee69", "ieee33-pv", "ieee69-pv")
+
+
+@lru_cache(maxsize=len(BUILT_IN))
+def built_in(name: str) -> Network:
+    """A built-in case by name (one of BUILT_IN), read once."""
     return parse_custom_network(json.loads((CASES_DIR / f"{name}.json").read_text(encoding="utf-8")))
 
 
-@lru_cache(maxsize=1)
 def ieee33() -> Network:
-    return _case("ieee33")
+    return built_in("ieee33")
 
 
-@lru_cache(maxsize=1)
 def ieee69() -> Network:
-    return _case("ieee69")
+    return built_in("ieee69")
 
 
-@lru_cache(maxsize=1)
 def ieee33_pv() -> Network:
-    return _case("ieee33-pv")
+    return built_in("ieee33-pv")
 
 
-@lru_cache(maxsize=1)
 def ieee69_pv() -> Network:
-    return _case("ieee69-pv")
+    return built_in("ieee69-pv")
 
-
-BUILT_IN = {"ieee33": ieee33, "ieee69": ieee69, "ieee33-pv": ieee33_pv, "ieee69-pv": ieee69_pv}
 
 # The summer day the PV cases were rated on (bench/experiments/grid_pv_cases.py) and the benchmark plans:
 # hand-made hourly shapes, not measurements. Load: a residential-commercial summer weekday, midday trough,
@@ -62,7 +61,7 @@ def network_from_field(value: Any) -> Network:
     if isinstance(value, str):
         name = value.strip().lower()
         if name in BUILT_IN:
-            return BUILT_IN[name]()
+            return built_in(name)
         raise network_error(f"must be one of {', '.join(BUILT_IN)} or a JSON network object; got {value[:40]!r}")
     if isinstance(value, Mapping):
         return parse_custom_network(value)
