@@ -241,3 +241,20 @@ def test_a_budget_too_small_names_max_switchings_and_what_would_do():
         _run(_day_fields(_ring(bc=0.015), MaxSwitchings=0))
     assert err.value.key == "MaxSwitchings" and "the least that suffices is 2" in err.value.reason
     assert "line 'bc'" in err.value.reason
+
+
+def test_the_budgeted_programme_over_fewer_candidates_keeps_the_answer(monkeypatch):
+    from core.local_qnn.engines.grid import day
+
+    full = _run(_day_fields(_ring(), MaxSwitchings=0))
+    monkeypatch.setattr(day, "DP_MAX_WORK", 0)  # prune to the best candidate of each step, and the must-keeps
+    assert _run(_day_fields(_ring(), MaxSwitchings=0))["schedule"] == full["schedule"]
+    cost = np.array([[1.0, 5.0, np.inf], [2.0, 1.0, 3.0], [9.0, 9.0, 1.0], [np.inf, np.inf, np.inf], [3.0, 3.0, 3.0]])
+    assert day.schedule_candidates(cost, 2, [3]) == [0, 1, 2, 3]  # 4 is never the best of a step
+
+
+def test_a_rated_snapshot_reports_its_loadings():
+    result = _run({"Network": _ring(sd=0.02), "SearchSeconds": 0.1})
+    assert result["max_loading_pct_after"] <= 100 and result["max_loading_line_after"] in ("sd", "sa", "ab", "bc")
+    assert {line["id"]: line["loading_pct_after"] for line in result["lines"]}["sd"] <= 100
+    assert "max_loading_pct_after" not in _run({"Network": _ring(), "SearchSeconds": 0.1})

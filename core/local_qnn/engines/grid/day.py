@@ -16,6 +16,7 @@ A step that no candidate can keep within limits is refused, naming the bus or li
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ from core.local_qnn.engines.grid.switching import switching_sequence
 LIMIT_TOLERANCE = 1e-9  # pu voltage and share of a rating: below this an excess is rounding, not a violation
 OPS_TIE_BREAK_KWH = 1e-9  # among schedules with equal losses, the one with fewer operations
 MIN_STEP_SEARCH_S = 0.2
+# Work (steps x (budget + 1) x candidates^2) the budgeted programme may do over every candidate, about 1-2 s of
+# numpy; a long day with a large budget runs over the best MAX_PER_STEP (or fewer) candidates of each step.
+DP_MAX_WORK = 3e8
+MAX_PER_STEP = 32
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,6 @@ class DayResult:
     present: int | None                    # candidate index of the present configuration (None: not radial)
     present_closed: np.ndarray
     best_single: int | None                # None when no single candidate meets the limits all day
-    per_step_best: list[int]
     chosen: DayPlan
     unlimited: DayPlan
     dt_h: float
@@ -112,6 +116,7 @@ class _Evaluator:
         self.rating = rating_pu(net)
         self.warm: list[list[complex] | None] = [None] * len(step_nets)
         self.cands = Candidates([], [], [], {})
+        self.topology = Problem(net, 1.0, 0.0, math.inf)  # for the branch exchanges: only the topology is read
 
     def add(self, closed: frozenset[int]) -> int | None:
         """The candidate's index (swept at every step when new); None if not radial and connected."""
@@ -138,13 +143,12 @@ class _Evaluator:
 
     def neighbours(self, c: int) -> list[frozenset[int]]:
         """Every branch exchange of candidate c."""
-        problem = Problem(self.net, 1.0, 0.0, math.inf)
         tree = self.cands.trees[c]
         # Only the topology matters (no estimate): a placeholder sweep of the tree.
         sweep = Sweep(tree, True, 0, [1.0 + 0j] * self.net.n_buses, [0j] * self.net.n_buses, 0.0)
         closed = self.cands.closed[c]
         return [(closed - {mv.open}) | {mv.close}
-                for mv in neighbourhood(problem, State(closed, sweep, (0.0, 0.0, 0.0)), estimate=False)]
+                for mv in neighbourhood(self.topology, State(closed, sweep, (0.0, 0.0, 0.0)), estimate=False)]
 
 
 def _cost_matrix(cands: Candidates, vmin: float, vmax: float, dt_h: float) -> np.ndarray:
@@ -237,6 +241,22 @@ def _plan_of(schedule: list[int], cost: np.ndarray, distance: np.ndarray, start_
     return DayPlan(schedule, ops, energy)
 
 
+def schedule_candidates(cost: np.ndarray, budget: int, must: list[int]) -> list[int]:
+    """The candidates the budgeted programme runs over: all of them while its work (steps x budget x
+    candidates^2) stays under DP_MAX_WORK; beyond, the best few of every step plus `must` (the unlimited
+    schedule, the best single configuration), as many per step as fit. Exact below the threshold."""
+    n_cands, steps = cost.shape
+    if steps * (budget + 1) * n_cands ** 2 <= DP_MAX_WORK:
+        return list(range(n_cands))
+    order = np.argsort(cost, axis=0, kind="stable")
+    keep = set(must)
+    for per_step in range(MAX_PER_STEP, 0, -1):
+        keep = set(must) | {int(c) for t in range(steps) for c in order[:per_step, t] if np.isfinite(cost[c, t])}
+        if steps * (budget + 1) * len(keep) ** 2 <= DP_MAX_WORK:
+            break
+    return sorted(keep)
+
+
 def least_operations(cost: np.ndarray, distance: np.ndarray, start_ops: np.ndarray) -> int | None:
     """The fewest operations of any schedule meeting the limits at every step (None: there is none)."""
     ops = np.where(np.isfinite(cost[:, 0]), start_ops, np.iinfo(np.int64).max // 4)
@@ -301,8 +321,9 @@ def plan_day(net: Network, req: HourlyRequest, vmin: float, vmax: float, search_
     for c in seeds:
         for closed in ev.neighbours(c):
             ev.add(closed)
-    best_single = _best_single(ev, vmin, vmax, req.resolution_min / 60.0, started + max(search_seconds, 5.0))
     dt_h = req.resolution_min / 60.0
+    # The day's branch exchange gets what the searches left of the budget, and at least a second.
+    best_single = _best_single(ev, vmin, vmax, dt_h, started + max(search_seconds, search_s + 1.0))
     cost = _cost_matrix(ev.cands, vmin, vmax, dt_h)
     distance = _distance(ev.cands, net.n_lines)
     start_ops = _ops_from_present(ev.cands, present_closed)
@@ -310,14 +331,19 @@ def plan_day(net: Network, req: HourlyRequest, vmin: float, vmax: float, search_
     assert unlimited is not None  # every step has a feasible candidate (checked above)
     chosen = unlimited
     if req.max_switchings is not None and req.max_switchings < unlimited.operations:
-        plan = plan_schedule(cost, distance, start_ops, req.max_switchings)
+        must = unlimited.schedule + [c for c in (best_single, present) if c is not None]
+        keep = schedule_candidates(cost, req.max_switchings, must)
+        plan = plan_schedule(cost[keep], distance[np.ix_(keep, keep)], start_ops[keep], req.max_switchings)
+        needed = least_operations(cost, distance, start_ops)
+        if plan is None and needed is not None and needed <= req.max_switchings:
+            keep = list(range(len(cost)))  # the pruned set missed the only schedules within budget
+            plan = plan_schedule(cost, distance, start_ops, req.max_switchings)
         if plan is None:
-            needed = least_operations(cost, distance, start_ops)
             raise InputError("MaxSwitchings", _budget_reason(net, ev.cands, present, req.max_switchings, needed,
                                                              vmin, vmax, step_label))
+        plan = dataclasses.replace(plan, schedule=[keep[c] for c in plan.schedule])
         chosen = plan
-    per_step_best = [int(np.argmin(cost[:, t])) for t in range(cost.shape[1])]
-    return DayResult(ev.cands, step_nets, present, present_closed, best_single, per_step_best, chosen, unlimited,
+    return DayResult(ev.cands, step_nets, present, present_closed, best_single, chosen, unlimited,
                      dt_h, search_s, time.perf_counter() - started)
 
 

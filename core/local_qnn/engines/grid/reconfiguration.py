@@ -16,7 +16,8 @@ import numpy as np
 from core.local_qnn.engines.grid import hourly as grid_hourly
 from core.contract.grid import HourlyRequest
 from core.contract.network import Network
-from core.local_qnn.engines.grid.powerflow import Flow, RadialSolver, current_a, line_power_kva, power_flow
+from core.local_qnn.engines.grid.powerflow import (Flow, RadialSolver, current_a, line_power_kva, loading_pct,
+                                                   power_flow)
 from core.local_qnn.engines.grid.search import optimise
 from core.local_qnn.engines.grid.switching import switching_sequence
 from core.local_qnn.engines.grid.day import plan_day
@@ -63,7 +64,7 @@ def run(request: GridRequest) -> dict[str, Any]:
     reduction = losses_before - after.losses_kw
     unsupplied = [net.bus_ids[i] for i in np.flatnonzero(~before.supplied)]
     configurations = search.configurations
-    return {
+    answer: dict[str, Any] = {
         "network": net.name,
         "slack_bus": net.bus_ids[net.slack],
         "vn_kv": net.vn_kv,
@@ -113,6 +114,22 @@ def run(request: GridRequest) -> dict[str, Any]:
             for k in range(net.n_lines)
         ],
     }
+    if net.has_ratings:  # only then: an unrated network's answer keeps its keys
+        answer.update(_loadings(net, before, after))
+        for line, pct in zip(answer["lines"], loading_pct(net, after)):
+            line["loading_pct_after"] = _r(pct, 3)
+    return answer
+
+
+def _loadings(net: Network, before: Flow, after: Flow) -> dict[str, Any]:
+    """The most loaded line before and after (share of max_i_ka, as pandapower's loading_percent)."""
+    out: dict[str, Any] = {}
+    for label, flow in (("before", before), ("after", after)):
+        loading = loading_pct(net, flow) if flow.converged else np.full(net.n_lines, np.nan)
+        worst = int(np.nanargmax(loading)) if flow.converged else -1
+        out[f"max_loading_pct_{label}"] = _r(loading[worst], 3) if worst >= 0 else None
+        out[f"max_loading_line_{label}"] = net.line_ids[worst] if worst >= 0 else None
+    return out
 
 
 def _run_hourly(request: GridRequest, hourly: HourlyRequest) -> dict[str, Any]:
