@@ -258,3 +258,24 @@ def test_a_rated_snapshot_reports_its_loadings():
     assert result["max_loading_pct_after"] <= 100 and result["max_loading_line_after"] in ("sd", "sa", "ab", "bc")
     assert {line["id"]: line["loading_pct_after"] for line in result["lines"]}["sd"] <= 100
     assert "max_loading_pct_after" not in _run({"Network": _ring(), "SearchSeconds": 0.1})
+
+
+def test_a_day_plan_travels_through_the_local_service(local_service):
+    code = encode_request(_day_fields(_ring(sd=0.02), MaxSwitchings=2))
+    answer = local_service.post(PREDICT, json={"code": code, "mode": "classical"})
+    assert answer.status_code == 200, answer.text
+    result = answer.json()["result"]
+    assert result["mode"] == "day" and len(result["schedule"]) == STEPS and result["operations_count"] <= 2
+    assert result["timestamps"][0] == "2025-06-21T00:00:00" and result["step_times"][-1] == "23:00"
+
+
+@pytest.mark.parametrize("extra, key", [
+    ({"Resolution": 15}, "LoadProfile"),                   # 24 values are not a day of quarter-hours
+    ({"OpenLines": ["dc"], "MaxSwitchings": 1}, "MaxSwitchings"),
+    ({"LoadProfile": None}, "LoadProfile"),                # PVProfile alone: the load per step is required
+])
+def test_day_keys_that_do_not_fit_together_name_the_key(extra, key):
+    fields = {k: v for k, v in {**_day_fields(RING), **extra}.items() if v is not None}
+    with pytest.raises(InputError) as err:
+        grid.parse_request(fields)
+    assert err.value.key == key
