@@ -256,6 +256,7 @@ def test_the_budgeted_programme_over_fewer_candidates_keeps_the_answer(monkeypat
 def test_a_rated_snapshot_reports_its_loadings():
     result = _run({"Network": _ring(sd=0.02), "SearchSeconds": 0.1})
     assert result["max_loading_pct_after"] <= 100 and result["max_loading_line_after"] in ("sd", "sa", "ab", "bc")
+    assert result["loading_ok_after"] and not _run({"Network": _ring(sa=0.025, sd=0.025)})["loading_ok_after"]
     assert {line["id"]: line["loading_pct_after"] for line in result["lines"]}["sd"] <= 100
     assert "max_loading_pct_after" not in _run({"Network": _ring(), "SearchSeconds": 0.1})
 

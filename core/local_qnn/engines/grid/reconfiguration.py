@@ -129,6 +129,8 @@ def _loadings(net: Network, before: Flow, after: Flow) -> dict[str, Any]:
         worst = int(np.nanargmax(loading)) if flow.converged else -1
         out[f"max_loading_pct_{label}"] = _r(loading[worst], 3) if worst >= 0 else None
         out[f"max_loading_line_{label}"] = net.line_ids[worst] if worst >= 0 else None
+        # Like voltage_ok: the search's answer is the least-violating one when no configuration meets the ratings.
+        out[f"loading_ok_{label}"] = bool(worst >= 0 and loading[worst] <= 100.0 + 1e-9)
     return out
 
 
