@@ -280,3 +280,16 @@ def test_day_keys_that_do_not_fit_together_name_the_key(extra, key):
     with pytest.raises(InputError) as err:
         grid.parse_request(fields)
     assert err.value.key == key
+
+
+def test_a_long_day_searches_at_most_a_day_of_hours_including_its_extremes():
+    import dataclasses
+
+    from core.local_qnn.engines.grid.day import MAX_SEARCHED_STEPS, searched_steps
+
+    net = parse_custom_network(RING)
+    load = 1.0 + 0.5 * np.sin(np.arange(96) / 96 * 2 * np.pi)  # highest at step 24, lowest at step 72
+    nets = [dataclasses.replace(net, p_kw=net.p_kw * f) for f in load]
+    steps = searched_steps(nets)
+    assert len(steps) <= MAX_SEARCHED_STEPS and {24, 72} <= set(steps)
+    assert searched_steps(nets[:24] + nets[:24]) == list(range(24))  # repeated steps share one search

@@ -2,8 +2,9 @@
 `MaxSwitchings` open/close operations, every step within the voltage band and the line ratings.
 
 Method:
-1. Candidates: the per-step optima of the snapshot search (search.py, which already puts the limits first), the
-   present configuration, and every branch exchange (one tie closed, one line of its loop opened) of each.
+1. Candidates: the per-step optima of the snapshot search (search.py, which already puts the limits first; at
+   most MAX_SEARCHED_STEPS steps searched, and any other step no candidate keeps within limits), the present
+   configuration, and every branch exchange (one tie closed, one line of its loop opened) of each.
 2. Per-step figures of every candidate by AC sweep (losses, lowest/highest voltage, most loaded line).
 3. The best single configuration: the candidate with the least day's losses meeting the limits all day, then
    branch exchange on the day's losses until no neighbour is better.
@@ -34,6 +35,7 @@ from core.local_qnn.engines.grid.switching import switching_sequence
 LIMIT_TOLERANCE = 1e-9  # pu voltage and share of a rating: below this an excess is rounding, not a violation
 OPS_TIE_BREAK_KWH = 1e-9  # among schedules with equal losses, the one with fewer operations
 MIN_STEP_SEARCH_S = 0.2
+MAX_SEARCHED_STEPS = 24  # a day of hours; 96 quarter-hours would spend most of the time in near-identical searches
 # Work (steps x (budget + 1) x candidates^2) the budgeted programme may do over every candidate, about 1-2 s of
 # numpy; a long day with a large budget runs over the best MAX_PER_STEP (or fewer) candidates of each step.
 DP_MAX_WORK = 3e8
@@ -86,6 +88,7 @@ class DayResult:
     chosen: DayPlan
     unlimited: DayPlan
     dt_h: float
+    searched_steps: int
     search_s: float
     elapsed_s: float
 
@@ -292,6 +295,21 @@ def _only(cands: Candidates, c: int) -> Candidates:
     return Candidates([cands.closed[c]], [cands.trees[c]], [cands.figures[c]], {})
 
 
+def searched_steps(step_nets: list[Network]) -> list[int]:
+    """The steps the snapshot search runs at: one per distinct step (same load, PV and battery); on a long day
+    (more than MAX_SEARCHED_STEPS) every k-th of them plus the highest and the lowest net load, since adjacent
+    quarter-hours share their optima and the branch exchanges of the searched ones reach the rest."""
+    distinct: dict[tuple[float, ...], int] = {}
+    for t, sn in enumerate(step_nets):
+        distinct.setdefault(tuple(sn.p_kw.tolist()) + tuple(sn.q_kvar.tolist()), t)
+    steps = list(distinct.values())
+    if len(steps) <= MAX_SEARCHED_STEPS:
+        return steps
+    net_load = [float(sn.p_kw.sum()) for sn in step_nets]
+    stride = math.ceil(len(steps) / (MAX_SEARCHED_STEPS - 2))
+    return sorted(set(steps[::stride]) | {int(np.argmax(net_load)), int(np.argmin(net_load))})
+
+
 def step_networks(net: Network, req: HourlyRequest) -> list[Network]:
     return [step_network(net, req, t) for t in range(len(req.load_profile))]
 
@@ -304,26 +322,31 @@ def plan_day(net: Network, req: HourlyRequest, vmin: float, vmax: float, search_
     ev = _Evaluator(net, step_nets)
     present_closed = np.asarray(net.closed, dtype=bool).copy()
     present = ev.add(frozenset(int(k) for k in np.flatnonzero(present_closed)))
-    # Identical steps (same load, PV and battery) share one search.
-    distinct: dict[tuple[float, ...], int] = {}
-    for t, sn in enumerate(step_nets):
-        distinct.setdefault(tuple(sn.p_kw.tolist()) + tuple(sn.q_kvar.tolist()), t)
-    per_search = max(MIN_STEP_SEARCH_S, search_seconds / max(1, len(distinct)))
+    searched = searched_steps(step_nets)
+    per_search = max(MIN_STEP_SEARCH_S, search_seconds / len(searched))
     optima: dict[int, int] = {}
-    for t in distinct.values():
+    search_s = 0.0
+    for t in searched:
         found = optimise(step_nets[t], 1.0, vmin, vmax, search_seconds=per_search)
+        search_s += found.elapsed_s
         c = ev.add(found.closed)
         assert c is not None  # the search returns radial configurations
         optima[t] = c
-    search_s = time.perf_counter() - started
-    _refuse_infeasible_steps(net, ev.cands, vmin, vmax, step_label)
     seeds = sorted(set(optima.values()) | ({present} if present is not None else set()))
     for c in seeds:
         for closed in ev.neighbours(c):
             ev.add(closed)
+    for t in _steps_without_feasible(ev.cands, vmin, vmax):
+        if t not in optima:  # an unsearched step the candidates miss: search it before calling it infeasible
+            found = optimise(step_nets[t], 1.0, vmin, vmax, search_seconds=per_search)
+            search_s += found.elapsed_s
+            c = ev.add(found.closed)
+            assert c is not None
+            optima[t] = c
+    _refuse_infeasible_steps(net, ev.cands, vmin, vmax, step_label)
     dt_h = req.resolution_min / 60.0
     # The day's branch exchange gets what the searches left of the budget, and at least a second.
-    best_single = _best_single(ev, vmin, vmax, dt_h, started + max(search_seconds, search_s + 1.0))
+    best_single = _best_single(ev, vmin, vmax, dt_h, max(started + search_seconds, time.perf_counter() + 1.0))
     cost = _cost_matrix(ev.cands, vmin, vmax, dt_h)
     distance = _distance(ev.cands, net.n_lines)
     start_ops = _ops_from_present(ev.cands, present_closed)
@@ -344,7 +367,7 @@ def plan_day(net: Network, req: HourlyRequest, vmin: float, vmax: float, search_
         plan = dataclasses.replace(plan, schedule=[keep[c] for c in plan.schedule])
         chosen = plan
     return DayResult(ev.cands, step_nets, present, present_closed, best_single, chosen, unlimited,
-                     dt_h, search_s, time.perf_counter() - started)
+                     dt_h, len(optima), search_s, time.perf_counter() - started)
 
 
 def violation_text(net: Network, f: StepFigures, vmin: float, vmax: float) -> tuple[str, str]:
@@ -362,6 +385,12 @@ def violation_text(net: Network, f: StepFigures, vmin: float, vmax: float) -> tu
                               f"{high:.4f} pu above VoltageMax {vmax:g}")
     return "VoltageMin", (f"bus {net.bus_ids[f.min_voltage_bus]!r} falls to {f.min_voltage_pu:.4f} pu, "
                           f"{low:.4f} pu below VoltageMin {vmin:g}")
+
+
+def _steps_without_feasible(cands: Candidates, vmin: float, vmax: float) -> list[int]:
+    steps = len(cands.figures[0])
+    return [t for t in range(steps)
+            if all(cands.figures[c][t].excess(vmin, vmax) > LIMIT_TOLERANCE for c in range(len(cands.closed)))]
 
 
 def _refuse_infeasible_steps(net: Network, cands: Candidates, vmin: float, vmax: float, label: list[str]) -> None:

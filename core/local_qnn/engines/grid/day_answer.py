@@ -116,6 +116,7 @@ def day_answer(net: Network, day: DayResult, vmin: float, vmax: float, resolutio
         "lower_bound_kwh": _r(bound, 4),
         "gap_to_lower_bound_pct": _r(100.0 * (chosen.energy_losses_kwh / bound - 1.0), 4) if bound > 0 else None,
         "candidates": len(day.candidates.closed),
+        "searched_steps": day.searched_steps,
         "method": ("per-step search optima, the present configuration and their branch exchanges, each swept at "
                    "every step; exact dynamic programme over (step, configuration, operations used)"),
         "search_time_ms": round(day.search_s * 1000.0, 1),
