@@ -223,7 +223,7 @@ def day_table() -> None:
                          f"{result['gap_to_lower_bound_pct']:+.2f}%", result["candidates"]])
     print_table("Day plan: summer day, 24 hourly steps, voltage 0.90-1.05 pu, line ratings (energy in kWh)",
                 ["network", "MaxSwitchings", "day's losses", "operations", "lowest V pu", "highest V pu",
-                 "max loading %", "solve s", "max |dV| vs pandapower pu", "max d loading vs pandapower %",
+                 "max loading %", "solve s", "max abs dV vs pandapower pu", "max d loading vs pandapower %",
                  "present all day", "best single", "per-step optimum (lower bound)", "vs lower bound",
                  "candidates"], rows)
     print_table("Per-step optimum against exhaustive enumeration (every radial configuration of the step, limits "
