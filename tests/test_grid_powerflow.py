@@ -66,7 +66,7 @@ def test_ieee69_data_gives_the_published_base_case():
     assert flow.min_voltage_pu == pytest.approx(0.9092, abs=1e-4)
 
 
-@pytest.mark.parametrize("name", ["ieee33", "ieee69"])
+@pytest.mark.parametrize("name", ["ieee33", "ieee69", "ieee33-pv", "ieee69-pv"])
 def test_case_files_are_the_upload_format(name):
     """The built-in cases are files an operator can upload unchanged: the same network, value for value."""
     from core.contract.network_cases import CASES_DIR, network_from_field
@@ -118,3 +118,13 @@ def test_unsupplied_buses_and_voltage_collapse_are_reported_not_raised():
     assert flow.supplied.sum() == 32
     collapsed = power_flow(net, net.closed, load_scale=10.0)
     assert not collapsed.converged and np.isnan(collapsed.losses_kw)
+
+
+def test_pv_cases_are_the_classic_feeders_with_pv_and_ratings():
+    from core.contract.network_cases import ieee33_pv, ieee69_pv
+
+    for classic, pv in ((ieee33(), ieee33_pv()), (ieee69(), ieee69_pv())):
+        for name in ("p_kw", "q_kvar", "r_ohm", "x_ohm", "closed", "switchable", "from_bus", "to_bus"):
+            np.testing.assert_array_equal(getattr(classic, name), getattr(pv, name))
+        assert 0.3 <= pv.pv_kw.sum() / pv.p_kw.sum() <= 0.6 and np.isfinite(pv.max_i_ka).all()
+        assert not classic.has_pv and not classic.has_ratings

@@ -118,7 +118,7 @@ class GridSwitchInput(TypedInput):
 
     region: Region
     date: dt.date = Field(description="operating day")
-    network: Literal["ieee33", "ieee69"] | dict[str, Any] = Field(
+    network: Literal["ieee33", "ieee69", "ieee33-pv", "ieee69-pv"] | dict[str, Any] = Field(
         description="a built-in test feeder or a network object (buses, lines; see docs/grid.md)")
     load_scale: FiniteNumber | None = Field(None, gt=0, le=10, description="multiplies every load (default 1)")
     voltage_min_pu: FiniteNumber | None = Field(None, ge=0.5, le=1.0, description="default 0.90 pu")

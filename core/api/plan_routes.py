@@ -73,7 +73,7 @@ class PlanBody(BaseModel):
     region: Region
     day: dt.date = Field(ge=MIN_DATE, le=MAX_DATE,  # the contract's calendar range: history and horizon stay in it
                          description="the planned day; the history ends right before its 00:00")
-    network: Literal["ieee33", "ieee69"] | dict[str, Any] = Field(
+    network: Literal["ieee33", "ieee69", "ieee33-pv", "ieee69-pv"] | dict[str, Any] = Field(
         description="a built-in feeder or a network JSON object (docs/grid.md)")
     battery_bus: Annotated[str, Field(min_length=1, max_length=40)] | Annotated[int, Field(strict=True, ge=0)] = \
         Field(description="the bus the battery is connected to (not the substation)")

@@ -9,6 +9,12 @@ Hourly keys (the day-ahead plan): AC power flows of one configuration over a loa
 - `OpenLines=[…]`: the configuration to evaluate; no search. Without it, the search runs at the step of the
   highest feeder load and both the present and the recommended configuration are evaluated at every step.
 - `Resolution` (15/30/60 min, default 60) only places the steps in time from `Date`.
+Day keys (the switching plan over a day, with rooftop PV): a network with `pv_kw` at its buses and `max_i_ka` on
+its lines, and
+- `PVProfile=[…]`: PV output per step as a share of installed (0…1), same length as LoadProfile;
+- `MaxSwitchings=N`: open/close operations allowed in the day (integer >= 0; absent: unlimited).
+Either key asks for the day plan: one radial configuration per step, a whole day of steps (24 at 60 min, 48 at
+30, 96 at 15). With `OpenLines`, PVProfile only adds the PV to the evaluation of that configuration.
 """
 from __future__ import annotations
 
@@ -20,11 +26,14 @@ from typing import Any
 import numpy as np
 
 from core.contract.errors import InputError
-from core.contract.fields import get_choice, get_date, get_number, get_series, get_text
+from core.contract.fields import (get_choice, get_date, get_number, get_series, get_text,
+                                  require_same_length)
 from core.contract.network import Network
 from core.contract.network_cases import network_from_field
 
 MAX_PROFILE_STEPS = 168
+MAX_SWITCHINGS = 10_000  # far beyond a day of operations; it keeps the number sane, not the plan
+MINUTES_PER_DAY = 1440
 
 
 @dataclass(frozen=True)
@@ -34,10 +43,14 @@ class HourlyRequest:
     battery_kw: np.ndarray                # per step, + = injection
     open_lines: tuple[str, ...] | None    # None: search at the peak step, then evaluate both configurations
     resolution_min: int
+    pv_profile: np.ndarray | None = None  # PV output per step, share of installed (0…1); None: no PV output
+    day_plan: bool = False                # one configuration per step over the day (PVProfile or MaxSwitchings)
+    max_switchings: int | None = None     # operations allowed in the day; None: unlimited
 
 
 def has_hourly_keys(fields: Mapping[str, Any]) -> bool:
-    return any(key in fields for key in ("LoadProfile", "OpenLines", "BatteryBus", "BatteryKW"))
+    return any(key in fields for key in ("LoadProfile", "OpenLines", "BatteryBus", "BatteryKW", "PVProfile",
+                                         "MaxSwitchings"))
 
 
 def parse_hourly(fields: Mapping[str, Any], net: Network, max_scale: float) -> HourlyRequest:
@@ -64,7 +77,31 @@ def parse_hourly(fields: Mapping[str, Any], net: Network, max_scale: float) -> H
     if "OpenLines" in fields:
         open_lines = _open_lines(fields["OpenLines"], net)
     resolution = int(get_choice(fields, "Resolution", (15, 30, 60), default=60))
-    return HourlyRequest(profile, battery_bus, battery_kw, open_lines, resolution)
+    pv_profile = _pv_profile(fields, len(profile))
+    day_plan = "MaxSwitchings" in fields or (pv_profile is not None and open_lines is None)
+    max_switchings = None
+    if "MaxSwitchings" in fields:
+        if open_lines is not None:
+            raise InputError("MaxSwitchings", "plans switching over the day; OpenLines evaluates one fixed "
+                                              "configuration: give one or the other")
+        max_switchings = int(get_number(fields, "MaxSwitchings", minimum=0, maximum=MAX_SWITCHINGS, integer=True))
+    if day_plan and len(profile) != MINUTES_PER_DAY // resolution:
+        raise InputError("LoadProfile", f"the day plan needs one day of steps: {MINUTES_PER_DAY // resolution} at "
+                                        f"Resolution={resolution} min, got {len(profile)}")
+    return HourlyRequest(profile, battery_bus, battery_kw, open_lines, resolution, pv_profile, day_plan,
+                         max_switchings)
+
+
+def _pv_profile(fields: Mapping[str, Any], steps: int) -> np.ndarray | None:
+    pv = get_series(fields, "PVProfile", required=False, max_length=MAX_PROFILE_STEPS)
+    if pv is None:
+        return None
+    require_same_length("PVProfile", pv, "LoadProfile", np.empty(steps))
+    bad = np.flatnonzero((pv < 0) | (pv > 1))
+    if bad.size:
+        raise InputError("PVProfile", f"value {int(bad[0])} is {pv[bad[0]]:g}; each is the PV output as a share "
+                                      "of installed, from 0 to 1")
+    return pv
 
 
 def _open_lines(value: Any, net: Network) -> tuple[str, ...]:
@@ -109,7 +146,7 @@ class GridRequest:
 def parse_request(fields: Mapping[str, Any]) -> GridRequest:
     date = get_date(fields, "Date", default=None)
     if "Network" not in fields:
-        raise InputError("Network", "is required: ieee33, ieee69 or a JSON network object")
+        raise InputError("Network", "is required: ieee33, ieee69, ieee33-pv, ieee69-pv or a JSON network object")
     network = network_from_field(fields["Network"])
     load_scale = get_number(fields, "LoadScale", default=1.0, minimum=0.0, exclusive_minimum=True,
                             maximum=MAX_LOAD_SCALE)

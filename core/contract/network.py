@@ -24,7 +24,8 @@ MAX_ABS_LOAD_KW = 1e6  # 1 GW at one distribution bus is surely a unit mistake (
 class BusJson(TypedDict):
     id: str
     p_kw: float       # consumption (negative = generation)
-    q_kvar: float
+    q_kvar: float     # consumption (negative = reactive generation, e.g. a capacitor or an inverter's setting)
+    pv_kw: NotRequired[float]  # installed PV (AC), >= 0; written only when > 0
 
 
 class LineJson(TypedDict):
@@ -35,6 +36,7 @@ class LineJson(TypedDict):
     x_ohm: float
     closed: bool      # present state
     switchable: bool
+    max_i_ka: NotRequired[float]  # ampacity, > 0; written only when the line has one
 
 
 class NetworkJson(TypedDict):
@@ -61,6 +63,18 @@ class Network:
     x_ohm: np.ndarray
     closed: np.ndarray  # present state
     switchable: np.ndarray
+    # Installed PV (kW AC) per bus, at unity power factor; its output per step is a share of this (PVProfile).
+    pv_kw: np.ndarray
+    # Ampacity per line in kA; inf where the line has no rating.
+    max_i_ka: np.ndarray
+
+    @property
+    def has_pv(self) -> bool:
+        return bool(np.any(self.pv_kw > 0))
+
+    @property
+    def has_ratings(self) -> bool:
+        return bool(np.any(np.isfinite(self.max_i_ka)))
 
     @property
     def n_buses(self) -> int:
@@ -80,13 +94,28 @@ class Network:
         return {
             "vn_kv": self.vn_kv,
             "slack_bus": self.bus_ids[self.slack],
-            "buses": [{"id": b, "p_kw": float(p), "q_kvar": float(q)}
-                      for b, p, q in zip(self.bus_ids, self.p_kw, self.q_kvar)],
-            "lines": [{"id": lid, "from_bus": self.bus_ids[f], "to_bus": self.bus_ids[t], "r_ohm": float(r),
-                       "x_ohm": float(x), "closed": bool(c), "switchable": bool(s)}
-                      for lid, f, t, r, x, c, s in zip(self.line_ids, self.from_bus, self.to_bus, self.r_ohm,
-                                                       self.x_ohm, self.closed, self.switchable)],
+            "buses": [_bus_json(b, p, q, pv) for b, p, q, pv in zip(self.bus_ids, self.p_kw, self.q_kvar, self.pv_kw)],
+            "lines": [_line_json(lid, self.bus_ids[f], self.bus_ids[t], r, x, c, s, i)
+                      for lid, f, t, r, x, c, s, i in zip(self.line_ids, self.from_bus, self.to_bus, self.r_ohm,
+                                                          self.x_ohm, self.closed, self.switchable, self.max_i_ka)],
         }
+
+
+# The optional keys are written only when set, so a network without PV or ratings reads as it always did.
+def _bus_json(bus_id: str, p: float, q: float, pv: float) -> BusJson:
+    bus: BusJson = {"id": bus_id, "p_kw": float(p), "q_kvar": float(q)}
+    if pv > 0:
+        bus["pv_kw"] = float(pv)
+    return bus
+
+
+def _line_json(line_id: str, from_id: str, to_id: str, r: float, x: float, closed: bool, switchable: bool,
+               max_i_ka: float) -> LineJson:
+    line: LineJson = {"id": line_id, "from_bus": from_id, "to_bus": to_id, "r_ohm": float(r), "x_ohm": float(x),
+                      "closed": bool(closed), "switchable": bool(switchable)}
+    if math.isfinite(max_i_ka):
+        line["max_i_ka"] = float(max_i_ka)
+    return line
 
 
 def _frozen(values: Any, dtype: Any) -> np.ndarray:
@@ -96,19 +125,23 @@ def _frozen(values: Any, dtype: Any) -> np.ndarray:
 
 
 def build_network(name: str, vn_kv: float, bus_ids: list[str], slack: int, p_kw: Any, q_kvar: Any, line_ids: list[str],
-                  from_bus: Any, to_bus: Any, r_ohm: Any, x_ohm: Any, closed: Any, switchable: Any) -> Network:
-    """A Network from checked parts (the parser's and the engine's synthetic feeders'), arrays made read-only."""
+                  from_bus: Any, to_bus: Any, r_ohm: Any, x_ohm: Any, closed: Any, switchable: Any,
+                  pv_kw: Any = None, max_i_ka: Any = None) -> Network:
+    """A Network from checked parts (the parser's and the engine's synthetic feeders'), arrays made read-only;
+    no PV and no line ratings unless given."""
+    pv = np.zeros(len(bus_ids)) if pv_kw is None else pv_kw
+    rating = np.full(len(line_ids), np.inf) if max_i_ka is None else max_i_ka
     return Network(name, float(vn_kv), tuple(bus_ids), int(slack), _frozen(p_kw, float), _frozen(q_kvar, float),
                    tuple(line_ids), _frozen(from_bus, np.int64), _frozen(to_bus, np.int64), _frozen(r_ohm, float),
-                   _frozen(x_ohm, float), _frozen(closed, bool), _frozen(switchable, bool))
+                   _frozen(x_ohm, float), _frozen(closed, bool), _frozen(switchable, bool), _frozen(pv, float),
+                   _frozen(rating, float))
 
 
 # --- operator uploads ----------------------------------------------------------------------------------------
 _TOP_KEYS = {"vn_kv", "slack_bus", "buses", "lines", "name", "description"}
-_BUS_KEYS = {"id", "p_kw", "q_kvar", "name"}
-
-
-_LINE_KEYS = {"id", "from_bus", "to_bus", "r_ohm", "x_ohm", "closed", "switchable", "name"}
+_BUS_KEYS = {"id", "p_kw", "q_kvar", "pv_kw", "name"}
+_LINE_KEYS = {"id", "from_bus", "to_bus", "r_ohm", "x_ohm", "closed", "switchable", "max_i_ka", "name"}
+MAX_I_KA = 100.0  # 100 kA is a busbar fault current, not a distribution line's continuous rating
 KEY = "Network"
 
 
@@ -173,7 +206,7 @@ def parse_custom_network(obj: Any) -> Network:
         raise network_error(f"the network has {len(lines)} lines; the limit is {MAX_NETWORK_LINES}")
 
     index: dict[str, int] = {}
-    p_kw, q_kvar = [], []
+    p_kw, q_kvar, pv_kw = [], [], []
     for k, bus in enumerate(buses):
         _check_keys(bus, _BUS_KEYS, f"bus number {k + 1}")
         bus_id = _id(bus.get("id"), f"bus number {k + 1}: id")
@@ -184,8 +217,13 @@ def parse_custom_network(obj: Any) -> Network:
         p, q = _num(bus, "p_kw", what, 0.0), _num(bus, "q_kvar", what, 0.0)
         if abs(p) > MAX_ABS_LOAD_KW or abs(q) > MAX_ABS_LOAD_KW:
             raise network_error(f"{what}: load of {p:g} kW / {q:g} kvar is beyond {MAX_ABS_LOAD_KW:g}; loads are in kW")
+        pv = _num(bus, "pv_kw", what, 0.0)
+        if not 0 <= pv <= MAX_ABS_LOAD_KW:
+            raise network_error(f"{what}: pv_kw (installed PV, kW AC) must be between 0 and {MAX_ABS_LOAD_KW:g}, "
+                                f"got {pv:g}")
         p_kw.append(p)
         q_kvar.append(q)
+        pv_kw.append(pv)
 
     if obj.get("slack_bus") is None:
         raise network_error("slack_bus is missing: name the bus fed by the substation")
@@ -194,7 +232,7 @@ def parse_custom_network(obj: Any) -> Network:
         raise network_error(f"slack_bus {slack_id!r} is not one of the buses")
 
     line_index: dict[str, int] = {}
-    cols: dict[str, list[Any]] = {k: [] for k in ("f", "t", "r", "x", "c", "s")}
+    cols: dict[str, list[Any]] = {k: [] for k in ("f", "t", "r", "x", "c", "s", "i")}
     for k, line in enumerate(lines):
         _check_keys(line, _LINE_KEYS, f"line number {k + 1}")
         line_id = _id(line.get("id"), f"line number {k + 1}: id")
@@ -223,10 +261,15 @@ def parse_custom_network(obj: Any) -> Network:
         cols["x"].append(x)
         cols["c"].append(_flag(line, "closed", what, True))
         cols["s"].append(_flag(line, "switchable", what, True))
+        max_i_ka = _num(line, "max_i_ka", what, math.inf)
+        if not 0 < max_i_ka <= MAX_I_KA and max_i_ka != math.inf:
+            raise network_error(f"{what}: max_i_ka (ampacity in kA) must be above 0 and at most {MAX_I_KA:g}, "
+                                f"got {max_i_ka:g}")
+        cols["i"].append(max_i_ka)
 
     bus_ids = list(index)
     net = build_network(str(obj.get("name") or "custom"), vn_kv, bus_ids, index[slack_id], p_kw, q_kvar,
-                 list(line_index), cols["f"], cols["t"], cols["r"], cols["x"], cols["c"], cols["s"])
+                 list(line_index), cols["f"], cols["t"], cols["r"], cols["x"], cols["c"], cols["s"], pv_kw, cols["i"])
     check_topology(net)
     return net
 

@@ -32,9 +32,10 @@ RESOLUTION_MIN = 60
 HORIZON_STEPS = 24
 STEPS = ("forecast", "storage", "grid")
 # Total real load of the built-in feeders (docs/grid.md): the published base cases.
-BUILTIN_NETWORK_LOAD_KW = {"ieee33": 3715.0, "ieee69": 3802.1}
-BUILTIN_NETWORK_BUSES = {"ieee33": 33, "ieee69": 69}
-BUILTIN_NETWORK_NAMES = {"ieee33": "IEEE 33-bus", "ieee69": "IEEE 69-bus"}
+BUILTIN_NETWORK_LOAD_KW = {"ieee33": 3715.0, "ieee69": 3802.1, "ieee33-pv": 3715.0, "ieee69-pv": 3802.1}
+BUILTIN_NETWORK_BUSES = {"ieee33": 33, "ieee69": 69, "ieee33-pv": 33, "ieee69-pv": 69}
+BUILTIN_NETWORK_NAMES = {"ieee33": "IEEE 33-bus", "ieee69": "IEEE 69-bus", "ieee33-pv": "IEEE 33-bus with PV",
+                         "ieee69-pv": "IEEE 69-bus with PV"}
 OVER_LIMIT_TOL_MW = 1e-6
 # A history's typical daily peak at most this many times the import limit, and within this factor either way of
 # the feeder model's loading at the forecast peak; the battery's power at least 1/BATTERY_RATIO of that peak and
@@ -228,7 +229,7 @@ def check_sizes(plan: PlanRequest) -> None:
 def _bus_ids(network: str | dict[str, Any]) -> list[str]:
     if isinstance(network, str):
         if network not in BUILTIN_NETWORK_BUSES:
-            raise InputError("Network", f"unknown built-in network {network!r}; use ieee33 or ieee69")
+            raise InputError("Network", f"unknown built-in network {network!r}; use {', '.join(BUILTIN_NETWORK_BUSES)}")
         return [str(i) for i in range(1, BUILTIN_NETWORK_BUSES[network] + 1)]
     return [str(b.get("id")) for b in network.get("buses") or []]
 

@@ -246,7 +246,11 @@ def _network_phrases(network: Any) -> list[str]:
         return [name, size, f"{len(buses)} buses", f"{ties} open tie lines", f"about {round2(load_kw / 1000)} MW load"]
     name = str(network or "unknown network").strip().lower()
     known = {"ieee33": ["IEEE 33-bus feeder", "small feeder", "33 buses", "5 open tie lines", "about 3.7 MW load"],
-             "ieee69": ["IEEE 69-bus feeder", "medium feeder", "69 buses", "5 open tie lines", "about 3.8 MW load"]}
+             "ieee69": ["IEEE 69-bus feeder", "medium feeder", "69 buses", "5 open tie lines", "about 3.8 MW load"],
+             "ieee33-pv": ["IEEE 33-bus feeder with rooftop PV", "small feeder", "33 buses", "5 open tie lines",
+                           "about 3.7 MW load", "2.0 MW PV", "line ratings"],
+             "ieee69-pv": ["IEEE 69-bus feeder with rooftop PV", "medium feeder", "69 buses", "5 open tie lines",
+                           "about 3.8 MW load", "2.05 MW PV", "line ratings"]}
     return known.get(name, [f"network {name}"])
 
 

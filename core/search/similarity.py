@@ -259,7 +259,7 @@ def _task_profile(task: str, fields: Mapping[str, Any]) -> list[float]:
     if isinstance(network, Mapping):
         buses = len(network.get("buses") or [])
     else:
-        buses = {"ieee33": 33, "ieee69": 69}.get(str(network).strip().lower(), 1)
+        buses = {"ieee33": 33, "ieee69": 69, "ieee33-pv": 33, "ieee69-pv": 69}.get(str(network).strip().lower(), 1)
     return [math.log10(max(buses, 1)), 2 * read_number_field(fields, "LoadScale", 1.0),
             5 * read_number_field(fields, "VoltageMin", 0.90)]
 

@@ -20,8 +20,11 @@ def closed_without(net: Network, open_lines: tuple[str, ...]) -> np.ndarray:
 
 
 def step_network(net: Network, req: HourlyRequest, t: int) -> Network:
-    """The network at step t: every load scaled, the battery's injection subtracted at its bus."""
+    """The network at step t: every load scaled, the PV output and the battery's injection subtracted at
+    their buses (a negative net load is an injection: the power flow takes it as it comes)."""
     p = net.p_kw * float(req.load_profile[t])
+    if req.pv_profile is not None:
+        p = p - net.pv_kw * float(req.pv_profile[t])
     if req.battery_bus is not None:
         p = p.copy()
         p[req.battery_bus] -= float(req.battery_kw[t])

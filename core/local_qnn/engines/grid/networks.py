@@ -12,9 +12,12 @@ import numpy as np
 from core.contract.network import Network, build_network
 
 
-def to_pandapower(net: Network, closed: np.ndarray | None = None, load_scale: float = 1.0) -> Any:
-    """The same network in pandapower (the reference AC power flow): 1 km lines with the series impedance,
-    constant-power loads, lines in service where `closed` (default: the present state)."""
+def to_pandapower(net: Network, closed: np.ndarray | None = None, load_scale: float = 1.0,
+                  pv_share: float = 0.0) -> Any:
+    """The same network in pandapower (the reference AC power flow): 1 km lines with the series impedance and
+    the ampacity (`max_i_ka`; 10 kA where the line has none), constant-power loads, PV as static generators
+    (`sgen`, unity power factor) at `pv_share` of installed, lines in service where `closed` (default: the present
+    state)."""
     import pandapower as pp  # slow to import; only the tests and benchmarks need it
 
     closed = net.closed if closed is None else closed
@@ -26,10 +29,13 @@ def to_pandapower(net: Network, closed: np.ndarray | None = None, load_scale: fl
         if i != net.slack and (net.p_kw[i] or net.q_kvar[i]):
             pp.create_load(pnet, bus=i, p_mw=net.p_kw[i] * load_scale / 1000,
                            q_mvar=net.q_kvar[i] * load_scale / 1000)
+        if i != net.slack and net.pv_kw[i] > 0:
+            pp.create_sgen(pnet, bus=i, p_mw=net.pv_kw[i] * pv_share / 1000, q_mvar=0.0)
     for k in range(net.n_lines):
         pp.create_line_from_parameters(pnet, int(net.from_bus[k]), int(net.to_bus[k]), length_km=1.0,
                                        r_ohm_per_km=float(net.r_ohm[k]), x_ohm_per_km=float(net.x_ohm[k]),
-                                       c_nf_per_km=0.0, max_i_ka=10.0, in_service=bool(closed[k]))
+                                       c_nf_per_km=0.0, in_service=bool(closed[k]),
+                                       max_i_ka=float(net.max_i_ka[k]) if np.isfinite(net.max_i_ka[k]) else 10.0)
     return pnet
 
 

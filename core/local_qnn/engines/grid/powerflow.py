@@ -315,5 +315,19 @@ def line_power_kva(net: Network, flow: Flow) -> np.ndarray:
     return flow.v[net.from_bus] * np.conj(flow.i_line) * 1000.0
 
 
+def base_current_ka(net: Network) -> float:
+    return 1.0 / (np.sqrt(3.0) * net.vn_kv)  # 1 MVA / (sqrt(3) V_base)
+
+
 def current_a(net: Network, flow: Flow) -> np.ndarray:
-    return np.abs(flow.i_line) * 1000.0 / (np.sqrt(3.0) * net.vn_kv)  # I_base = 1 MVA / (sqrt(3) V_base)
+    return np.abs(flow.i_line) * 1000.0 * base_current_ka(net)
+
+
+def rating_pu(net: Network) -> np.ndarray:
+    """Each line's ampacity in pu current; inf where it has none."""
+    return net.max_i_ka / base_current_ka(net)
+
+
+def loading_pct(net: Network, flow: Flow) -> np.ndarray:
+    """Current as a share of the rating per line, as pandapower's res_line.loading_percent; 0 where unrated."""
+    return 100.0 * np.abs(flow.i_line) / rating_pu(net)

@@ -3,7 +3,8 @@
 Keys: `Network` (ieee33, ieee69 or a JSON network object, see docs/grid.md), `LoadScale` (default 1),
 `VoltageMin` / `VoltageMax` in pu (default 0.90 / 1.10, the range of the IEEE feeders' published data),
 optional `SearchSeconds` (time budget of the search, default 20). `Date` is checked when given.
-Hourly keys (`LoadProfile`, `OpenLines`, `BatteryBus`/`BatteryKW`): see grid_hourly.py.
+Hourly keys (`LoadProfile`, `OpenLines`, `BatteryBus`/`BatteryKW`): see grid_hourly.py. Day keys (`PVProfile`,
+`MaxSwitchings`): the switching plan over the day, see day.py.
 """
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ import numpy as np
 from core.local_qnn.engines.grid import hourly as grid_hourly
 from core.contract.grid import HourlyRequest
 from core.contract.network import Network
-from core.local_qnn.engines.grid.powerflow import Flow, RadialSolver, current_a, line_power_kva, power_flow
+from core.local_qnn.engines.grid.powerflow import (Flow, RadialSolver, current_a, line_power_kva, loading_pct,
+                                                   power_flow)
 from core.local_qnn.engines.grid.search import optimise
+from core.local_qnn.engines.grid.switching import switching_sequence
+from core.local_qnn.engines.grid.day import plan_day
+from core.local_qnn.engines.grid.day_answer import day_answer, step_times
 from core.contract.errors import InputError
 from core.contract.grid import GridRequest, parse_request  # noqa: F401 - engine interface: parse_request + run
 
@@ -28,38 +33,6 @@ def _r(value: float, digits: int) -> float | None:
 def _voltages(net: Network, flow: Flow) -> dict[str, float | None]:
     vm = flow.vm
     return {b: (_r(vm[i], 6) if flow.converged and flow.supplied[i] else None) for i, b in enumerate(net.bus_ids)}
-
-
-def _switching_sequence(net: Network, before: np.ndarray, after: np.ndarray) -> list[dict[str, str]]:
-    """Steps from the present state to the answer. From a radial state: close a line, then open one on the
-    loop it made (make before break), so every intermediate state is radial and nothing is interrupted."""
-    to_close = [k for k in range(net.n_lines) if after[k] and not before[k]]
-    to_open = {k for k in range(net.n_lines) if before[k] and not after[k]}
-    solver = RadialSolver(net)
-    state = before.copy()
-    steps: list[dict[str, str]] = []
-    if solver.tree(np.flatnonzero(state).tolist()) is None:  # meshed or islanded now: close, then open
-        return ([{"action": "close", "line": net.line_ids[k]} for k in to_close]
-                + [{"action": "open", "line": net.line_ids[k]} for k in sorted(to_open)])
-    for t in to_close:
-        tree = solver.tree(np.flatnonzero(state).tolist())
-        assert tree is not None
-        depth = [0] * net.n_buses
-        for j in tree.order[1:]:
-            depth[j] = depth[tree.parent[j]] + 1
-        a, b = int(net.from_bus[t]), int(net.to_bus[t])
-        loop = []
-        while a != b:
-            if depth[a] < depth[b]:
-                a, b = b, a
-            loop.append(tree.parent_line[a])
-            a = tree.parent[a]
-        # The answer is a tree, so it cannot contain the whole loop: some loop line is still to be opened.
-        e = next(k for k in loop if k in to_open)
-        to_open.discard(e)
-        state[t], state[e] = True, False
-        steps += [{"action": "close", "line": net.line_ids[t]}, {"action": "open", "line": net.line_ids[e]}]
-    return steps + [{"action": "open", "line": net.line_ids[k]} for k in sorted(to_open)]
 
 
 def run(request: GridRequest) -> dict[str, Any]:
@@ -91,7 +64,7 @@ def run(request: GridRequest) -> dict[str, Any]:
     reduction = losses_before - after.losses_kw
     unsupplied = [net.bus_ids[i] for i in np.flatnonzero(~before.supplied)]
     configurations = search.configurations
-    return {
+    answer: dict[str, Any] = {
         "network": net.name,
         "slack_bus": net.bus_ids[net.slack],
         "vn_kv": net.vn_kv,
@@ -104,7 +77,7 @@ def run(request: GridRequest) -> dict[str, Any]:
             "close": [net.line_ids[k] for k in range(net.n_lines) if after_closed[k] and not before_closed[k]],
             "open": [net.line_ids[k] for k in range(net.n_lines) if before_closed[k] and not after_closed[k]],
         },
-        "switching_sequence": _switching_sequence(net, before_closed, after_closed),
+        "switching_sequence": switching_sequence(net, before_closed, after_closed),
         "losses_kw_before": _r(losses_before, 4),
         "losses_kw_after": _r(after.losses_kw, 4),
         "loss_reduction_kw": _r(reduction, 4),
@@ -141,12 +114,32 @@ def run(request: GridRequest) -> dict[str, Any]:
             for k in range(net.n_lines)
         ],
     }
+    if net.has_ratings:  # only then: an unrated network's answer keeps its keys
+        answer.update(_loadings(net, before, after))
+        for line, pct in zip(answer["lines"], loading_pct(net, after)):
+            line["loading_pct_after"] = _r(pct, 3)
+    return answer
+
+
+def _loadings(net: Network, before: Flow, after: Flow) -> dict[str, Any]:
+    """The most loaded line before and after (share of max_i_ka, as pandapower's loading_percent)."""
+    out: dict[str, Any] = {}
+    for label, flow in (("before", before), ("after", after)):
+        loading = loading_pct(net, flow) if flow.converged else np.full(net.n_lines, np.nan)
+        worst = int(np.nanargmax(loading)) if flow.converged else -1
+        out[f"max_loading_pct_{label}"] = _r(loading[worst], 3) if worst >= 0 else None
+        out[f"max_loading_line_{label}"] = net.line_ids[worst] if worst >= 0 else None
+        # Like voltage_ok: the search's answer is the least-violating one when no configuration meets the ratings.
+        out[f"loading_ok_{label}"] = bool(worst >= 0 and loading[worst] <= 100.0 + 1e-9)
+    return out
 
 
 def _run_hourly(request: GridRequest, hourly: HourlyRequest) -> dict[str, Any]:
     """A fixed configuration over the profile (OpenLines), or the search at the peak step and both
     configurations over the profile."""
     net, vmin, vmax = request.network, request.voltage_min_pu, request.voltage_max_pu
+    if hourly.day_plan:
+        return _run_day(request, hourly)
     common = {"network": net.name, "slack_bus": net.bus_ids[net.slack], "vn_kv": net.vn_kv,
               "voltage_min_pu": vmin, "voltage_max_pu": vmax,
               "timestamps": grid_hourly.timestamps(request.date, hourly),
@@ -179,3 +172,17 @@ def _run_hourly(request: GridRequest, hourly: HourlyRequest) -> dict[str, Any]:
         "hourly_min_voltage_pu_after": after["hourly_min_voltage_pu"],
     })
     return result
+
+
+def _run_day(request: GridRequest, hourly: HourlyRequest) -> dict[str, Any]:
+    net, vmin, vmax = request.network, request.voltage_min_pu, request.voltage_max_pu
+    labels = step_times(len(hourly.load_profile), hourly.resolution_min)
+    day = plan_day(net, hourly, vmin, vmax, request.search_seconds, labels)
+    pv = hourly.pv_profile if hourly.pv_profile is not None else np.zeros(len(hourly.load_profile))
+    return {"network": net.name, "slack_bus": net.bus_ids[net.slack], "vn_kv": net.vn_kv,
+            "voltage_min_pu": vmin, "voltage_max_pu": vmax,
+            "timestamps": grid_hourly.timestamps(request.date, hourly),
+            "load_profile": hourly.load_profile.tolist(), "pv_profile": pv.tolist(),
+            "battery_bus": net.bus_ids[hourly.battery_bus] if hourly.battery_bus is not None else None,
+            "battery_kw": hourly.battery_kw.tolist(),
+            **day_answer(net, day, vmin, vmax, hourly.resolution_min, hourly.max_switchings)}

@@ -1,7 +1,8 @@
 """Loss-minimal radial configuration: which switchable lines to open.
 
-Objective, compared lexicographically: (voltage violation, losses, voltage deviation). The violation is the
-sum over buses of how far |V| lies outside [vmin, vmax] in pu, so limits are met whenever some radial
+Objective, compared lexicographically: (violation, losses, voltage deviation). The violation is the sum over
+buses of how far |V| lies outside [vmin, vmax] in pu, plus the sum over rated lines of the overload as a share
+of the rating (`max_i_ka`; 0.2 = 120 % loaded), so limits are met whenever some radial
 configuration meets them and, when none does, the least-violating one is chosen. Between configurations with
 equal losses (e.g. either side of an unloaded bus opened), the voltage profile closer to 1 pu (sum of
 |1 - |V||) wins. Losses and voltages come from the AC sweep.
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.contract.network import Network
-from core.local_qnn.engines.grid.powerflow import RadialSolver, Sweep, Tree, meshed_power_flow
+from core.local_qnn.engines.grid.powerflow import RadialSolver, Sweep, Tree, meshed_power_flow, rating_pu
 
 EXHAUSTIVE_MAX_CONFIGURATIONS = 1000  # ~0.3 s of sweeps; above it the search is faster
 EXHAUSTIVE_MAX_LOOP_LINES = 400  # recursion depth of the enumeration
@@ -72,6 +73,8 @@ class Problem:
         self.cache: dict[frozenset[int], Key] = {}
         self.evaluations = 0
         self.rng = np.random.default_rng(seed)
+        # Ratings in pu current, only when some line has one: the unrated search keeps its inner loop as it was.
+        self.rating_pu: list[float] | None = (rating_pu(net).tolist() if net.has_ratings else None)
 
     def key(self, sweep: Sweep) -> Key:
         if not sweep.converged:
@@ -83,6 +86,12 @@ class Problem:
                 violation += lo - m
             elif m > hi:
                 violation += m - hi
+        if self.rating_pu is not None:
+            tree, rating = sweep.tree, self.rating_pu
+            for j in tree.order[1:]:
+                over = abs(sweep.i_branch[j]) / rating[tree.parent_line[j]] - 1.0
+                if over > 0:
+                    violation += over
         return (violation, sweep.losses_kw, deviation)
 
     def evaluate(self, closed: frozenset[int], v_start: list[complex] | None = None,
