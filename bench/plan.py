@@ -24,7 +24,9 @@ service) on
       Horizon 24 − h, PastLoads = the 8 weeks plus the day's actual load before h), the battery dispatched for
       h..23 from the SoC actually reached (prices[h:], FinalSoC 0.5, lowered only if unreachable — never with this
       battery), against the upper band, the point forecast, and (the product's re-plan) 7 equally likely
-      scenarios from the band with the limit held against all of them (LoadScenarios); only hour h's charge/discharge
+      scenarios from the band with the limit held against all of them (LoadScenarios), and as a bound (not a
+      plan) the product's re-plan with the next 3 or 6 hours' actual load put in place of the forecast in every
+      scenario (how much of the gap to perfect foresight is the forecast's); only hour h's charge/discharge
       is applied to the actual load, the SoC moves by the engine's recursion s += 0.95·c − d/0.95 (checked
       against the answer's soc_mwh[0] and asserted within 10-90 %), then h+1,
 and each schedule is applied to the actual load: realised import = max(actual − discharge + charge, 0).
@@ -72,7 +74,10 @@ DAY_AHEAD = ("ours, upper 80% band", "ours, point forecast", "seasonal naive (we
 # The third is the product's re-plan: the limit held against 7 scenarios drawn from the band
 # (core.inputs.day_plan.load_scenarios_mw), costs on the upper band.
 REPLANNED = ("re-planned hourly, upper 80% band", "re-planned hourly, point forecast",
-             "re-planned hourly, 7 scenarios from the band")
+             "re-planned hourly, 7 scenarios from the band",
+             "bound: as the product, the next 3 hours known exactly", "bound: as the product, the next 6 hours known exactly")
+# The bounds are not plans: they say how much of the gap to perfect foresight is the forecast's next hours.
+KNOWN_HOURS = {REPLANNED[3]: 3, REPLANNED[4]: 6}
 PERFECT = DAY_AHEAD[3]
 PRODUCT_REPLAN = REPLANNED[2]
 LIMITS = ("oracle", "fixed")
@@ -189,6 +194,13 @@ def replan_day(client, data: pd.DataFrame, day: dt.date, holidays: list[str], pr
         point_mw = np.asarray(forecast["forecast"], dtype=float)
         bands = {REPLANNED[0]: upper_mw, REPLANNED[1]: point_mw, REPLANNED[2]: upper_mw}
         scenarios = load_scenarios_mw(forecast)
+        actual_rest = data.loc[pd.Timestamp(day) + pd.Timedelta(hours=h):pd.Timestamp(day) + pd.Timedelta(hours=23),
+                               "load"].to_numpy()
+        known_scenarios = {}
+        for method, hours in KNOWN_HOURS.items():
+            n = min(hours, 24 - h)
+            bands[method] = np.concatenate([actual_rest[:n], upper_mw[n:]])
+            known_scenarios[method] = [[round(float(v), 4) for v in actual_rest[:n]] + row[n:] for row in scenarios]
         for (limit, method), replay in replays.items():
             planned_mw = bands[method]
             assert len(planned_mw) == 24 - h, (len(planned_mw), h)
@@ -201,6 +213,8 @@ def replan_day(client, data: pd.DataFrame, day: dt.date, holidays: list[str], pr
             fields = storage_fields(day, planned_mw, prices[h:], limits_mw[limit], initial, final)
             if method == REPLANNED[2]:
                 fields["LoadScenarios"] = scenarios
+            elif method in KNOWN_HOURS:
+                fields["LoadScenarios"] = known_scenarios[method]
             result = client.predict(encode_request(fields)).result
             storage_ms.append((time.perf_counter() - t0) * 1000)
             charge_mw, discharge_mw = float(result["charge_mw"][0]), float(result["discharge_mw"][0])
