@@ -59,7 +59,6 @@ with st.form("grid_form"):
     vn_kv = c3.number_input("Nominal voltage for CSV (kV)", min_value=0.1, max_value=500.0, value=12.66, step=0.1)
     slack_bus = c4.text_input("Slack bus id for CSV", value="", help="Leave empty to use the bus marked in the "
                                                                       "'slack' column")
-    s1, s2, s3 = st.columns(3)
     if plan_day:
         p1, p2, p3 = st.columns([2, 3, 2])
         profile_source = p1.radio("Profiles", PROFILES,
@@ -70,7 +69,9 @@ with st.form("grid_form"):
                                          value=4, step=1, help="Open and close operations, counted from the present "
                                                                "configuration (MaxSwitchings)")
         no_limit = p3.checkbox("No limit on switching operations")
+        s2, s3 = st.columns(2)
     else:
+        s1, s2, s3 = st.columns(3)
         load_scale = s1.number_input("Load scale", min_value=0.05, max_value=10.0, value=1.0, step=0.1,
                                      help="Multiplies every load of the network")
     vmin = s2.number_input("Voltage min (pu)", min_value=0.5, max_value=1.0, value=0.90, step=0.01, format="%.3f")

@@ -96,6 +96,12 @@ def render_grid_day_result(fields: dict[str, Any], result: dict[str, Any], *, ke
                f"time. PV installed: {pv:,.0f} kW at {len(result.get('pv_buses') or {})} buses; "
                f"{md_text(result.get('rated_lines', 0))} lines rated." if isinstance(pv, (int, float)) else
                f"Day planned: {md_text(date)}; times are feeder local time.")
+    present = (result.get("comparison") or {}).get("present")
+    if present is None:
+        st.info("The present switch states are not radial: there are no figures for keeping them all day.")
+    elif not present.get("within_limits", True):
+        st.warning(f"Keeping the present configuration all day breaks a limit: {md_text(present.get('first_violation'))}. "
+                   "The plan keeps every step within the voltage band and the line ratings.")
     show_chart(day_losses_figure(result))
     vmin = float(result.get("voltage_min_pu", fields.get("VoltageMin", 0.9)))
     vmax = float(result.get("voltage_max_pu", fields.get("VoltageMax", 1.1)))

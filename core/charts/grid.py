@@ -318,18 +318,21 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
                 "line": {"color": "#333", "width": 0.5},
                 # Horizontal, under the diagram: at a phone's width a side colour bar takes a fifth of it.
                 "colorbar": {"title": {"text": f"{view.voltage_label} (pu)", "side": "top"}, "thickness": 10,
-                             "orientation": "h", "x": 1.0, "xanchor": "right", "y": -0.14, "yanchor": "top",
-                             "len": 0.4}}))
+                             "orientation": "h", "x": 1.0, "xanchor": "right", "len": 0.4,
+                             # Above the diagram when the legend has the loading bands: it wraps into the bar.
+                             **({"y": 1.0, "yanchor": "bottom"} if loading is not None else
+                                {"y": -0.14, "yanchor": "top"})}}))
     if pv:
         suns = [b for b in buses if b in pv]
         fig.add_trace(go.Scatter(x=[pos[b][0] for b in suns], y=[pos[b][1] for b in suns], mode="markers",
                                  name="PV bus (rooftop PV)", hovertext=[text[buses.index(b)] for b in suns],
-                                 hoverinfo="text", marker={"symbol": "star-open", "size": 20, "color": PV_COLOUR,
+                                 hoverinfo="text", marker={"symbol": "star-open", "size": 16, "color": PV_COLOUR,
                                                            "line": {"width": 2, "color": PV_COLOUR}}))
     fig.update_layout(height=height, hovermode="closest",
                       legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
                       # No background of its own: the app theme's, so the dark theme has no white box.
-                      margin={"t": 30, "l": 10, "r": 10, "b": 120},
+                      margin={"t": 80 if loading is not None else 30, "l": 10, "r": 10,
+                              "b": 80 if loading is not None else 120},
                       xaxis={"visible": False}, yaxis={"visible": False})
     return fig
 

@@ -3,6 +3,7 @@ with the switching times marked, the lowest and highest voltage per step against
 one step (PV buses marked, lines coloured by loading) drawn by the snapshot's `network_figure`."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,20 @@ PLANS = (("present", "Present configuration all day", BEFORE_COLOUR, "dot"),
          ("chosen", "Chosen plan", AFTER_COLOUR, "solid"))
 SWITCHING_COLOUR = "#d62728"
 OUT_OF_BAND_COLOUR = "#d62728"
-TIME_AXIS = {"title": "time (feeder local time)", "tickformat": "%H:%M", "type": "date"}
+MAX_LABELLED_SWITCHINGS = 6  # switching times written above the chart; more would overlap at a phone's width
+
+
+def time_axis(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The day from 00:00 to 24:00 (the last step's end), times as HH:MM."""
+    axis: dict[str, Any] = {"title": "time (feeder local time)", "tickformat": "%H:%M", "type": "date"}
+    x = step_x(result)
+    try:
+        start = dt.datetime.fromisoformat(x[0])
+        axis["range"] = [x[0], (start + dt.timedelta(minutes=int(result.get("resolution_min", 60)) * len(x)))
+                         .isoformat()]
+    except (IndexError, ValueError, TypeError):
+        pass
+    return axis
 
 
 def step_x(result: Mapping[str, Any]) -> list[str]:
@@ -47,6 +61,8 @@ def day_losses_figure(result: Mapping[str, Any]) -> go.Figure:
     """Losses per step (kW) of the present configuration, the best single one, the per-step optimum and the
     chosen plan; a vertical line at each switching time, labelled with its operations above the plot."""
     x = step_x(result)
+    axis = time_axis(result)
+    ends = x + axis["range"][1:] if "range" in axis else x  # the last step holds to the day's end
     comparison = result.get("comparison") or {}
     fig = go.Figure()
     top = 0.0
@@ -54,9 +70,9 @@ def day_losses_figure(result: Mapping[str, Any]) -> go.Figure:
         plan = comparison.get(key)
         if not isinstance(plan, Mapping):
             continue
-        values = plan.get("hourly_losses_kw") or []
+        values = list(plan.get("hourly_losses_kw") or [])
         top = max([top, *[v for v in values if isinstance(v, (int, float))]])
-        fig.add_trace(go.Scatter(x=x, y=values, name=name, mode="lines", line_shape="hv",
+        fig.add_trace(go.Scatter(x=ends[:len(values) + 1], y=values + values[-1:], name=name, mode="lines", line_shape="hv",
                                  line={"color": colour, "dash": dash, "width": 3 if key == "chosen" else 2},
                                  hovertemplate="%{x|%H:%M}: %{y:,.1f} kW<extra>" + name + "</extra>"))
     by_step = operations_by_step(result)
@@ -69,13 +85,14 @@ def day_losses_figure(result: Mapping[str, Any]) -> go.Figure:
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="Switching", hoverinfo="skip", showlegend=False,
                                  line={"color": SWITCHING_COLOUR, "dash": "dot", "width": 1}))
         fig.add_trace(go.Scatter(
-            x=[x[s] for s in by_step], y=[top * 1.05] * len(by_step), mode="markers+text",
+            x=[x[s] for s in by_step], y=[top * 1.05] * len(by_step),
+            mode="markers+text" if len(by_step) <= MAX_LABELLED_SWITCHINGS else "markers",
             name="Switching operations", marker={"symbol": "triangle-down", "size": 10, "color": SWITCHING_COLOUR},
             text=[operation_text(ops) for ops in by_step.values()], textposition="top center",
             textfont={"size": 10, "color": SWITCHING_COLOUR}, cliponaxis=False,
             hovertemplate="%{x|%H:%M}: %{text}<extra>switching</extra>"))
     return shared_layout(fig, title="Losses by hour", subtitle="kW; switching times marked", height=400,
-                         xaxis=TIME_AXIS, yaxis={"title": "losses (kW)", "rangemode": "tozero"},
+                         xaxis=axis, yaxis={"title": "losses (kW)", "rangemode": "tozero"},
                          margin={"t": 90, "l": 60, "r": 20, "b": 20}, hovermode="closest")
 
 
@@ -114,7 +131,7 @@ def day_voltage_figure(result: Mapping[str, Any], vmin: float, vmax: float) -> g
     values = [v for v in low + high if isinstance(v, (int, float))] + [vmin, vmax]
     pad = 0.1 * (max(values) - min(values))
     return shared_layout(fig, title="Voltage range per step", subtitle="pu, against the band", height=360,
-                         xaxis=TIME_AXIS, yaxis={"title": "|V| (pu)", "range": [min(values) - pad, max(values) + pad]},
+                         xaxis=time_axis(result), yaxis={"title": "|V| (pu)", "range": [min(values) - pad, max(values) + pad]},
                          margin={"t": 70, "l": 60, "r": 20, "b": 20}, hovermode="closest")
 
 
