@@ -108,7 +108,7 @@ def render_grid_day_result(fields: dict[str, Any], result: dict[str, Any], *, ke
     show_chart(day_voltage_figure(result, vmin, vmax))
     st.subheader("Network at one step")
     at = st.select_slider("Step (feeder local time)", options=times, value=times[worst_step(result)],
-                          key=f"{key}_step", help="Opens at the day's worst step (most loaded line)")
+                          key=f"{key}_step_{date}_{len(times)}", help="Opens at the day's worst step (most loaded line)")
     show_chart(day_network_figure(fields, result, times.index(at)))
     _operations_table(fields, result)
     _comparison_table(result)
