@@ -96,6 +96,15 @@ def test_grid_day_plan_with_uploaded_pv_network(app_url, page):
     assert len(diagram["PV bus (rooftop PV)"]["x"]) == 7
     assert any(name.startswith("Loading") for name in diagram)
 
+    # The diagram opens at the worst step and follows the step slider.
+    colour_bar = "() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.data.find(t => t.name === " \
+                 "'Buses')).filter(t => t)[0].marker.colorbar.title.text"
+    assert page.evaluate(colour_bar) == f"V at {times[worst['max_loading_step']]} (pu)"
+    page.get_by_role("slider").focus()
+    page.keyboard.press("Home")
+    page.wait_for_function(f"() => ({colour_bar})() === 'V at 00:00 (pu)'")
+    wait_settled(page)
+
     assert chart_collisions(page) == []
     screenshots_at_two_widths(page, "grid_day")
     assert chart_collisions(page) == []

@@ -70,16 +70,19 @@ def _comparison_table(result: dict[str, Any]) -> None:
     rows = []
     for key, name, _, _ in PLANS:
         plan = comparison.get(key)
-        if isinstance(plan, dict):
-            rows.append({"way to run the day": name, "losses": plan.get("energy_losses_kwh"),
-                         "operations": plan.get("operations"), "within limits": bool(plan.get("within_limits"))})
+        if isinstance(plan, dict):  # the chart's names without their qualifier: the table fits a phone's width
+            rows.append({"plan": name.split(" (")[0].replace(" configuration", ""),
+                         "losses": plan.get("energy_losses_kwh"), "operations": plan.get("operations"),
+                         "within limits": bool(plan.get("within_limits"))})
     st.subheader("Comparison")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-        "way to run the day": st.column_config.TextColumn("way to run the day"),
-        "losses": st.column_config.NumberColumn("day's losses (kWh)", format="%.1f"),
+        "plan": st.column_config.TextColumn("way to run the day", help="Present: today's switch states all day; "
+                                            "best single: one configuration all day; per-step optimum: the best "
+                                            "configuration of each step, switching without limit"),
+        "losses": st.column_config.NumberColumn("losses (kWh)", format="%.1f", help="The day's energy losses"),
         "operations": st.column_config.NumberColumn("operations", format="%d"),
-        "within limits": st.column_config.CheckboxColumn("within limits every step",
-                                                         help="VoltageMin/VoltageMax and line ratings")})
+        "within limits": st.column_config.CheckboxColumn("in limits", help="Every step within VoltageMin/VoltageMax "
+                                                                           "and the line ratings")})
     bound, gap = result.get("lower_bound_kwh"), result.get("gap_to_lower_bound_pct")
     if isinstance(bound, (int, float)) and isinstance(gap, (int, float)):
         st.caption(f"The per-step optimum ({bound:,.1f} kWh) bounds the losses of any schedule from below; the chosen "
