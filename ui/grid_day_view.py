@@ -14,6 +14,10 @@ from ui.chart import show_chart
 from ui.plain import md_text
 
 
+def _allowed(max_switchings: Any) -> str:
+    return f"of {max_switchings}" if isinstance(max_switchings, int) else "(no limit)"
+
+
 def _tiles(result: dict[str, Any]) -> None:
     o = grid_day_outcome(result)
     with st.container(horizontal=True, gap="large"):
@@ -22,8 +26,7 @@ def _tiles(result: dict[str, Any]) -> None:
         st.metric("Saved vs present configuration", "–" if o.saved_kwh is None else
                   f"{o.saved_kwh:,.1f} kWh ({o.saved_pct:.1f} %)", width="content",
                   help="The day's losses keeping today's switch states all day, minus the plan's")
-        allowed = "no limit" if o.max_switchings is None else f"of {o.max_switchings}"
-        st.metric("Switching operations", f"{o.operations} {allowed}", width="content",
+        st.metric("Switching operations", f"{o.operations} {_allowed(o.max_switchings)}", width="content",
                   help="Open/close operations in the day, counted from the present configuration (MaxSwitchings)")
         st.metric(f"Lowest voltage · bus {o.min_voltage_bus} · {o.min_voltage_time}", f"{o.min_voltage_pu:.4f} pu",
                   width="content", help="The lowest bus voltage of the day with the plan (feeder local time)")
@@ -40,8 +43,8 @@ def _tiles(result: dict[str, Any]) -> None:
 
 def _operations_table(fields: dict[str, Any], result: dict[str, Any]) -> None:
     ops = result.get("operations") or []
-    n, limit = len(ops), result.get("max_switchings")
-    st.subheader(f"Switching operations ({n} of {limit if limit is not None else 'no limit'})")
+    limit = result.get("max_switchings")
+    st.subheader(f"Switching operations ({len(ops)} {'of ' + str(limit) if isinstance(limit, int) else 'with no limit'})")
     if not ops:
         st.success("Keeping the present configuration all day is the plan: no switching.")
         return
