@@ -326,7 +326,7 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         suns = [b for b in buses if b in pv]
         fig.add_trace(go.Scatter(x=[pos[b][0] for b in suns], y=[pos[b][1] for b in suns], mode="markers",
                                  name="PV bus (rooftop PV)", hovertext=[text[buses.index(b)] for b in suns],
-                                 hoverinfo="text", marker={"symbol": "star-open", "size": 16, "color": PV_COLOUR,
+                                 hoverinfo="text", marker={"symbol": "star-open", "size": 14, "color": PV_COLOUR,
                                                            "line": {"width": 2, "color": PV_COLOUR}}))
     fig.update_layout(height=height, hovermode="closest",
                       legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},

@@ -105,13 +105,15 @@ def day_voltage_figure(result: Mapping[str, Any], vmin: float, vmax: float) -> g
     high = [s.get("max_voltage_pu") for s in schedule]
     low_bus = [f"bus {s.get('min_voltage_bus')}" for s in schedule]
     high_bus = [f"bus {s.get('max_voltage_bus')}" for s in schedule]
+    axis = time_axis(result)
+    span = axis.get("range", [x[0], x[-1]] if x else [])  # the band over the whole day
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[x[0], x[-1]] if x else [], y=[vmax, vmax], mode="lines", showlegend=False,
+    fig.add_trace(go.Scatter(x=span, y=[vmax, vmax], mode="lines", showlegend=False,
                              hoverinfo="skip", line={"width": 0}))
-    fig.add_trace(go.Scatter(x=[x[0], x[-1]] if x else [], y=[vmin, vmin], mode="lines", fill="tonexty",
+    fig.add_trace(go.Scatter(x=span, y=[vmin, vmin], mode="lines", fill="tonexty",
                              fillcolor="rgba(127,127,127,0.12)", name=f"Band {vmin:g}–{vmax:g} pu", hoverinfo="skip",
                              line={"color": LIMIT_COLOUR, "dash": "dash", "width": 1}))
-    fig.add_trace(go.Scatter(x=[x[0], x[-1]] if x else [], y=[vmax, vmax], mode="lines", showlegend=False,
+    fig.add_trace(go.Scatter(x=span, y=[vmax, vmax], mode="lines", showlegend=False,
                              hoverinfo="skip", line={"color": LIMIT_COLOUR, "dash": "dash", "width": 1}))
     for values, buses, name, colour in ((high, high_bus, "Highest voltage", BEFORE_COLOUR),
                                         (low, low_bus, "Lowest voltage", AFTER_COLOUR)):
@@ -131,7 +133,7 @@ def day_voltage_figure(result: Mapping[str, Any], vmin: float, vmax: float) -> g
     values = [v for v in low + high if isinstance(v, (int, float))] + [vmin, vmax]
     pad = 0.1 * (max(values) - min(values))
     return shared_layout(fig, title="Voltage range per step", subtitle="pu, against the band", height=360,
-                         xaxis=time_axis(result), yaxis={"title": "|V| (pu)", "range": [min(values) - pad, max(values) + pad]},
+                         xaxis=axis, yaxis={"title": "|V| (pu)", "range": [min(values) - pad, max(values) + pad]},
                          margin={"t": 70, "l": 60, "r": 20, "b": 20}, hovermode="closest")
 
 
