@@ -76,16 +76,18 @@ def day_losses_figure(result: Mapping[str, Any]) -> go.Figure:
                                  line={"color": colour, "dash": dash, "width": 3 if key == "chosen" else 2},
                                  hovertemplate="%{x|%H:%M}: %{y:,.1f} kW<extra>" + name + "</extra>"))
     by_step = operations_by_step(result)
+    # Marks at two heights in turn: the labels of switching times a few hours apart do not run into each other.
+    heights = [top * (1.05 if i % 2 == 0 else 1.18) for i in range(len(by_step))]
     xs: list[Any] = []
     ys: list[Any] = []
-    for step in by_step:
+    for step, height in zip(by_step, heights):
         xs += [x[step], x[step], None]
-        ys += [0.0, top * 1.05, None]
+        ys += [0.0, height, None]
     if by_step:
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="Switching", hoverinfo="skip", showlegend=False,
                                  line={"color": SWITCHING_COLOUR, "dash": "dot", "width": 1}))
         fig.add_trace(go.Scatter(
-            x=[x[s] for s in by_step], y=[top * 1.05] * len(by_step),
+            x=[x[s] for s in by_step], y=heights,
             mode="markers+text" if len(by_step) <= MAX_LABELLED_SWITCHINGS else "markers",
             name="Switching operations", marker={"symbol": "triangle-down", "size": 10, "color": SWITCHING_COLOUR},
             text=[operation_text(ops) for ops in by_step.values()], textposition="top center",
