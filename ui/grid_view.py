@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.charts.grid import losses_figure, network_figure, voltage_profile_figure
+from ui.grid_day_view import render_grid_day_result
 from ui.plain import md_text
 from ui.chart import show_chart
 from core.contract.headlines import grid_outcome
@@ -18,6 +19,9 @@ def _num(value: Any, digits: int) -> str:
 
 
 def render_grid_result(fields: dict[str, Any], result: dict[str, Any]) -> None:
+    if result.get("mode") == "day":
+        render_grid_day_result(fields, result)
+        return
     outcome = grid_outcome(parse_grid_result(result))
     saved, saved_pct = outcome.losses_saved_kw, outcome.losses_saved_pct
     with st.container(horizontal=True, gap="large"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -186,22 +187,53 @@ def _label_point(path: list[tuple[float, float]]) -> tuple[float, float]:
     return (path[0][0] + path[1][0]) / 2, (path[0][1] + path[1][1]) / 2
 
 
-def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any], *, height: int = 560) -> go.Figure:
+# Line loading bands of the day view's diagram (% of the line's rating), each drawn in its colour.
+LOADING_BANDS: tuple[tuple[str, float, str, float], ...] = (
+    ("Loading ≤ 50 %", 50.0, "#3b7dd8", 2), ("Loading 50–80 %", 80.0, "#e0a526", 3),
+    ("Loading 80–100 %", 100.0, "#e8590c", 3.5), ("Overloaded > 100 %", float("inf"), "#a50f15", 5))
+UNRATED_COLOUR = "#9aa1a9"
+PV_COLOUR = "#f2b705"
+
+
+def loading_group(pct: float | None) -> str:
+    """The diagram's group of a closed line by its loading: a band's name, or "unrated"."""
+    if pct is None:
+        return "unrated"
+    return next(name for name, upper, _, _ in LOADING_BANDS if pct <= upper)
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    """How a diagram words its states and what it adds: the snapshot's answer, or a day plan at one step."""
+    changed_by: str = "the answer"             # "Closed by the answer"
+    voltage_label: str = "V after"
+    loading_pct: Mapping[str, float] | None = None   # closed rated lines' loading: lines coloured by band
+    pv_hover: Mapping[str, str] | None = None  # PV buses -> their hover text: marked with a sun
+
+
+def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any], *, height: int = 560,
+                   view: NetworkView = NetworkView()) -> go.Figure:
     """Buses coloured by voltage after switching; open lines dashed; lines the answer switches highlighted.
 
     The tree the layout comes from is drawn straight (laterals as elbows); every other line (ties, and in the
     answer's state the lines it opened) is a curve bowed to the side with room, so a newly closed tie never
     hides the feeder it parallels. Line ids are written on every switchable or switched line.
+    With `view.loading_pct` closed lines are coloured by their loading band (unrated ones grey) instead of by
+    whether the answer closed them; with `view.pv_hover` PV buses carry a sun.
     """
     pos = tree_layout(result)
     sx, sy = pixels_per_unit(pos, height)
     straight = _layout_edges(result, pos)
-    groups = {
+    groups: dict[str, tuple[str, str, str, float]] = {
         "closed": ("Closed", CLOSED_COLOUR, "solid", 2),
         "open": ("Open", OPEN_COLOUR, "dash", 1.5),
-        "closed_now": ("Closed by the answer", CLOSED_NOW_COLOUR, "solid", 4),
-        "opened_now": ("Opened by the answer", OPENED_NOW_COLOUR, "dash", 3),
+        "closed_now": (f"Closed by {view.changed_by}", CLOSED_NOW_COLOUR, "solid", 4),
+        "opened_now": (f"Opened by {view.changed_by}", OPENED_NOW_COLOUR, "dash", 3),
     }
+    loading = view.loading_pct
+    if loading is not None:
+        groups.update({name: (name, colour, "solid", width) for name, _, colour, width in LOADING_BANDS})
+        groups["unrated"] = ("No rating", UNRATED_COLOUR, "solid", 2)
     xs: dict[str, list[float | None]] = {g: [] for g in groups}
     ys: dict[str, list[float | None]] = {g: [] for g in groups}
     mid_x, mid_y, mid_text, mid_colour, mid_label = [], [], [], [], []
@@ -221,6 +253,11 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         before, after = bool(ln.get("closed_before")), bool(ln.get("closed_after"))
         group = ("closed_now" if after and not before else "opened_now" if before and not after
                  else "closed" if after else "open")
+        state = {"closed_now": f"closed by {view.changed_by}", "opened_now": f"opened by {view.changed_by}",
+                 "closed": "closed", "open": "open"}[group]
+        pct = loading.get(str(ln.get("id"))) if loading is not None else None
+        if loading is not None and after:
+            group = loading_group(pct)
         if str(ln.get("id")) in straight:
             path = _tree_path(pos[a], pos[b])
         else:
@@ -232,13 +269,13 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
         mid_x.append(middle[0])
         mid_y.append(middle[1])
         mid_colour.append(groups[group][1])
-        show_id = group in ("closed_now", "opened_now") or (bool(ln.get("switchable", True)) and not (before and after))
+        show_id = before != after or (bool(ln.get("switchable", True)) and not (before and after))
         mid_label.append(str(ln.get("id")) if show_id or len(lines) <= 40 else "")
-        state = {"closed_now": "closed by the answer", "opened_now": "opened by the answer",
-                 "closed": "closed", "open": "open"}[group]
         flow = (f"<br>P {_fmt(ln.get('p_kw_after'), 'kW')}, Q {_fmt(ln.get('q_kvar_after'), 'kvar')}"
                 f"<br>S {_fmt(ln.get('s_kva_after'), 'kVA')}, I {_fmt(ln.get('current_a_after'), 'A')}"
-                f"<br>loss {_fmt(ln.get('loss_kw_after'), 'kW', 2)}") if after else ""
+                f"<br>loss {_fmt(ln.get('loss_kw_after'), 'kW', 2)}") if after and loading is None else ""
+        if loading is not None and after:
+            flow = f"<br>loading {_fmt(pct, '% of rating')}" if pct is not None else "<br>no rating"
         fixed = "" if ln.get("switchable", True) else " (not switchable)"
         mid_text.append(f"<b>line {ln.get('id')}</b> {a} → {b}{fixed}<br>{state}{flow}")
     fig = go.Figure()
@@ -259,11 +296,14 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
     colours = [v_after.get(b) if isinstance(v_after.get(b), (int, float)) else None for b in buses]
     slack = str(result.get("slack_bus", ""))
     text = []
+    pv = view.pv_hover or {}
     for b in buses:
         load = loads.get(b, {})
+        before_text = f"<br>V before {_fmt(v_before.get(b), 'pu', 4)}" if v_before else ""
         text.append(f"<b>bus {b}</b>{' (substation)' if b == slack else ''}"
-                    f"<br>V after {_fmt(v_after.get(b), 'pu', 4)}<br>V before {_fmt(v_before.get(b), 'pu', 4)}"
-                    f"<br>load {_fmt(load.get('p_kw'), 'kW')} / {_fmt(load.get('q_kvar'), 'kvar')}")
+                    f"<br>{view.voltage_label} {_fmt(v_after.get(b), 'pu', 4)}{before_text}"
+                    f"<br>load {_fmt(load.get('p_kw'), 'kW')} / {_fmt(load.get('q_kvar'), 'kvar')}"
+                    + (f"<br>{pv[b]}" if b in pv else ""))
     labelled = len(buses) <= 80
     # Line-id labels are obstacles for bus labels too.
     places = _label_positions(pos, drawn + list(zip(mid_x, mid_y)), sx, sy) if labelled else {}
@@ -277,13 +317,22 @@ def network_figure(request_fields: Mapping[str, Any], result: Mapping[str, Any],
                 "color": colours, "colorscale": "RdYlGn", "cmin": min(vmin, 0.9), "cmax": 1.0,
                 "line": {"color": "#333", "width": 0.5},
                 # Horizontal, under the diagram: at a phone's width a side colour bar takes a fifth of it.
-                "colorbar": {"title": {"text": "V after (pu)", "side": "top"}, "thickness": 10,
-                             "orientation": "h", "x": 1.0, "xanchor": "right", "y": -0.14, "yanchor": "top",
-                             "len": 0.4}}))
+                "colorbar": {"title": {"text": f"{view.voltage_label} (pu)", "side": "top"}, "thickness": 10,
+                             "orientation": "h", "x": 1.0, "xanchor": "right", "len": 0.4,
+                             # Above the diagram when the legend has the loading bands: it wraps into the bar.
+                             **({"y": 1.0, "yanchor": "bottom"} if loading is not None else
+                                {"y": -0.14, "yanchor": "top"})}}))
+    if pv:
+        suns = [b for b in buses if b in pv]
+        fig.add_trace(go.Scatter(x=[pos[b][0] for b in suns], y=[pos[b][1] for b in suns], mode="markers",
+                                 name="PV bus (rooftop PV)", hovertext=[text[buses.index(b)] for b in suns],
+                                 hoverinfo="text", marker={"symbol": "star-open", "size": 14, "color": PV_COLOUR,
+                                                           "line": {"width": 2, "color": PV_COLOUR}}))
     fig.update_layout(height=height, hovermode="closest",
                       legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
                       # No background of its own: the app theme's, so the dark theme has no white box.
-                      margin={"t": 30, "l": 10, "r": 10, "b": 120},
+                      margin={"t": 80 if loading is not None else 30, "l": 10, "r": 10,
+                              "b": 80 if loading is not None else 120},
                       xaxis={"visible": False}, yaxis={"visible": False})
     return fig
 

@@ -147,3 +147,45 @@ def grid_outcome(result: GridResult) -> GridOutcome:
         min_voltage_bus=bus_after,
         min_voltage_before_pu=v_before if v_before is not None else result.min_voltage_before_pu,
         min_voltage_before_bus=bus_before)
+
+
+@dataclass(frozen=True)
+class GridDayOutcome:
+    """The day plan's tiles: the chosen plan's energy losses and what it saves against the present configuration
+    kept all day, the operations used of those allowed, and the day's extremes with their bus/line and time."""
+    losses_kwh: float
+    saved_kwh: float | None            # None: the present configuration is not radial (no figures to compare)
+    saved_pct: float | None
+    operations: int
+    max_switchings: int | None         # None: no limit
+    min_voltage_pu: float
+    min_voltage_bus: str
+    min_voltage_time: str
+    max_voltage_pu: float
+    max_voltage_bus: str
+    max_voltage_time: str
+    max_loading_pct: float | None      # None: no closed line has a rating
+    max_loading_line: str | None
+    max_loading_time: str
+
+
+def grid_day_outcome(result: Mapping[str, Any]) -> GridDayOutcome:
+    """From a day plan's answer (`mode: "day"`); KeyError naming what is missing."""
+    times, worst = result["step_times"], result["worst"]
+    losses = float(result["energy_losses_kwh"])
+    present = (result.get("comparison") or {}).get("present") or {}
+    before = present.get("energy_losses_kwh")
+    saved = float(before) - losses if isinstance(before, (int, float)) else None
+    pct = 100.0 * saved / float(before) if saved is not None and before else None
+    limit = result.get("max_switchings")
+    rated = worst.get("max_loading_line") is not None
+    return GridDayOutcome(
+        losses_kwh=losses, saved_kwh=saved, saved_pct=pct, operations=int(result["operations_count"]),
+        max_switchings=int(limit) if isinstance(limit, (int, float)) else None,
+        min_voltage_pu=float(worst["min_voltage_pu"]), min_voltage_bus=str(worst["min_voltage_bus"]),
+        min_voltage_time=times[worst["min_voltage_step"]],
+        max_voltage_pu=float(worst["max_voltage_pu"]), max_voltage_bus=str(worst["max_voltage_bus"]),
+        max_voltage_time=times[worst["max_voltage_step"]],
+        max_loading_pct=float(worst["max_loading_pct"]) if rated else None,
+        max_loading_line=str(worst["max_loading_line"]) if rated else None,
+        max_loading_time=times[worst["max_loading_step"]])

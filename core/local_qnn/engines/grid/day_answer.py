@@ -9,6 +9,7 @@ import numpy as np
 from core.contract.network import Network
 from core.local_qnn.engines.grid.day import (LIMIT_TOLERANCE, DayPlan, DayResult, StepFigures, operations_of,
                                              violation_text)
+from core.local_qnn.engines.grid.powerflow import RadialSolver, rating_pu
 
 
 def _r(value: float, digits: int) -> float | None:
@@ -31,6 +32,23 @@ def _step(net: Network, f: StepFigures) -> dict[str, Any]:
             "max_loading_pct": _r(f.max_loading_pct, 3),
             "max_loading_line": net.line_ids[f.max_loading_line] if ok and f.max_loading_line >= 0 else None,
             "substation_kw": _r(f.substation_kw, 3)}
+
+
+def _step_detail(net: Network, day: DayResult, t: int, c: int) -> dict[str, Any]:
+    """For the diagram at one step: every bus's voltage (pu) and every closed rated line's loading (% of rating)."""
+    solver = RadialSolver(day.step_nets[t])
+    sweep = solver.solve(day.candidates.trees[c])
+    if not sweep.converged:
+        return {"bus_voltage_pu": {}, "line_loading_pct": {}}
+    rating = rating_pu(net)
+    vm = np.abs(np.asarray(sweep.v))
+    current = np.abs(np.asarray(sweep.i_branch))
+    loading = {}
+    for j in sweep.tree.order[1:]:
+        k = sweep.tree.parent_line[j]
+        if math.isfinite(rating[k]):
+            loading[net.line_ids[k]] = round(100.0 * float(current[j]) / float(rating[k]), 2)
+    return {"bus_voltage_pu": {b: round(float(v), 5) for b, v in zip(net.bus_ids, vm)}, "line_loading_pct": loading}
 
 
 def _figures_of(day: DayResult, schedule: list[int]) -> list[StepFigures]:
@@ -109,8 +127,9 @@ def day_answer(net: Network, day: DayResult, vmin: float, vmax: float, resolutio
         "operations_count": chosen.operations,
         "operations": operations,
         "within_limits": True,
-        "schedule": [{"step": t, "time": labels[t], "open_lines": _open_lines(net, configs[t]), **_step(net, f)}
-                     for t, f in enumerate(figures)],
+        "schedule": [{"step": t, "time": labels[t], "open_lines": _open_lines(net, configs[t]), **_step(net, f),
+                      **_step_detail(net, day, t, c)}
+                     for t, (f, c) in enumerate(zip(figures, chosen.schedule))],
         "worst": _worst(net, figures),
         "comparison": comparison,
         "lower_bound_kwh": _r(bound, 4),
