@@ -106,6 +106,16 @@ def ieee33_day() -> dict:
                  "PVProfile": list(SUMMER_DAY_PV_SHARES), "VoltageMax": 1.05, "MaxSwitchings": 4})
 
 
+def test_day_answer_carries_each_steps_voltages_and_loadings(ieee33_day):
+    for step in ieee33_day["schedule"]:
+        volts, loading = step["bus_voltage_pu"], step["line_loading_pct"]
+        assert len(volts) == 33 and min(volts.values()) == pytest.approx(step["min_voltage_pu"], abs=1e-5)
+        assert max(volts.values()) == pytest.approx(step["max_voltage_pu"], abs=1e-5)
+        assert set(loading).isdisjoint(step["open_lines"]) and len(loading) == 32  # every closed line is rated
+        assert max(loading.values()) == pytest.approx(step["max_loading_pct"], abs=0.01)
+        assert loading[step["max_loading_line"]] == pytest.approx(step["max_loading_pct"], abs=0.01)
+
+
 def _replay(net, operations: list[dict], until_step: int, closed: set[int]) -> set[int]:
     """Apply the operations up to a step, checking make-before-break: radial after each close-open pair."""
     solver = RadialSolver(net)
