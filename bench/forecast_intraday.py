@@ -19,7 +19,6 @@ Methods, in the same run on the same origins:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
