@@ -22,7 +22,8 @@ from ui.state import get_services, submission_key
 
 ensure_app_shell()
 
-NETWORKS = {"IEEE 33-bus feeder": "ieee33", "IEEE 69-bus feeder": "ieee69", "Uploaded network (JSON)": "json"}
+NETWORKS = {"IEEE 33-bus feeder": "ieee33", "IEEE 69-bus feeder": "ieee69", "IEEE 33-bus with rooftop PV": "ieee33-pv",
+            "IEEE 69-bus with rooftop PV": "ieee69-pv", "Uploaded network (JSON)": "json"}
 REGION_CURRENCY = "Region's currency"
 RESULT_SELECTOR = ".st-key-plan_result"  # the results container: the plan's heading, or why it was refused
 
@@ -56,6 +57,10 @@ with inputs_area, st.form("plan_form"):
                                       help="The network model's loads follow the forecast; at its peak they are "
                                            "this multiple of the model's base loads")
     network_upload = n3.file_uploader("Network JSON (for an uploaded network)", type=["json", "txt"])
+    max_switchings = n1.number_input("Switching operations allowed in the day", min_value=0, max_value=100, value=4,
+                                     step=1, help="For a feeder with rooftop PV (pv_kw at its buses): the network "
+                                                  "step then plans one configuration per hour, with at most this "
+                                                  "many open/close operations, on a clear summer day's PV output")
 
     st.markdown("**Load history**")
     h1, h2, h3 = st.columns(3)
@@ -114,6 +119,7 @@ if submitted:
             region=region, day=day, network=network, battery_bus=battery_bus.strip(), history=history,
             prices=prices.values, import_limit_mw=float(limit_mw), holidays=list(calendar),
             temperature_c=temperature, robust=robust, peak_load_scale=float(peak_load_scale), currency=currency,
+            max_switchings=int(max_switchings),
             battery=BatterySpec(capacity_mwh=capacity, power_mw=power, efficiency=efficiency_pct / 100,
                                 initial_soc=initial_pct / 100, min_soc=min_pct / 100, max_soc=max_pct / 100))
         check_plan(plan)  # sizes that do not fit are said here, before a status or a run appears

@@ -79,6 +79,10 @@ def test_plan_makes_three_runs_and_replays_under_its_key(api, engine):
     ({"battery_bus": "99"}, "battery_bus"),
     ({"past_loads_mw": [5.0] * 10}, "past_loads_mw"),
     ({"min_soc": 0.6}, "initial_soc"),
+    ({"network": "ieee33-pv", "pv_share": [0.5] * 23 + [1.5]}, "pv_share.23"),
+    ({"network": "ieee33-pv", "pv_share": [0.5] * 23}, "pv_share"),
+    ({"network": "ieee33-pv", "max_switchings": -1}, "max_switchings"),
+    ({"network": "ieee33-pv", "max_switchings": "4"}, "max_switchings"),
 ])
 def test_a_bad_field_is_422_naming_it_and_nothing_is_stored(api, engine, change, field):
     region = f"API-Plan-Bad-{uuid.uuid4().hex[:8]}"

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 from ui.chart import show_chart
+from ui.grid_day_view import render_grid_day_result
 
 from core.charts.plan import plan_day_figure, plan_network_figure
 from core.usecases.plan import PlanOutcome
@@ -140,7 +141,11 @@ def render_plan(outcome: PlanOutcome, *, actuals_mw: list[float] | None = None) 
                    "empirical 80% and 95% intervals. "
                    + ("The battery was planned against the upper 80% band (robust plan)."
                       if summary.get("robust") else "The battery was planned against the point forecast."))
-    if grid:
+    if grid and grid.get("mode") == "day":
+        # A feeder with rooftop PV: the network step planned the switching over the day.
+        st.subheader("Switching over the day (rooftop PV on the feeder)")
+        render_grid_day_result(outcome.fields.get("grid") or {}, grid, key=f"plan_grid_day_{outcome.plan_id}")
+    elif grid:
         vmin = grid.get("voltage_min_pu")
         battery_kw = grid.get("battery_kw") or []
         lows = [(i, t, v) for i, (t, v) in enumerate(zip(grid.get("timestamps") or [],

@@ -44,7 +44,7 @@ BODY_FIELDS = {
     "Network loading": "peak_load_scale", "LoadProfile": "peak_load_scale",
     "Battery bus": "battery_bus", "BatteryBus": "battery_bus", "BatteryKW": "power_mw",
     "Network": "network", "Load history": "past_loads_mw", "Temperature": "temperature_c",
-    "TemperatureC": "temperature_c",
+    "TemperatureC": "temperature_c", "PVProfile": "pv_share", "MaxSwitchings": "max_switchings",
     "Capacity (MWh)": "capacity_mwh", "CapacityMWh": "capacity_mwh", "Power (MW)": "power_mw", "PowerMW": "power_mw",
     "One-way efficiency (%)": "efficiency", "Efficiency": "efficiency",
     "Initial SoC (%)": "initial_soc", "InitialSoC": "initial_soc", "Min SoC (%)": "min_soc", "MinSoC": "min_soc",
@@ -101,6 +101,13 @@ class PlanBody(BaseModel):
     voltage_max_pu: FiniteNumber = Field(1.10, ge=1.0, le=1.5, description="highest allowed voltage, pu")
     search_seconds: FiniteNumber = Field(5.0, ge=0.1, le=45, description="switching search time limit, s")
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code, for the summary")
+    max_switchings: int = Field(4, strict=True, ge=0, le=100,
+                                description="feeders with rooftop PV (pv_kw): open/close operations allowed in the "
+                                            "day; the network step then plans one configuration per hour")
+    pv_share: Annotated[list[Annotated[FiniteNumber, Field(ge=0, le=1)]],
+                        Field(min_length=HORIZON_STEPS, max_length=HORIZON_STEPS)] | None = Field(
+        None, description=f"feeders with rooftop PV: PV output per hour of the day as a share of installed "
+                          f"({HORIZON_STEPS} values, 0..1); default a clear summer day")
 
     def to_plan(self) -> PlanRequest:
         n = len(self.past_loads_mw)
@@ -116,7 +123,8 @@ class PlanBody(BaseModel):
                            temperature_c=self.temperature_c, robust=self.robust,
                            peak_load_scale=self.peak_load_scale, voltage_min_pu=self.voltage_min_pu,
                            voltage_max_pu=self.voltage_max_pu, search_seconds=self.search_seconds,
-                           currency=self.currency)
+                           currency=self.currency, max_switchings=self.max_switchings,
+                           pv_profile=list(self.pv_share) if self.pv_share is not None else None)
 
 
 class PlanRunIds(BaseModel):

@@ -25,6 +25,7 @@ from typing import Any, NotRequired, TypedDict
 import numpy as np
 
 from core.contract.errors import InputError
+from core.contract.network_cases import SUMMER_DAY_PV_SHARES, network_from_field
 from core.inputs.forecast import ForecastHistory, forecast_fields
 from core.inputs.storage import storage_fields
 
@@ -67,6 +68,23 @@ class PlanInputs(TypedDict):
     history_values: int
     weather: bool
     prices: list[float]               # currency/MWh, one per hour
+    max_switchings: NotRequired[int]  # feeders with rooftop PV only: operations allowed in the day
+
+
+class GridFigures(TypedDict, total=False):
+    """The network figures of a plan or re-plan summary, from either kind of grid answer (grid_figures)."""
+    losses_kwh_present: float | None
+    losses_kwh_recommended: float | None
+    losses_saved_kwh: float | None
+    lowest_voltage_pu_present: float | None
+    lowest_voltage_pu_recommended: float | None
+    switching_actions: Any
+    switching_sequence: Any
+    open_lines_recommended: Any
+    open_lines_present: Any
+    switch_hour: str | None
+    switching_operations: int           # day plans only: operations in the day, of max_switchings
+    max_switchings: int | None
 
 
 class PlanSummary(TypedDict):
@@ -104,6 +122,8 @@ class PlanSummary(TypedDict):
     open_lines_recommended: NotRequired[Any]
     open_lines_present: NotRequired[Any]
     switch_hour: NotRequired[str | None]
+    switching_operations: NotRequired[int]
+    max_switchings: NotRequired[int | None]
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,9 @@ class PlanRequest:
     voltage_max_pu: float = 1.10
     search_seconds: float = 5.0
     currency: str = "USD"
+    # With rooftop PV on the feeder (pv_kw at its buses) the network step is the switching plan over the day:
+    max_switchings: int = 4                 # open/close operations allowed in the day
+    pv_profile: list[float] | None = None   # PV output per hour, share of installed; None: the built-in clear day
 
     def network_label(self) -> str:
         if isinstance(self.network, str):
@@ -144,7 +167,7 @@ class PlanRequest:
 
     def inputs(self) -> PlanInputs:
         b = self.battery
-        return {
+        out: PlanInputs = {
             "network": self.network_label(), "battery_bus": self.battery_bus,
             "capacity_mwh": b.capacity_mwh, "power_mw": b.power_mw, "efficiency": b.efficiency,
             "initial_soc": b.initial_soc, "min_soc": b.min_soc, "max_soc": b.max_soc,
@@ -155,6 +178,9 @@ class PlanRequest:
             "history_source": self.history.report.get("source", ""), "history_values": len(self.history.loads_mw),
             "weather": self.temperature_c is not None, "prices": [round(float(p), 4) for p in self.prices],
         }
+        if network_pv_kw(self.network) > 0:
+            out["max_switchings"] = int(self.max_switchings)
+        return out
 
 
 # --- the three requests ---------------------------------------------------------------------------------
@@ -330,7 +356,52 @@ def grid_request(plan: PlanRequest, forecast: Mapping[str, Any], storage: Mappin
         "BatteryKW": battery_kw,
         "VoltageMin": plan.voltage_min_pu, "VoltageMax": plan.voltage_max_pu,
         "SearchSeconds": plan.search_seconds,
+        **pv_day_keys(plan),
     }
+
+
+def network_pv_kw(network: str | dict[str, Any]) -> float:
+    """Rooftop PV installed on the feeder (kW AC), read by the contract's own network parser."""
+    return float(network_from_field(network).pv_kw.sum())
+
+
+def pv_day_keys(plan: PlanRequest) -> dict[str, Any]:
+    """With PV on the feeder, the network step plans the switching over the day (PVProfile, MaxSwitchings):
+    one configuration per hour, within the voltage band (rise under PV, drop under load) and the line ratings."""
+    if network_pv_kw(plan.network) <= 0:
+        return {}
+    return {"PVProfile": [float(v) for v in (plan.pv_profile or SUMMER_DAY_PV_SHARES)],
+            "MaxSwitchings": int(plan.max_switchings)}
+
+
+def grid_figures(grid: Mapping[str, Any]) -> GridFigures:
+    """The plan's network figures from either answer: the hourly check of one recommended configuration, or the
+    switching plan over the day (PV feeders)."""
+    if grid.get("mode") == "day":
+        present = (grid.get("comparison") or {}).get("present") or {}
+        before, after = present.get("energy_losses_kwh"), grid.get("energy_losses_kwh")
+        operations = grid.get("operations") or []
+        return {"losses_kwh_present": before, "losses_kwh_recommended": after,
+                "losses_saved_kwh": before - after if before is not None and after is not None else None,
+                "lowest_voltage_pu_present": None,
+                "lowest_voltage_pu_recommended": (grid.get("worst") or {}).get("min_voltage_pu"),
+                "switching_actions": {a: [str(o["line"]) for o in operations if o.get("action") == a]
+                                      for a in ("close", "open")},
+                "switching_sequence": [{"action": o.get("action"), "line": str(o.get("line")), "time": o.get("time")}
+                                       for o in operations],
+                "open_lines_recommended": None, "open_lines_present": None,
+                "switch_hour": operations[0].get("time") if operations else None,
+                "switching_operations": len(operations), "max_switchings": grid.get("max_switchings")}
+    hb, ha = grid["hourly"]["before"], grid["hourly"]["after"]
+    return {"losses_kwh_present": hb["energy_losses_kwh"], "losses_kwh_recommended": ha["energy_losses_kwh"],
+            "losses_saved_kwh": (hb["energy_losses_kwh"] - ha["energy_losses_kwh"]
+                                 if hb["energy_losses_kwh"] is not None and ha["energy_losses_kwh"] is not None
+                                 else None),
+            "lowest_voltage_pu_present": hb["lowest_voltage_pu"],
+            "lowest_voltage_pu_recommended": ha["lowest_voltage_pu"],
+            "switching_actions": grid.get("switching_actions"), "switching_sequence": grid.get("switching_sequence"),
+            "open_lines_recommended": grid.get("open_lines"), "open_lines_present": grid.get("open_lines_before"),
+            "switch_hour": grid["timestamps"][grid["peak_step"]] if grid.get("timestamps") else None}
 
 
 # --- the headline figures -------------------------------------------------------------------------------
@@ -387,16 +458,5 @@ def summarize(plan: PlanRequest, forecast: Mapping[str, Any], storage: Mapping[s
             "planned_max_shortfall_mw": storage.get("grid_limit_max_shortfall_mw"),
         })
     if grid is not None:
-        hb, ha = grid["hourly"]["before"], grid["hourly"]["after"]
-        out.update({
-            "losses_kwh_present": hb["energy_losses_kwh"], "losses_kwh_recommended": ha["energy_losses_kwh"],
-            "losses_saved_kwh": (hb["energy_losses_kwh"] - ha["energy_losses_kwh"]
-                                 if hb["energy_losses_kwh"] is not None and ha["energy_losses_kwh"] is not None
-                                 else None),
-            "lowest_voltage_pu_present": hb["lowest_voltage_pu"],
-            "lowest_voltage_pu_recommended": ha["lowest_voltage_pu"],
-            "switching_actions": grid.get("switching_actions"), "switching_sequence": grid.get("switching_sequence"),
-            "open_lines_recommended": grid.get("open_lines"), "open_lines_present": grid.get("open_lines_before"),
-            "switch_hour": grid["timestamps"][grid["peak_step"]] if grid.get("timestamps") else None,
-        })
+        out.update(grid_figures(grid))
     return out

@@ -25,7 +25,7 @@ from core.contract.errors import InputError
 from core.contract.fields import get_number, get_series
 from core.contract.forecast import WEATHER_KEYS
 from core.contract.limits import MAX_ABS_POWER_MW, MAX_FORECAST_HISTORY_DAYS
-from core.inputs.day_plan import (HORIZON_STEPS, RESOLUTION_MIN, battery_mw, feeder_to_model,
+from core.inputs.day_plan import (HORIZON_STEPS, RESOLUTION_MIN, battery_mw, feeder_to_model, grid_figures,
                                   load_scenarios_mw, load_to_plan_against_mw, realised)
 
 LOAD_BASES = ("measured + point forecast", "measured + upper 80% band")
@@ -218,11 +218,11 @@ def summarize(*, from_hour: int, measured_mw: list[float], forecast: Mapping[str
         out.update({"previous_peak_import_mw": before["peak_import_mw"],
                     "previous_hours_over_limit": before["hours_over_limit"], "previous_cost": before["cost"]})
     if grid is not None:
-        hb, ha = grid["hourly"]["before"], grid["hourly"]["after"]
-        out.update({"losses_kwh_present": hb["energy_losses_kwh"], "losses_kwh_recommended": ha["energy_losses_kwh"],
-                    "lowest_voltage_pu_recommended": ha["lowest_voltage_pu"],
-                    "switching_actions": grid.get("switching_actions"),
-                    "switch_hour": grid["timestamps"][grid["peak_step"]] if grid.get("timestamps") else None})
+        figures = grid_figures(grid)
+        out.update({"losses_kwh_present": figures.get("losses_kwh_present"),
+                    "losses_kwh_recommended": figures.get("losses_kwh_recommended"),
+                    "lowest_voltage_pu_recommended": figures.get("lowest_voltage_pu_recommended"),
+                    "switching_actions": figures.get("switching_actions"), "switch_hour": figures.get("switch_hour")})
     return out
 
 
