@@ -72,7 +72,8 @@ def _notes(summary: Mapping[str, Any]) -> str:
     scenarios = summary.get("limit_scenarios")
     if scenarios:
         held = (f" · battery planned for the limit across {scenarios['count']:.0f} forecast scenarios from the band: "
-                f"met in {scenarios['met_in']:.0f}, expected peak above it {scenarios['expected_max_shortfall_mw']:.2f} MW")
+                f"met in {scenarios['met_in']:.0f} of {scenarios['count']:.0f}, expected peak above the limit "
+                f"{scenarios['expected_max_shortfall_mw']:.2f} MW")
     else:
         held = f" · battery planned against the {summary.get('planned_basis')}"
     return soc + final + held
