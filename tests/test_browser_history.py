@@ -7,7 +7,8 @@ import pytest
 from tests.browser import (click_grid_row, keyed_grid, open_by_region, run_ids_on_page, screenshot,
                            screenshots_at_two_widths, set_width,
                            wait_for_similar_runs, wait_settled)
-from tests.helpers import forecast_code
+from core.contract.codec import encode_request
+from tests.helpers import forecast_code, forecast_fields
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +44,10 @@ def test_similar_run_buttons_inside_history_open_what_they_name(services, app_ur
     submitter = services.submitter()
     for region in ("Hist-Similar-A", "Hist-Similar-B"):
         submitter.submit(forecast_code(region=region))
+    # A run the service refused, described like the others: a failed run is never offered as similar.
+    refused = forecast_fields(region="Hist-Similar-Refused", days=14)
+    refused["PastLoads"][: 24 * 5] = [None] * (24 * 5)
+    assert submitter.submit(encode_request(refused)).status == "failed"
     set_width(page, 1600, 1800)
     page.goto(f"{app_url}/history")
     page.get_by_role("heading", name="Run history").wait_for()
@@ -50,6 +55,7 @@ def test_similar_run_buttons_inside_history_open_what_they_name(services, app_ur
     click_grid_row(page, keyed_grid(page, "history_table"), 0)
     wait_for_similar_runs(page)
     first = _shown_run(page)
+    assert "Hist-Similar-Refused" not in page.locator("body").inner_text()
 
     similar = keyed_grid(page, "history_similar_table")
     click_grid_row(page, similar, 0, until=page.get_by_role("button", name="Open in History"), attempts=5)

@@ -123,25 +123,6 @@ def test_history_exports_open_and_compare(app_url, page, seeded, engine):
     page.get_by_text(re.compile(r"page 1 of")).first.wait_for()
 
 
-def test_similar_runs_open_in_history(app_url, page, seeded):
-    run_id = seeded["runs"][1].run_id
-    _tall(page)
-    page.goto(f"{app_url}/history?run={run_id}")
-    page.get_by_text("Similar past runs", exact=True).wait_for()
-    wait_settled(page)
-    similar = keyed_grid(page, "history_similar_table")
-    similar.wait_for()
-    body = page.locator("body").inner_text()
-    assert "Review-Rejected" not in body  # a failed run is never offered as similar
-    click_grid_row(page, similar, 0, until=page.get_by_role("button", name="Compare with this run"))
-    wait_settled(page)
-    page.get_by_role("button", name="Compare with this run").click()
-    page.get_by_text(re.compile(r"Comparing 2 load forecast runs")).wait_for()
-    assert "compare=" in page.url and run_id in page.url
-    wait_settled(page)
-    screenshot(page, "review_similar_compare_1600")
-
-
 def test_anomalies_select_resolve_and_open_the_run(app_url, page, seeded):
     _tall(page)
     page.goto(f"{app_url}/anomalies")

@@ -154,21 +154,3 @@ def test_network_at_a_step_marks_pv_and_colours_lines_by_loading():
 
 
 # --- the engine's per-step detail -----------------------------------------------------------------------------
-# --- the page: a step no configuration can keep within the band is the run's error, naming the key -----------
-def test_day_plan_refusal_is_shown_naming_the_key(services):
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages/grid.py"), default_timeout=180)
-    at.run()
-    next(r for r in at.radio if r.label == "Mode").set_value("Switching plan over a day")
-    at.run()
-    assert next(s for s in at.selectbox if s.label == "Network").value == "IEEE 33-bus with rooftop PV"
-    next(n for n in at.number_input if n.label == "Voltage min (pu)").set_value(0.95)  # 20:00 drops to 0.926 pu
-    next(b for b in at.button if b.label == "Plan the day's switching").click()
-    at.run()
-    assert not at.exception, at.exception
-    errors = " ".join(e.value for e in at.error).replace("\\", "")  # shown escaped (markdown)
-    assert "rejected the request. VoltageMin: at step 18 (18:00)" in errors and "below VoltageMin 0.95" in errors, errors
-    assert not at.metric
