@@ -182,8 +182,9 @@ def test_grid_day_plan_with_uploaded_pv_network(app_url, page):
     assert any(name.startswith("Loading") for name in diagram)
 
     # The diagram opens at the worst step and follows the step slider.
-    colour_bar = "() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.data.find(t => t.name === " \
-                 "'Buses')).filter(t => t)[0].marker.colorbar.title.text"
+    # Read safely: while the page reruns, a plot can be there without its data yet.
+    colour_bar = "() => [...document.querySelectorAll('.js-plotly-plot')].map(p => (p.data || []).find(t => " \
+                 "t.name === 'Buses')).filter(t => t)[0]?.marker?.colorbar?.title?.text"
     assert page.evaluate(colour_bar) == f"V at {times[worst['max_loading_step']]} (pu)"
     page.get_by_role("slider").focus()
     page.keyboard.press("Home")
