@@ -253,15 +253,20 @@ def grid_limit_shortfall(req: StorageRequest, import_mw: np.ndarray) -> np.ndarr
     return np.where(over > tol, over, 0.0)
 
 
+def scenario_shortfalls(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray) -> list[np.ndarray]:
+    """MW above GridLimitMW per step for each load scenario under this schedule (none without scenarios)."""
+    pv = req.pv_mw if req.pv_mw is not None else 0.0
+    return [grid_limit_shortfall(req, np.maximum(row - pv + charge - discharge, 0.0))
+            for row in (req.load_scenarios_mw if req.load_scenarios_mw is not None else [])]
+
+
 def limit_shortfalls(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray,
                      import_mw: np.ndarray) -> list[np.ndarray]:
     """The shortfalls the limit is held against, each weighted equally: `Load`'s, or each load scenario's."""
     if req.load_scenarios_mw is None:
         return [grid_limit_shortfall(req, import_mw)]
-    pv = req.pv_mw if req.pv_mw is not None else 0.0
     weight = 1.0 / len(req.load_scenarios_mw)
-    return [weight * grid_limit_shortfall(req, np.maximum(row - pv + charge - discharge, 0.0))
-            for row in req.load_scenarios_mw]
+    return [weight * s for s in scenario_shortfalls(req, charge, discharge)]
 
 
 def _separate(charge: np.ndarray, discharge: np.ndarray, efficiency: float) -> tuple[np.ndarray, np.ndarray]:
@@ -372,8 +377,8 @@ def _objective(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray) -
 
 def scenario_figures(req: StorageRequest, charge: np.ndarray, discharge: np.ndarray) -> dict[str, float | int]:
     """How the returned schedule holds the limit across the load scenarios it was chosen for."""
-    K = len(req.load_scenarios_mw) if req.load_scenarios_mw is not None else 0
-    shortfalls = [K * s for s in limit_shortfalls(req, charge, discharge, np.zeros(req.steps))]
+    shortfalls = scenario_shortfalls(req, charge, discharge)
+    K = len(shortfalls)
     peaks = np.array([s.max(initial=0.0) for s in shortfalls])
     return {"count": K, "met_in": int((peaks <= 0).sum()),
             "expected_max_shortfall_mw": float(peaks.mean()),
