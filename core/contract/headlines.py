@@ -154,6 +154,7 @@ class GridDayOutcome:
     """The day plan's tiles: the chosen plan's energy losses and what it saves against the present configuration
     kept all day, the operations used of those allowed, and the day's extremes with their bus/line and time."""
     losses_kwh: float
+    present_losses_kwh: float | None   # the present configuration kept all day; None: it is not radial
     saved_kwh: float | None            # None: the present configuration is not radial (no figures to compare)
     saved_pct: float | None
     operations: int
@@ -180,7 +181,8 @@ def grid_day_outcome(result: Mapping[str, Any]) -> GridDayOutcome:
     limit = result.get("max_switchings")
     rated = worst.get("max_loading_line") is not None
     return GridDayOutcome(
-        losses_kwh=losses, saved_kwh=saved, saved_pct=pct, operations=int(result["operations_count"]),
+        losses_kwh=losses, present_losses_kwh=float(before) if isinstance(before, (int, float)) else None,
+        saved_kwh=saved, saved_pct=pct, operations=int(result["operations_count"]),
         max_switchings=int(limit) if isinstance(limit, (int, float)) else None,
         min_voltage_pu=float(worst["min_voltage_pu"]), min_voltage_bus=str(worst["min_voltage_bus"]),
         min_voltage_time=times[worst["min_voltage_step"]],

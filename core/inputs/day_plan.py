@@ -25,16 +25,15 @@ from typing import Any, NotRequired, TypedDict
 import numpy as np
 
 from core.contract.errors import InputError
-from core.contract.network_cases import SUMMER_DAY_PV_SHARES, network_from_field
+from core.contract.headlines import grid_day_outcome
+from core.contract.network import Network
+from core.contract.network_cases import BUILT_IN, SUMMER_DAY_PV_SHARES, built_in, network_from_field
 from core.inputs.forecast import ForecastHistory, forecast_fields
 from core.inputs.storage import storage_fields
 
 RESOLUTION_MIN = 60
 HORIZON_STEPS = 24
 STEPS = ("forecast", "storage", "grid")
-# Total real load of the built-in feeders (docs/grid.md): the published base cases.
-BUILTIN_NETWORK_LOAD_KW = {"ieee33": 3715.0, "ieee69": 3802.1, "ieee33-pv": 3715.0, "ieee69-pv": 3802.1}
-BUILTIN_NETWORK_BUSES = {"ieee33": 33, "ieee69": 69, "ieee33-pv": 33, "ieee69-pv": 69}
 BUILTIN_NETWORK_NAMES = {"ieee33": "IEEE 33-bus", "ieee69": "IEEE 69-bus", "ieee33-pv": "IEEE 33-bus with PV",
                          "ieee69-pv": "IEEE 69-bus with PV"}
 OVER_LIMIT_TOL_MW = 1e-6
@@ -252,18 +251,24 @@ def check_sizes(plan: PlanRequest) -> None:
                      + f". {hint} Nothing was run or stored.")
 
 
+def _built_in(name: str) -> Network:
+    """A built-in case, read from its file (core/contract/cases) as the QNN service reads it."""
+    if name not in BUILT_IN:
+        raise InputError("Network", f"unknown built-in network {name!r}; use {', '.join(BUILT_IN)}")
+    return built_in(name)
+
+
 def _bus_ids(network: str | dict[str, Any]) -> list[str]:
     if isinstance(network, str):
-        if network not in BUILTIN_NETWORK_BUSES:
-            raise InputError("Network", f"unknown built-in network {network!r}; use {', '.join(BUILTIN_NETWORK_BUSES)}")
-        return [str(i) for i in range(1, BUILTIN_NETWORK_BUSES[network] + 1)]
+        return list(_built_in(network).bus_ids)
     return [str(b.get("id")) for b in network.get("buses") or []]
 
 
 def network_load_kw(network: str | dict[str, Any]) -> float:
     """The model's total base load on the feeder (the slack bus's own load is supplied directly)."""
     if isinstance(network, str):
-        return BUILTIN_NETWORK_LOAD_KW[network]
+        net = _built_in(network)
+        return float(np.delete(np.asarray(net.p_kw, dtype=float), net.slack).sum())
     slack = str(network.get("slack_bus"))
     return float(sum(float(b.get("p_kw") or 0.0) for b in network.get("buses") or [] if str(b.get("id")) != slack))
 
@@ -285,7 +290,7 @@ def load_to_plan_against_mw(forecast: Mapping[str, Any], robust: bool) -> list[f
 
 
 SCENARIO_COUNT = 7
-Z_80 = 1.2815515655446004  # the standard normal's 90th percentile: the 80 % band's upper edge in σ
+Z_80 = NormalDist().inv_cdf(0.9)  # the 80 % band's upper edge, in σ
 
 
 def load_scenarios_mw(forecast: Mapping[str, Any], count: int = SCENARIO_COUNT) -> list[list[float]] | None:
@@ -378,20 +383,18 @@ def grid_figures(grid: Mapping[str, Any]) -> GridFigures:
     """The plan's network figures from either answer: the hourly check of one recommended configuration, or the
     switching plan over the day (PV feeders)."""
     if grid.get("mode") == "day":
-        present = (grid.get("comparison") or {}).get("present") or {}
-        before, after = present.get("energy_losses_kwh"), grid.get("energy_losses_kwh")
+        day = grid_day_outcome(grid)   # the figures the day view's tiles show
         operations = grid.get("operations") or []
-        return {"losses_kwh_present": before, "losses_kwh_recommended": after,
-                "losses_saved_kwh": before - after if before is not None and after is not None else None,
-                "lowest_voltage_pu_present": None,
-                "lowest_voltage_pu_recommended": (grid.get("worst") or {}).get("min_voltage_pu"),
+        return {"losses_kwh_present": day.present_losses_kwh,
+                "losses_kwh_recommended": day.losses_kwh, "losses_saved_kwh": day.saved_kwh,
+                "lowest_voltage_pu_present": None, "lowest_voltage_pu_recommended": day.min_voltage_pu,
                 "switching_actions": {a: [str(o["line"]) for o in operations if o.get("action") == a]
                                       for a in ("close", "open")},
                 "switching_sequence": [{"action": o.get("action"), "line": str(o.get("line")), "time": o.get("time")}
                                        for o in operations],
                 "open_lines_recommended": None, "open_lines_present": None,
                 "switch_hour": operations[0].get("time") if operations else None,
-                "switching_operations": len(operations), "max_switchings": grid.get("max_switchings")}
+                "switching_operations": day.operations, "max_switchings": day.max_switchings}
     hb, ha = grid["hourly"]["before"], grid["hourly"]["after"]
     return {"losses_kwh_present": hb["energy_losses_kwh"], "losses_kwh_recommended": ha["energy_losses_kwh"],
             "losses_saved_kwh": (hb["energy_losses_kwh"] - ha["energy_losses_kwh"]
